@@ -1,0 +1,20 @@
+"""A plain result table: named columns with display labels, rows as mappings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    decimals: int | None = None
+
+
+@dataclass(frozen=True)
+class ResultTable:
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[Mapping[str, object], ...]

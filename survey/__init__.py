@@ -1,0 +1,72 @@
+"""Hài Lòng web application (Flask).
+
+``create_app`` only reads configuration and wires extensions, blueprints and error handlers:
+no migrations, no prompts and no network here (``hailong init-db`` migrates).
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+try:
+    __version__ = version("hailong")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0.0.0"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, instance config, ``HAILONG_*`` environment, extensions."""
+    from survey import (
+        api,
+        auth,
+        db,
+        desks,
+        enumerator,
+        errors,
+        i18n,
+        kiosk,
+        links,
+        preview,
+        public,
+        review,
+        staff,
+    )
+    from survey.config import DEFAULTS, finalize
+
+    app = Flask(__name__, instance_relative_config=True, instance_path=os.environ.get("HAILONG_INSTANCE_PATH") or None)
+    app.config.from_mapping(DEFAULTS)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    if test_config is None:
+        app.config.from_pyfile("hailong.cfg", silent=True)
+        app.config.from_prefixed_env("HAILONG")
+    else:
+        app.config.update(test_config)
+    finalize(app.config, Path(app.instance_path))
+
+    db.init_app(app)
+    i18n.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(kiosk.bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(enumerator.bp)
+    app.register_blueprint(links.bp)
+    app.register_blueprint(desks.bp)
+    app.register_blueprint(preview.bp)
+    app.register_blueprint(review.bp)
+    return app

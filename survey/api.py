@@ -1,0 +1,311 @@
+"""The submission API (JSON, bearer tokens), described by the OpenAPI 3 document at
+``/api/openapi.json``.
+
+Kiosk devices authenticate with their device token; enumerators exchange their account for a
+token at ``POST /api/v1/auth/token``. Every submission carries an id generated on the device:
+the same id with the same content answers ``duplicate`` (200) and stores nothing new; the same
+id with other content is a conflict (409). A batch stores each submission on its own (all or
+nothing per submission) and reports each one's fate. Errors use the one JSON error shape of
+:mod:`survey.errors`, with messages in the client's language (``Accept-Language``/``?lang=``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from questionnaires import load_library
+from survey import credentials
+from survey.auth import csrf, verify_password
+from survey.catalogue import latest
+from survey.db import get_session
+from survey.errors import AppError
+from survey.models import Assignment, Credential, Response, Role, User, utcnow
+from survey.openapi import OPENAPI
+from survey.ratelimit import limiter
+from survey.responses import Pending, StoreResult, content_hash
+from survey.submissions import (
+    Scope,
+    SubmissionError,
+    assignment_scope,
+    check,
+    desk_scope,
+    enumerator_assignment,
+    form_class,
+    store_all,
+)
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+csrf.exempt(bp)
+
+
+def warm_caches(app: Flask) -> None:
+    """Load the questionnaire library and build its form classes before a server starts taking
+    requests (``hailong serve`` calls this before gunicorn forks, so every worker inherits them):
+    otherwise every thread of a fresh worker that receives a submission at once parses the whole
+    library itself (seconds under load). Kept out of ``create_app``, which does no such work."""
+    with app.app_context():
+        for questionnaire in load_library().values():
+            content_hash(questionnaire)
+            for language in app.config["LANGUAGES"]:
+                form_class(questionnaire, language)
+
+
+OUTCOME_STATUS = {"created": 201, "duplicate": 200, "conflict": 409, "dossier_used": 409}
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+
+
+class TokenExpired(AppError):
+    status = 401
+    code = "token_expired"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+
+class TooManyRequests(AppError):
+    status = 429
+    code = "rate_limited"
+
+
+def api_language() -> str:
+    languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang")
+    if asked in languages:
+        return str(asked)
+    best = request.accept_languages.best_match(languages)
+    return str(best or current_app.config["DEFAULT_LANGUAGE"])
+
+
+@bp.before_request
+def _language() -> None:
+    g.api_language = api_language()
+    g.api_locale = force_locale(g.api_language)
+    g.api_locale.__enter__()
+
+
+@bp.teardown_request
+def _language_done(_exc: BaseException | None) -> None:
+    locale = g.pop("api_locale", None)
+    if locale is not None:
+        locale.__exit__(None, None, None)
+
+
+def _json_body() -> Any:
+    raw = request.get_data(cache=False)
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise AppError(_("The request body is not valid JSON.")) from None
+
+
+def _caller() -> Credential:
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    cred = credentials.find(get_session(), token)
+    if cred is None:
+        raise Unauthorized(_("Sign in again: this device or account is not recognised."))
+    if credentials.expired(cred):
+        raise TokenExpired(_("Your sign-in has expired. Please sign in again."))
+    if not limiter.allow(f"cred:{cred.id}", int(current_app.config["API_RATE_LIMIT_PER_MINUTE"])):
+        raise TooManyRequests(_("Too many requests. Please wait a moment."))
+    return cred
+
+
+class _Scopes:
+    """The caller's scope, resolved once per request: a device's desk (its services) once, an
+    enumerator's assignments once each (refusals remembered too)."""
+
+    def __init__(self, cred: Credential) -> None:
+        self.cred = cred
+        self.desk: Scope | None = None
+        self.assignments: dict[Any, Scope | SubmissionError] = {}
+
+    def __call__(self, item: Any) -> Scope:
+        session = get_session()
+        if self.cred.desk is not None:
+            if self.desk is None:
+                self.desk = desk_scope(session, self.cred.desk, self.cred)
+            return self.desk
+        assignment_id = item.get("assignment") if isinstance(item, dict) else None
+        key = (type(assignment_id).__name__, assignment_id) if isinstance(assignment_id, int | str | None) else None
+        found = self.assignments.get(key) if key is not None else None
+        if found is None:
+            try:
+                found = assignment_scope(enumerator_assignment(session, self.cred, assignment_id), self.cred)
+            except SubmissionError as exc:
+                found = exc
+            if key is not None:
+                self.assignments[key] = found
+        if isinstance(found, SubmissionError):
+            raise found
+        return found
+
+
+def _result_body(result: StoreResult) -> dict[str, Any]:
+    messages = {
+        "created": _("Stored."),
+        "duplicate": _("Already stored: this submission was received before."),
+        "conflict": _("Another submission with this id but different content is already stored. Nothing was changed."),
+        "dossier_used": _("This dossier code has already been rated. Thank you — each dossier can be rated once."),
+    }
+    return {"id": str(result.response_id), "status": result.outcome, "message": messages[result.outcome]}
+
+
+def _refusal(item: Any, exc: SubmissionError) -> tuple[dict[str, Any], int]:
+    item_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
+    return {"id": item_id and item_id[:64], "status": "invalid" if exc.status != 403 else "forbidden",
+            "message": exc.message, "fields": exc.fields}, exc.status
+
+
+def _submit_many(cred: Credential, items: list[Any], *, precheck: bool) -> list[tuple[dict[str, Any], int]]:
+    """Validate every submission first, then store the valid ones together (one transaction,
+    multi-row INSERTs; see :func:`survey.submissions.store_all`); one fate per item, in order."""
+    scopes = _Scopes(cred)
+    fates: list[tuple[dict[str, Any], int] | None] = [None] * len(items)
+    valid: list[tuple[int, tuple[Scope, Pending]]] = []
+    for n, item in enumerate(items):
+        try:
+            scope = scopes(item)
+            valid.append((n, (scope, check(scope, item, g.api_language))))
+        except SubmissionError as exc:
+            fates[n] = _refusal(item, exc)
+    if valid:
+        stored = store_all(get_session(), [v for _n, v in valid], precheck=precheck)
+        for (n, _v), result in zip(valid, stored, strict=True):
+            fates[n] = (_result_body(result), OUTCOME_STATUS[result.outcome])
+    return [f for f in fates if f is not None]
+
+
+@bp.post("/v1/submissions")
+def submit_single() -> Any:
+    """Store one submission."""
+    cred = _caller()
+    body, status = _submit_many(cred, [_json_body()], precheck=False)[0]
+    if status >= 400 and "fields" in body:
+        return jsonify({"error": {"status": status, "code": body["status"], "message": body["message"],
+                                  "fields": body["fields"]}}), status
+    if status == 409:
+        return jsonify({"error": {"status": 409, "code": body["status"], "message": body["message"], "fields": {}},
+                        **body}), 409
+    return jsonify(body), status
+
+
+@bp.post("/v1/submissions/batch")
+def submit_batch() -> Any:
+    """Store many submissions, each on its own; report every one's fate."""
+    cred = _caller()
+    payload = _json_body()
+    items = payload.get("submissions") if isinstance(payload, dict) else None
+    if not isinstance(items, list):
+        raise AppError(_("Send an object with a list of submissions."),
+                       {"submissions": _("Send an object with a list of submissions.")})
+    limit = int(current_app.config["API_BATCH_MAX"])
+    if len(items) > limit:
+        raise AppError(_("Send at most %(n)s submissions per batch.", n=limit),
+                       {"submissions": _("Send at most %(n)s submissions per batch.", n=limit)})
+    results = [{**body, "http_status": status} for body, status in _submit_many(cred, items, precheck=True)]
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return jsonify({"results": results, "counts": counts}), 200
+
+
+@bp.post("/v1/auth/token")
+def token() -> Any:
+    """Exchange an enumerator's username and password for an API token."""
+    payload = _json_body()
+    username = payload.get("username") if isinstance(payload, dict) else None
+    password = payload.get("password") if isinstance(payload, dict) else None
+    if not isinstance(username, str) or not isinstance(password, str) or not username or len(username) > 80 \
+            or len(password) > 200 or "\x00" in username:
+        raise AppError(_("Enter your username and password."),
+                       {"username": _("Please enter your username."), "password": _("Please enter your password.")})
+    if not limiter.allow(f"login:{request.remote_addr}:{username}", 10):
+        raise TooManyRequests(_("Too many requests. Please wait a moment."))
+    session = get_session()
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.active or not verify_password(user.password_hash, password):
+        raise Unauthorized(_("Wrong username or password."))
+    if user.role not in (Role.ENUMERATOR, Role.ADMIN):
+        raise Forbidden(_("This account may not submit interviews."))
+    device = payload.get("device") if isinstance(payload.get("device"), str) else ""
+    issued = credentials.issue(session, user=user, label=f"enumerator app {device}"[:200].replace("\x00", ""))
+    session.commit()
+    return jsonify({"token": issued, "user": {"username": user.username, "full_name": user.full_name}}), 201
+
+
+@bp.get("/v1/me")
+def me() -> Any:
+    """Who the token belongs to and what it may submit."""
+    cred = _caller()
+    cred.last_used_at = utcnow()
+    get_session().commit()
+    if cred.desk is not None:
+        scope = desk_scope(get_session(), cred.desk, cred)
+        return jsonify({"kind": "device", "desk": cred.desk.code, "unit": cred.desk.unit.code,
+                        "questionnaire": scope.questionnaire_id, "services": sorted(scope.services)})
+    assert cred.user is not None  # noqa: S101 - a credential has a desk or a user
+    return jsonify({"kind": "enumerator", "username": cred.user.username, "full_name": cred.user.full_name})
+
+
+@bp.get("/v1/assignments")
+def assignments() -> Any:
+    """The enumerator's assignments with progress towards each quota."""
+    cred = _caller()
+    if cred.user is None:
+        raise Forbidden(_("This account may not submit interviews."))
+    session = get_session()
+    rows = session.scalars(select(Assignment).where(Assignment.user_id == cred.user.id, Assignment.active.is_(True))
+                           .order_by(Assignment.id)).all()
+    done: dict[int | None, int] = {k: v for k, v in session.execute(
+        select(Response.assignment_id, func.count()).where(Response.assignment_id.in_([a.id for a in rows]))
+        .group_by(Response.assignment_id)).all()}
+    language = g.api_language
+    out = []
+    for a in rows:
+        q = latest(a.questionnaire_id)
+        out.append({
+            "id": a.id, "unit": {"code": a.unit.code, "name": a.unit.name,
+                                 "path": " › ".join(u.name for u in reversed([a.unit, *a.unit.ancestors()]))},
+            "service": {"code": a.service.code, "name": a.service.name(language)},
+            "questionnaire": {"id": q.id, "version": q.version, "title": q.title.get(language)},
+            "quota": a.quota, "done": int(done.get(a.id, 0)), "households": a.households or [],
+        })
+    return jsonify({"assignments": out})
+
+
+@bp.get("/v1/questionnaires/<questionnaire_id>")
+def questionnaire(questionnaire_id: str) -> Any:
+    """The newest version of a questionnaire the caller may submit (definition as JSON)."""
+    cred = _caller()
+    session = get_session()
+    allowed: set[str] = set()
+    if cred.desk is not None:
+        allowed.add(cred.desk.questionnaire_id)
+    elif cred.user is not None:
+        allowed.update(session.scalars(select(Assignment.questionnaire_id).where(
+            Assignment.user_id == cred.user.id, Assignment.active.is_(True))).all())
+    if questionnaire_id not in allowed:
+        raise Forbidden(_("This device or account may not submit this questionnaire."))
+    q = latest(questionnaire_id)
+    response = jsonify({**q.to_dict(), "content_hash": q.content_hash})
+    response.headers["ETag"] = f'"{q.content_hash}"'
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    """This API, described as OpenAPI 3."""
+    return jsonify(OPENAPI)

@@ -1,0 +1,58 @@
+"""Questionnaire versions in the database: publishing a library definition, looking it up.
+
+Publishing stores the definition with its content hash. Publishing the same ``(id, version)``
+again with different content is refused: a published version never changes; a change needs a
+new version number.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from questionnaires import Questionnaire, load_library
+from questionnaires.loader import version_key
+from survey.models import QuestionnaireVersion, utcnow
+
+
+class VersionConflict(ValueError):
+    pass
+
+
+def publish(session: Session, questionnaire: Questionnaire) -> QuestionnaireVersion:
+    """Store ``questionnaire`` as a published version (idempotent for identical content)."""
+    row = session.scalar(
+        select(QuestionnaireVersion).where(
+            QuestionnaireVersion.questionnaire_id == questionnaire.id,
+            QuestionnaireVersion.version == questionnaire.version,
+        )
+    )
+    if row is not None:
+        if row.content_hash != questionnaire.content_hash:
+            raise VersionConflict(
+                f"{questionnaire.id} version {questionnaire.version} is already published with other content; "
+                "give the changed questionnaire a new version"
+            )
+        return row
+    row = QuestionnaireVersion(
+        questionnaire_id=questionnaire.id,
+        version=questionnaire.version,
+        content_hash=questionnaire.content_hash,
+        definition=questionnaire.to_dict(),
+        published_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def publish_library(session: Session) -> list[QuestionnaireVersion]:
+    return [publish(session, q) for q in load_library().values()]
+
+
+def latest(questionnaire_id: str) -> Questionnaire:
+    """The newest library version of ``questionnaire_id`` (``2025.10`` is newer than ``2025.2``)."""
+    versions = [q for (qid, _v), q in load_library().items() if qid == questionnaire_id]
+    if not versions:
+        raise LookupError(f"unknown questionnaire {questionnaire_id!r}")
+    return max(versions, key=lambda q: version_key(q.version))

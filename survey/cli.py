@@ -1,0 +1,131 @@
+"""The ``hailong`` command. Each subcommand's docstring is its help."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+from flask import current_app
+
+from questionnaires.cli import questionnaires_group
+from scoring.cli import score_command
+from survey import __version__, create_app
+
+
+def with_appcontext(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``command`` inside an application context built from the configuration."""
+
+    @wraps(command)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            app = create_app()
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+        with app.app_context():
+            return command(*args, **kwargs)
+
+    return wrapped
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="hailong", message="%(prog)s %(version)s")
+def main() -> None:
+    """Hài Lòng: citizen satisfaction surveys (SIPAS, PAPI) — collect, score, publish.
+
+    Settings come from HAILONG_* environment variables and instance/hailong.cfg
+    (see the README). Vietnamese is the default language.
+    """
+
+
+@main.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create the database, or upgrade it to the newest schema."""
+    from survey.migrate import upgrade
+
+    url = current_app.config["DATABASE_URL"]
+    upgrade(url)
+    click.echo(f"Database ready: {_redact(url)}")
+
+
+@main.command("demo")
+@click.option("--responses", default=3000, show_default=True, help="Number of synthetic kiosk ratings.")
+@click.option("--seed", default=2026, show_default=True, help="Random seed (the data are deterministic).")
+@with_appcontext
+def demo(responses: int, seed: int) -> None:
+    """Load the demo province, desks, users and synthetic ratings (idempotent)."""
+    from survey.demo import load_demo
+    from survey.migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"])
+    summary = load_demo(current_app.extensions["hailong.engine"], secret=current_app.config["SECRET_KEY"],
+                        n_responses=responses, seed=seed)
+    click.echo(summary)
+
+
+@main.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "staff"]), default="staff", show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def create_user(username: str, role: str, password: str) -> None:
+    """Create a staff or admin account."""
+    from survey.auth import hash_password
+    from survey.db import session_scope
+    from survey.models import Role, User
+
+    with session_scope(current_app.extensions["hailong.engine"]) as session:
+        session.add(User(username=username, password_hash=hash_password(password), role=Role(role)))
+    click.echo(f"User {username} ({role}) created.")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Run the web app with the gunicorn WSGI server."""
+    from gunicorn.app.base import BaseApplication
+
+    try:
+        app = create_app()  # fail here, before forking, if the configuration is unsafe
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    from survey.api import warm_caches
+
+    warm_caches(app)  # before forking: every worker inherits the parsed library and form classes
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("graceful_timeout", 5)
+
+        def load(self) -> Any:
+            return app
+
+    click.echo(f"Hài Lòng is running at http://{host}:{port}/  (Ctrl+C to stop)")
+    _Server().run()
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+# Commands that live with the code they operate on.
+main.add_command(score_command, "score")
+main.add_command(questionnaires_group, "questionnaires")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(prog_name=os.path.basename(sys.argv[0])))

@@ -1,0 +1,68 @@
+"""Staff register kiosk devices for their one-stop desks and see the desks' links.
+
+Registering a device issues a token, shown once as a kiosk address ``/kiosk/<desk>?device=…``
+(and its QR code): opening it once on the tablet binds the tablet to the desk. A lost tablet's
+devices are revoked here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from survey import credentials
+from survey.auth import staff_required
+from survey.db import get_session
+from survey.errors import NotFound
+from survey.links import qr_bytes
+from survey.models import Credential, Desk, Response
+from survey.submissions import desk_services
+
+bp = Blueprint("desks", __name__, url_prefix="/staff/desks")
+
+
+def _desk(code: str) -> Desk:
+    desk = get_session().scalar(select(Desk).where(Desk.code == code))
+    if desk is None:
+        raise NotFound(_("This page does not exist."))
+    return desk
+
+
+@bp.route("/")
+@staff_required
+def index() -> Any:
+    session = get_session()
+    desks = session.scalars(select(Desk).order_by(Desk.code)).all()
+    devices = dict(session.execute(select(Credential.desk_id, func.count()).where(
+        Credential.desk_id.is_not(None), Credential.revoked_at.is_(None)).group_by(Credential.desk_id)).all())
+    flagged = dict(session.execute(select(Response.desk_id, func.count()).where(
+        Response.flag.is_not(None)).group_by(Response.desk_id)).all())
+    return render_template("desks/index.html", desks=desks, devices=devices, flagged=flagged)
+
+
+@bp.route("/<code>", methods=["GET", "POST"])
+@staff_required
+def desk(code: str) -> Any:
+    session = get_session()
+    desk = _desk(code)
+    issued = None
+    if request.method == "POST":
+        if request.form.get("revoke"):
+            cred = session.get(Credential, int(request.form["revoke"])) if request.form["revoke"].isdigit() else None
+            if cred is not None and cred.desk_id == desk.id:
+                credentials.revoke(session, cred)
+                session.commit()
+                flash(_("The device was revoked."))
+            return redirect(url_for("desks.desk", code=desk.code), code=303)
+        label = (request.form.get("label") or "").strip()[:200] or _("Kiosk tablet")
+        token = credentials.issue(session, desk=desk, label=label)
+        session.commit()
+        url = url_for("kiosk.start", desk_code=desk.code, device=token, _external=True)
+        issued = {"url": url, "svg": qr_bytes(url, "svg").decode("utf-8")}
+    devices = session.scalars(select(Credential).where(Credential.desk_id == desk.id).order_by(Credential.id)).all()
+    response = render_template("desks/desk.html", desk=desk, devices=devices, issued=issued,
+                               services=desk_services(session, desk))
+    return response, 200, {"Cache-Control": "no-store"}

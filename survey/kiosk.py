@@ -1,0 +1,201 @@
+"""The one-stop-desk kiosk: a citizen rates the service just received, then the kiosk resets.
+
+Pages are never cached by the browser and the thank-you screen replaces the history entry, so
+nothing of the previous citizen can be reached with the back button. The start screen returns
+by itself after ``KIOSK_RETURN_SECONDS`` on the thank-you screen and after
+``KIOSK_IDLE_SECONDS`` idle.
+
+A tablet becomes a desk's kiosk by opening any kiosk page once with ``?device=<token>`` (the
+token staff get when they register the device, see :mod:`survey.desks`): the token is kept in
+an HttpOnly, SameSite=Strict cookie. A signed-in staff member's browser also works as a kiosk.
+Ratings from any other browser are refused when ``KIOSK_REQUIRE_DEVICE`` is set, else stored
+with the flag ``unregistered``. Each rating carries an id made on the tablet, so the offline
+queue of ``kiosk.js`` can re-send it safely.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from survey import credentials
+from survey.auth import csrf
+from survey.catalogue import latest
+from survey.db import get_session
+from survey.errors import AppError, NotFound
+from survey.forms import answers_from_form, build_form
+from survey.i18n import current_language
+from survey.models import Credential, Desk, Role, Service
+from survey.submissions import desk_scope, desk_services, parse_time, store_checked
+
+bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
+DEVICE_COOKIE = "hailong_kiosk_device"
+
+
+class DeviceRequired(AppError):
+    status = 403
+    code = "device_required"
+
+
+@bp.after_request
+def _no_store(response: Any) -> Any:
+    response.headers["Cache-Control"] = "no-store, max-age=0"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _desk(desk_code: str) -> Desk:
+    desk = get_session().scalar(select(Desk).where(Desk.code == desk_code, Desk.active.is_(True)))
+    if desk is None:
+        raise NotFound(_("This kiosk is not registered. Please ask the staff at the desk."))
+    return desk
+
+
+def _device(desk: Desk) -> Credential | None:
+    cred = credentials.authenticate(get_session(), request.cookies.get(DEVICE_COOKIE))
+    return cred if cred is not None and cred.desk_id == desk.id else None
+
+
+def _staff_browser() -> bool:
+    return bool(current_user.is_authenticated and current_user.role in (Role.STAFF, Role.ADMIN))
+
+
+def _kiosk_settings() -> dict[str, int]:
+    return {
+        "return_seconds": current_app.config["KIOSK_RETURN_SECONDS"],
+        "idle_seconds": current_app.config["KIOSK_IDLE_SECONDS"],
+    }
+
+
+def _bind_device(desk: Desk) -> Any:
+    """``?device=<token>``: remember the device in a cookie, then drop the token from the URL."""
+    token = request.args.get("device", "")
+    cred = credentials.authenticate(get_session(), token)
+    if cred is None or cred.desk_id != desk.id:
+        raise DeviceRequired(_("This device code is not valid for this desk. Please ask the staff for a new one."))
+    values: dict[str, Any] = {**(request.view_args or {}), **{k: v for k, v in request.args.items() if k != "device"}}
+    response = redirect(url_for(request.endpoint or "kiosk.start", **values))
+    response.set_cookie(DEVICE_COOKIE, token, max_age=5 * 365 * 24 * 3600, httponly=True, samesite="Strict",
+                        secure=request.is_secure, path=url_for("kiosk.start", desk_code="x").rsplit("/", 1)[0] + "/")
+    return response
+
+
+@bp.route("/<desk_code>")
+def start(desk_code: str) -> Any:
+    desk = _desk(desk_code)
+    if "device" in request.args:
+        return _bind_device(desk)
+    services = desk_services(get_session(), desk)
+    registered = _device(desk) is not None or _staff_browser()
+    return render_template("kiosk/start.html", desk=desk, services=services, registered=registered,
+                           **_kiosk_settings())
+
+
+def _dossier_field(questionnaire: Any) -> str | None:
+    return next((q.id for q in questionnaire.questions if q.type == "dossier_code"), None)
+
+
+def _receipt_dossier(desk: Desk, service: Service) -> str | None:
+    """The dossier code of a signed receipt QR (``?receipt=``) for this unit and service."""
+    from survey.links import read_receipt
+
+    token = request.args.get("receipt")
+    receipt = read_receipt(token) if token else None
+    if receipt is None or receipt.unit_code != desk.unit.code or receipt.service_code != service.code:
+        return None
+    return receipt.dossier
+
+
+@bp.route("/<desk_code>/<service_code>", methods=["GET", "POST"])
+@csrf.exempt  # checked below unless the request comes from a registered device (SameSite=Strict cookie)
+def rate(desk_code: str, service_code: str) -> Any:
+    desk = _desk(desk_code)
+    if "device" in request.args:
+        return _bind_device(desk)
+    session = get_session()
+    services = {s.code: s for s in desk_services(session, desk)}
+    service = services.get(service_code)
+    if service is None:
+        raise NotFound(_("This service is not offered at this desk."))
+    device = _device(desk)
+    if device is None and not _staff_browser() and current_app.config["KIOSK_REQUIRE_DEVICE"] \
+            and request.method == "POST":
+        raise DeviceRequired(_("This tablet is not registered as a kiosk of this desk. Please ask the staff."))
+    questionnaire = latest(desk.questionnaire_id)
+    language = current_language()
+    form_class = build_form(questionnaire, language)
+    use_csrf = device is None and current_app.config.get("WTF_CSRF_ENABLED", True)
+    form = form_class(meta={"csrf": use_csrf})
+    dossier_field = _dossier_field(questionnaire)
+    if request.method == "GET" and dossier_field:
+        prefilled = _receipt_dossier(desk, service)
+        if prefilled:
+            form[dossier_field].data = prefilled
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                response_id = uuid.UUID(request.form.get("submission_id", ""))
+            except ValueError:
+                response_id = uuid.uuid4()
+            try:
+                submitted_at = parse_time(request.form["submitted_at"]) if request.form.get("submitted_at") else None
+            except (ValueError, TypeError, OverflowError):
+                submitted_at = None
+            result = store_checked(
+                session, desk_scope(session, desk, device), questionnaire, service.id,
+                answers_from_form(questionnaire, form), response_id, submitted_at=submitted_at,
+            )
+            if result.outcome == "dossier_used" and dossier_field:
+                form[dossier_field].errors = [
+                    _("This dossier code has already been rated. Thank you — each dossier can be rated once.")
+                ]
+                status = 409
+            elif result.outcome == "conflict":
+                status = 409
+            else:
+                thanks = url_for("kiosk.thanks", desk_code=desk.code)
+                if request.accept_mimetypes.best == "application/json":
+                    return jsonify({"status": result.outcome, "redirect": thanks}), 201
+                return redirect(thanks, code=303)
+        else:
+            status = 400
+    if request.method == "POST" and request.accept_mimetypes.best == "application/json":
+        return jsonify({"status": "invalid", "fields": {k: str(v[0]) for k, v in form.errors.items() if v}}), status
+    return (
+        render_template(
+            "kiosk/rate.html", desk=desk, service=service, questionnaire=questionnaire, form=form,
+            language=language, dossier_field=dossier_field, submission_id=uuid.uuid4(), **_kiosk_settings(),
+        ),
+        status,
+    )
+
+
+@bp.route("/<desk_code>/thanks")
+def thanks(desk_code: str) -> Any:
+    desk = _desk(desk_code)
+    return render_template("kiosk/thanks.html", desk=desk, **_kiosk_settings())
+
+
+@bp.route("/sw.js")
+def service_worker() -> Any:
+    from pathlib import Path
+
+    response = send_file(Path(current_app.static_folder or "") / "js" / "kiosk-sw.js", mimetype="text/javascript",
+                         max_age=0)
+    response.headers["Service-Worker-Allowed"] = "/kiosk/"
+    return response

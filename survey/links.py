@@ -1,0 +1,184 @@
+"""Public survey links, QR posters for the desk, and signed receipt tokens.
+
+Every unit × service has a public link ``/s/<unit>/<service>`` and a printable QR poster
+(``qr.png``, ``qr.svg``, ``qr.pdf``, and an HTML poster page). A receipt (phiếu hẹn) can carry a
+QR of ``/r/<token>``: the token holds the unit, service and dossier code, signed with the
+secret key, so a changed token is refused and nobody can rate on behalf of another unit.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import segno
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+
+from survey.catalogue import latest
+from survey.db import get_session
+from survey.errors import AppError, NotFound
+from survey.forms import answers_from_form, build_form
+from survey.i18n import current_language
+from survey.models import Channel, Desk, Service, Unit
+from survey.ratelimit import limiter
+from survey.submissions import Scope, store_checked
+
+bp = Blueprint("links", __name__)
+DEFAULT_QUESTIONNAIRE = "sipas-kiosk"
+QR_FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+
+
+@dataclass(frozen=True)
+class Receipt:
+    unit_code: str
+    service_code: str
+    dossier: str
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="hailong-receipt")
+
+
+def make_receipt(unit_code: str, service_code: str, dossier: str) -> str:
+    """A signed token for a receipt QR: unit, service and dossier code, tamper-evident."""
+    return str(_serializer().dumps({"u": unit_code, "s": service_code, "d": dossier}))
+
+
+def read_receipt(token: str) -> Receipt | None:
+    """The receipt in ``token``, or None if it was changed or is not a receipt token."""
+    if not isinstance(token, str) or len(token) > 500:
+        return None
+    try:
+        data = _serializer().loads(token)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("u", "s", "d")):
+        return None
+    return Receipt(data["u"], data["s"], data["d"])
+
+
+def _unit_service(unit_code: str, service_code: str) -> tuple[Unit, Service]:
+    session = get_session()
+    unit = session.scalar(select(Unit).where(Unit.code == unit_code))
+    service = session.scalar(select(Service).where(Service.code == service_code))
+    if unit is None or service is None or service not in unit.services:
+        raise NotFound(_("This survey link is not valid. Please check the address on the poster."))
+    return unit, service
+
+
+def _questionnaire_id(unit: Unit) -> str:
+    desk = get_session().scalar(select(Desk).where(Desk.unit_id == unit.id, Desk.active.is_(True)).order_by(Desk.id))
+    return desk.questionnaire_id if desk is not None else DEFAULT_QUESTIONNAIRE
+
+
+def public_url(unit: Unit, service: Service) -> str:
+    return url_for("links.survey", unit_code=unit.code, service_code=service.code, _external=True)
+
+
+def _survey(unit: Unit, service: Service, receipt: Receipt | None) -> Any:
+    questionnaire = latest(_questionnaire_id(unit))
+    language = current_language()
+    form = build_form(questionnaire, language)()
+    dossier_field = next((q.id for q in questionnaire.questions if q.type == "dossier_code"), None)
+    if receipt is not None and dossier_field:
+        form[dossier_field].data = receipt.dossier  # from the signed token, not from the form
+    status = 200
+    if request.method == "POST":
+        if not limiter.allow(f"web:{request.remote_addr}", 30):
+            raise AppError(_("Too many requests. Please wait a moment."))
+        if receipt is not None and dossier_field:
+            form[dossier_field].raw_data = [receipt.dossier]
+            form[dossier_field].data = receipt.dossier
+        if form.validate():
+            if receipt is not None and dossier_field:
+                form[dossier_field].data = receipt.dossier
+            try:
+                response_id = uuid.UUID(request.form.get("submission_id", ""))
+            except ValueError:
+                response_id = uuid.uuid4()
+            scope = Scope(channel=Channel.WEB, unit_id=unit.id, questionnaire_id=questionnaire.id,
+                          services={service.code: service.id})
+            result = store_checked(get_session(), scope, questionnaire, service.id,
+                                   answers_from_form(questionnaire, form), response_id)
+            if result.outcome == "dossier_used" and dossier_field:
+                form[dossier_field].errors = [
+                    _("This dossier code has already been rated. Thank you — each dossier can be rated once.")]
+                status = 409
+            else:
+                return redirect(url_for("links.thanks"), code=303)
+        else:
+            status = 400
+    return render_template("links/survey.html", unit=unit, service=service, questionnaire=questionnaire, form=form,
+                           language=language, receipt=receipt, dossier_field=dossier_field,
+                           submission_id=uuid.uuid4()), status
+
+
+@bp.route("/s/<unit_code>/<service_code>", methods=["GET", "POST"])
+def survey(unit_code: str, service_code: str) -> Any:
+    """The public survey of one unit and service (no sign-in)."""
+    unit, service = _unit_service(unit_code, service_code)
+    return _survey(unit, service, None)
+
+
+@bp.route("/r/<token>", methods=["GET", "POST"])
+def receipt_survey(token: str) -> Any:
+    """The survey opened from a receipt QR: unit, service and dossier come from the signed token."""
+    receipt = read_receipt(token)
+    if receipt is None:
+        raise AppError(_("This QR code is not valid. Please use the QR code printed on your receipt."))
+    unit, service = _unit_service(receipt.unit_code, receipt.service_code)
+    return _survey(unit, service, receipt)
+
+
+@bp.route("/s/thanks")
+def thanks() -> Any:
+    return render_template("links/thanks.html")
+
+
+def qr_bytes(content: str, fmt: str, title: str = "") -> bytes:
+    """A QR code of ``content`` as PNG, SVG or PDF bytes."""
+    qr = segno.make(content, error="m")
+    out = io.BytesIO()
+    if fmt == "png":
+        qr.save(out, kind="png", scale=12, border=4)
+    elif fmt == "svg":
+        qr.save(out, kind="svg", scale=10, border=4, title=title or None, xmldecl=False)
+    elif fmt == "pdf":
+        qr.save(out, kind="pdf", scale=10, border=4)
+    else:
+        raise NotFound(_("Unknown format."))
+    return out.getvalue()
+
+
+@bp.route("/s/<unit_code>/<service_code>/qr.<fmt>")
+def qr(unit_code: str, service_code: str, fmt: str) -> Any:
+    """The QR code of the public link, for printing (PNG, SVG or PDF)."""
+    unit, service = _unit_service(unit_code, service_code)
+    if fmt not in QR_FORMATS:
+        raise NotFound(_("Unknown format."))
+    body = qr_bytes(public_url(unit, service), fmt, title=f"{unit.name} · {service.name(current_language())}")
+    return Response(body, mimetype=QR_FORMATS[fmt], headers={
+        "Content-Disposition": f'inline; filename="qr-{unit.code}-{service.code}.{fmt}"'})
+
+
+@bp.route("/s/<unit_code>/<service_code>/poster")
+def poster(unit_code: str, service_code: str) -> Any:
+    """A printable A4 poster for the desk: the invitation, the QR code and the link."""
+    unit, service = _unit_service(unit_code, service_code)
+    url = public_url(unit, service)
+    svg = qr_bytes(url, "svg").decode("utf-8")
+    return render_template("links/poster.html", unit=unit, service=service, url=url, svg=svg)
+
+
+@bp.route("/r/<token>/qr.<fmt>")
+def receipt_qr(token: str, fmt: str) -> Any:
+    """The QR code for a receipt token (for the desk's receipt printer)."""
+    if read_receipt(token) is None or fmt not in QR_FORMATS:
+        raise AppError(_("This QR code is not valid. Please use the QR code printed on your receipt."))
+    body = qr_bytes(url_for("links.receipt_survey", token=token, _external=True), fmt)
+    return Response(body, mimetype=QR_FORMATS[fmt])

@@ -1,0 +1,304 @@
+"""Domain model (SQLAlchemy 2, typed). Schema changes go through Alembic revisions only.
+
+Administrative units form one tree (province → district → commune → hamlet, with
+departments hanging off a province); one-stop desks belong to a unit; services are offered by
+units; questionnaire versions are stored with their content hash and never change once
+published; responses carry a client-generated UUID and pin their questionnaire version.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UnitLevel(enum.StrEnum):
+    PROVINCE = "province"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+    HAMLET = "hamlet"
+    DEPARTMENT = "department"
+
+
+class Channel(enum.StrEnum):
+    KIOSK = "kiosk"
+    ENUMERATOR = "enumerator"
+    WEB = "web"
+
+
+class ReviewStatus(enum.StrEnum):
+    RECEIVED = "received"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    ENUMERATOR = "enumerator"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings with a CHECK constraint: portable across SQLite and PostgreSQL
+    # and easy to extend in a migration.
+    return Enum(cls, name=name, native_enum=False, values_callable=lambda e: [m.value for m in e], length=20)
+
+
+class Unit(Base):
+    __tablename__ = "unit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[UnitLevel] = mapped_column(_enum(UnitLevel, "unit_level"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"), index=True)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Unit]] = relationship(back_populates="parent")
+    desks: Mapped[list[Desk]] = relationship(back_populates="unit")
+    services: Mapped[list[Service]] = relationship(secondary="unit_service", back_populates="units")
+
+    def ancestors(self) -> list[Unit]:
+        out: list[Unit] = []
+        node = self.parent
+        while node is not None:
+            out.append(node)
+            node = node.parent
+        return out
+
+
+class Service(Base):
+    __tablename__ = "service"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(20))  # "administrative" or "public"
+
+    units: Mapped[list[Unit]] = relationship(secondary="unit_service", back_populates="services")
+
+    def name(self, language: str) -> str:
+        return self.name_en if language == "en" else self.name_vi
+
+
+class UnitService(Base):
+    __tablename__ = "unit_service"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Desk(Base):
+    """A one-stop desk (Bộ phận Một cửa) of a unit, where a kiosk tablet stands."""
+
+    __tablename__ = "desk"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"), index=True)
+    questionnaire_id: Mapped[str] = mapped_column(String(80))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    unit: Mapped[Unit] = relationship(back_populates="desks")
+
+
+class QuestionnaireVersion(Base):
+    """A questionnaire version as published: its definition and content hash never change."""
+
+    __tablename__ = "questionnaire_version"
+    __table_args__ = (UniqueConstraint("questionnaire_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(String(80), index=True)
+    version: Mapped[str] = mapped_column(String(40))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+@event.listens_for(QuestionnaireVersion, "before_update")
+def _published_versions_are_immutable(_mapper: Any, _conn: Any, target: QuestionnaireVersion) -> None:
+    from sqlalchemy import inspect
+
+    state = inspect(target)
+    changed = {a.key for a in state.attrs if a.history.has_changes()}
+    if state.attrs.published_at.history.deleted and state.attrs.published_at.history.deleted[0]:
+        raise ValueError(f"questionnaire {target.questionnaire_id} {target.version} is published and cannot change")
+    if target.published_at is not None and changed & {"definition", "content_hash", "version", "questionnaire_id"}:
+        raise ValueError(f"questionnaire {target.questionnaire_id} {target.version} is published and cannot change")
+
+
+class Response(Base):
+    """One completed questionnaire. ``id`` is generated on the device (UUID)."""
+
+    __tablename__ = "response"
+    __table_args__ = (
+        # One rating per dossier code per questionnaire. The code itself is personal data and is
+        # not stored: ``dossier_key`` is a keyed hash of it.
+        UniqueConstraint("questionnaire_id", "dossier_key", name="uq_response_dossier"),
+        Index("ix_response_scope", "questionnaire_id", "unit_id", "service_id", "submitted_at"),
+        Index("ix_response_credential_submitted", "credential_id", "submitted_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(String(80))
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id", ondelete="RESTRICT"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="RESTRICT"), index=True)
+    desk_id: Mapped[int | None] = mapped_column(ForeignKey("desk.id", ondelete="SET NULL"))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    review_status: Mapped[ReviewStatus] = mapped_column(_enum(ReviewStatus, "review_status"), default=ReviewStatus.RECEIVED)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    dossier_key: Mapped[str | None] = mapped_column(String(64))
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    # Collection channels (revision 0002): who sent it, how the interview went, review flags.
+    credential_id: Mapped[int | None] = mapped_column(ForeignKey("credential.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id", ondelete="SET NULL"))
+    paradata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    flag: Mapped[str | None] = mapped_column(String(40))
+
+    version: Mapped[QuestionnaireVersion] = relationship()
+    unit: Mapped[Unit] = relationship()
+    service: Mapped[Service] = relationship()
+    answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
+
+
+class Answer(Base):
+    """One answer; numbers in ``value_num``, anything else in ``value_text``."""
+
+    __tablename__ = "answer"
+
+    response_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value_num: Mapped[float | None] = mapped_column(Float)
+    value_text: Mapped[str | None] = mapped_column(Text)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class User(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.STAFF)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="SET NULL"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str] = mapped_column(String(5), default="vi")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    # Flask-Login protocol
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class DeskService(Base):
+    """Services offered at a desk; a desk without rows offers every service of its unit."""
+
+    __tablename__ = "desk_service"
+
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desk.id", ondelete="CASCADE"), primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Credential(Base):
+    """A bearer token for the submission API: a kiosk device (``desk_id``) or a signed-in
+    enumerator (``user_id``). Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "credential"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    desk_id: Mapped[int | None] = mapped_column(ForeignKey("desk.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    desk: Mapped[Desk | None] = relationship()
+    user: Mapped[User | None] = relationship()
+
+
+class Assignment(Base):
+    """Field work for one enumerator: a village (unit) to interview, with a quota."""
+
+    __tablename__ = "assignment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="RESTRICT"))
+    questionnaire_id: Mapped[str] = mapped_column(String(80))
+    quota: Mapped[int] = mapped_column(default=16)
+    households: Mapped[list[str] | None] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    user: Mapped[User] = relationship()
+    unit: Mapped[Unit] = relationship()
+    service: Mapped[Service] = relationship()
+
+
+__all__ = [
+    "Answer",
+    "Assignment",
+    "Credential",
+    "DeskService",
+    "Base",
+    "Channel",
+    "Desk",
+    "QuestionnaireVersion",
+    "Response",
+    "ReviewStatus",
+    "Role",
+    "Service",
+    "Unit",
+    "UnitLevel",
+    "UnitService",
+    "User",
+]

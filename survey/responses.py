@@ -1,0 +1,328 @@
+"""Storing responses: one function every channel goes through.
+
+The response id is generated on the device. Storing the same id again with the same content
+is a no-op that reports "already stored"; the same id with other content is a conflict. A
+dossier code is never stored: ``dossier_key`` is an HMAC of it under the secret key, unique per
+questionnaire, so the database itself enforces one rating per dossier code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import uuid
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal, cast
+
+from sqlalchemy import Engine, Table, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from questionnaires import Questionnaire
+from survey.catalogue import publish
+from survey.models import Answer, Channel, QuestionnaireVersion, Response, utcnow
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    outcome: Literal["created", "duplicate", "conflict", "dossier_used"]
+    response_id: uuid.UUID
+
+
+def dossier_key(secret: str, questionnaire_id: str, code: str) -> str:
+    normalized = code.strip().upper()
+    msg = f"{questionnaire_id}\x1f{normalized}".encode()
+    return hmac.new(secret.encode("utf-8"), msg, hashlib.sha256).hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def payload_hash(questionnaire: Questionnaire, unit_id: int, service_id: int, answers: dict[str, Any]) -> str:
+    body = {
+        "questionnaire": [questionnaire.id, questionnaire.version],
+        "unit": unit_id,
+        "service": service_id,
+        "answers": {k: _jsonable(v) for k, v in sorted(answers.items())},
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _answer_values(questionnaire: Questionnaire, answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """One ``{question_id, value_num, value_text}`` per stored answer (dossier codes never stored)."""
+    rows: list[dict[str, Any]] = []
+    for question in questionnaire.questions:
+        if question.id not in answers or question.type == "dossier_code":
+            continue
+        value = _jsonable(answers[question.id])
+        num: float | None = None
+        text: str | None = None
+        if isinstance(value, bool):
+            num = 1.0 if value else 0.0
+        elif isinstance(value, int | float):
+            num = float(value)
+        elif isinstance(value, list):
+            text = json.dumps(value, ensure_ascii=False)
+        else:
+            text = str(value)
+        rows.append({"question_id": question.id, "value_num": num, "value_text": text})
+    return rows
+
+
+def _answer_rows(questionnaire: Questionnaire, answers: dict[str, Any]) -> list[Answer]:
+    return [Answer(**row) for row in _answer_values(questionnaire, answers)]
+
+
+# Published versions never change, so the row id of ``(id, version, content hash)`` is cached
+# per engine (a new engine — another database, or the next test — starts empty). Only ids of
+# rows already committed are cached: a row published inside a transaction that is rolled back
+# must not be remembered.
+_VERSION_IDS: weakref.WeakKeyDictionary[Engine, dict[tuple[str, str, str], int]] = weakref.WeakKeyDictionary()
+_VERSION_LOCK = threading.Lock()
+
+
+_HASHES: dict[int, tuple[Questionnaire, str]] = {}
+
+
+def content_hash(questionnaire: Questionnaire) -> str:
+    """``questionnaire.content_hash``, computed once per questionnaire object (it is immutable;
+    the library is loaded once per process, so its objects live as long as this cache)."""
+    found = _HASHES.get(id(questionnaire))
+    if found is not None and found[0] is questionnaire:
+        return found[1]
+    digest = questionnaire.content_hash
+    with _VERSION_LOCK:
+        if len(_HASHES) > 1000:  # questionnaires built on the fly (previews, tests): forget them
+            _HASHES.clear()
+        _HASHES[id(questionnaire)] = (questionnaire, digest)
+    return digest
+
+
+def version_id(session: Session, questionnaire: Questionnaire) -> int:
+    """The database id of ``questionnaire``'s published version, publishing it on first use."""
+    engine = session.get_bind()
+    key = (questionnaire.id, questionnaire.version, content_hash(questionnaire))
+    cache = _VERSION_IDS.get(engine) if isinstance(engine, Engine) else None
+    if cache is not None and key in cache:
+        return cache[key]
+    row = session.execute(
+        select(QuestionnaireVersion.id, QuestionnaireVersion.content_hash).where(
+            QuestionnaireVersion.questionnaire_id == questionnaire.id,
+            QuestionnaireVersion.version == questionnaire.version)
+    ).first()
+    if row is None or row.content_hash != key[2]:
+        return publish(session, questionnaire).id  # publishes, or refuses changed content
+    if isinstance(engine, Engine):
+        with _VERSION_LOCK:
+            _VERSION_IDS.setdefault(engine, {})[key] = row.id
+    return int(row.id)
+
+
+def store_response(
+    session: Session,
+    *,
+    secret: str,
+    questionnaire: Questionnaire,
+    unit_id: int,
+    service_id: int,
+    channel: Channel,
+    answers: dict[str, Any],
+    response_id: uuid.UUID | None = None,
+    desk_id: int | None = None,
+    started_at: datetime | None = None,
+    submitted_at: datetime | None = None,
+    credential_id: int | None = None,
+    user_id: int | None = None,
+    assignment_id: int | None = None,
+    paradata: dict[str, Any] | None = None,
+    flag: str | None = None,
+) -> StoreResult:
+    """Store one response exactly once; commits on success.
+
+    ``paradata`` (interview timing, device, GPS) and ``flag`` (e.g. ``burst``) describe how the
+    response was collected; they are not part of its content hash, so a re-sent submission is
+    still recognised as the same one.
+    """
+    response_id = response_id or uuid.uuid4()
+    digest = payload_hash(questionnaire, unit_id, service_id, answers)
+    existing = session.get(Response, response_id)
+    if existing is not None:
+        return StoreResult("duplicate" if existing.payload_hash == digest else "conflict", response_id)
+    code_question = next((q for q in questionnaire.questions if q.type == "dossier_code"), None)
+    code = answers.get(code_question.id) if code_question else None
+    key = dossier_key(secret, questionnaire.id, str(code)) if code else None
+    response = Response(
+        id=response_id,
+        questionnaire_id=questionnaire.id,
+        questionnaire_version_id=version_id(session, questionnaire),
+        unit_id=unit_id,
+        service_id=service_id,
+        desk_id=desk_id,
+        channel=channel,
+        started_at=started_at,
+        submitted_at=submitted_at or utcnow(),
+        received_at=utcnow(),
+        dossier_key=key,
+        payload_hash=digest,
+        credential_id=credential_id,
+        user_id=user_id,
+        assignment_id=assignment_id,
+        paradata=paradata,
+        flag=flag,
+        answers=_answer_rows(questionnaire, answers),
+    )
+    session.add(response)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        again = session.get(Response, response_id)
+        if again is not None:  # a concurrent repeat of the same submission won the race
+            return StoreResult("duplicate" if again.payload_hash == digest else "conflict", response_id)
+        if key is not None and session.scalar(
+            select(Response.id).where(Response.questionnaire_id == questionnaire.id, Response.dossier_key == key)
+        ):
+            return StoreResult("dossier_used", response_id)
+        raise
+    return StoreResult("created", response_id)
+
+
+@dataclass
+class Pending:
+    """A validated response waiting to be stored by :func:`store_many`."""
+
+    questionnaire: Questionnaire
+    unit_id: int
+    service_id: int
+    channel: Channel
+    answers: dict[str, Any]
+    response_id: uuid.UUID
+    submitted_at: datetime
+    desk_id: int | None = None
+    started_at: datetime | None = None
+    credential_id: int | None = None
+    user_id: int | None = None
+    assignment_id: int | None = None
+    paradata: dict[str, Any] | None = None
+    flag: str | None = None
+
+
+_CHUNK = 500  # ids per IN (...) lookup, well under SQLite's parameter limit
+
+
+def _dossier_key_of(secret: str, item: Pending) -> str | None:
+    code_question = next((q for q in item.questionnaire.questions if q.type == "dossier_code"), None)
+    code = item.answers.get(code_question.id) if code_question else None
+    return dossier_key(secret, item.questionnaire.id, str(code)) if code else None
+
+
+def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """INSERT the response rows, skipping any that break a uniqueness rule; the ids inserted."""
+    table = cast(Table, Response.__table__)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise IntegrityError("bulk insert", {}, Exception(dialect))
+    inserted: set[uuid.UUID] = set()
+    for start in range(0, len(rows), _CHUNK):
+        inserted.update(session.scalars(stmt.returning(table.c.id), rows[start:start + _CHUNK]).all())
+    return inserted
+
+
+def store_many(
+    session: Session, *, secret: str, items: Sequence[Pending],
+    flags_for: Callable[[list[Pending]], list[str | None]] | None = None, precheck: bool = True,
+) -> list[StoreResult]:
+    """Store many validated responses, each exactly once, with :func:`store_response`'s outcomes.
+
+    The new ones go in one transaction with multi-row INSERTs (responses, then answers). Known
+    ids and dossier codes are recognised first with one query each (``precheck``), and repeats
+    inside ``items`` are judged against the earlier item, exactly as storing them one by one
+    would. A row that still meets a uniqueness rule at INSERT time (a concurrent upload of the
+    same submission or dossier) is skipped there and then stored through
+    :func:`store_response`, which reports its fate; if the transaction fails for any other
+    reason it is rolled back and every item goes through :func:`store_response` on its own.
+    ``flags_for`` is given the items about to be created, in order, and returns their review flags.
+    """
+    digests = [payload_hash(i.questionnaire, i.unit_id, i.service_id, i.answers) for i in items]
+    keys = [_dossier_key_of(secret, i) for i in items]
+    known: dict[uuid.UUID, str] = {}
+    used: set[tuple[str, str]] = set()
+    if precheck and items:
+        ids = list({i.response_id for i in items})
+        for start in range(0, len(ids), _CHUNK):
+            known.update({rid: h for rid, h in session.execute(
+                select(Response.id, Response.payload_hash).where(Response.id.in_(ids[start:start + _CHUNK])))})
+        pairs = list({(i.questionnaire.id, k) for i, k in zip(items, keys, strict=True) if k is not None})
+        for start in range(0, len(pairs), _CHUNK):
+            used.update((q, k) for q, k in session.execute(  # type: ignore[misc]
+                select(Response.questionnaire_id, Response.dossier_key).where(
+                    tuple_(Response.questionnaire_id, Response.dossier_key).in_(pairs[start:start + _CHUNK]))))
+    results: list[StoreResult | None] = [None] * len(items)
+    new: list[int] = []
+    now = utcnow()
+    for n, (item, digest, key) in enumerate(zip(items, digests, keys, strict=True)):
+        if item.response_id in known:
+            outcome: Literal["duplicate", "conflict"] = "duplicate" if known[item.response_id] == digest else "conflict"
+            results[n] = StoreResult(outcome, item.response_id)
+            continue
+        if key is not None and (item.questionnaire.id, key) in used:
+            results[n] = StoreResult("dossier_used", item.response_id)
+            continue
+        known[item.response_id] = digest
+        if key is not None:
+            used.add((item.questionnaire.id, key))
+        new.append(n)
+    if new and flags_for is not None:
+        for n, flag in zip(new, flags_for([items[n] for n in new]), strict=True):
+            items[n].flag = flag
+    if new:
+        rows = [{
+            "id": items[n].response_id, "questionnaire_id": items[n].questionnaire.id,
+            "questionnaire_version_id": version_id(session, items[n].questionnaire), "unit_id": items[n].unit_id,
+            "service_id": items[n].service_id, "desk_id": items[n].desk_id, "channel": items[n].channel,
+            "started_at": items[n].started_at, "submitted_at": items[n].submitted_at, "received_at": now,
+            "dossier_key": keys[n], "payload_hash": digests[n], "credential_id": items[n].credential_id,
+            "user_id": items[n].user_id, "assignment_id": items[n].assignment_id, "paradata": items[n].paradata,
+            "flag": items[n].flag,
+        } for n in new]
+        retry: list[int]
+        try:
+            inserted = _insert_ignoring_conflicts(session, rows)
+            answers = [{"response_id": items[n].response_id, **a} for n in new if items[n].response_id in inserted
+                       for a in _answer_values(items[n].questionnaire, items[n].answers)]
+            if answers:
+                session.execute(cast(Table, Answer.__table__).insert(), answers)
+            session.commit()
+            retry = [n for n in new if items[n].response_id not in inserted]
+            for n in new:
+                if items[n].response_id in inserted:
+                    results[n] = StoreResult("created", items[n].response_id)
+        except IntegrityError:
+            session.rollback()
+            retry = new
+        for n in retry:
+            i = items[n]
+            results[n] = store_response(
+                session, secret=secret, questionnaire=i.questionnaire, unit_id=i.unit_id, service_id=i.service_id,
+                channel=i.channel, answers=i.answers, response_id=i.response_id, desk_id=i.desk_id,
+                started_at=i.started_at, submitted_at=i.submitted_at, credential_id=i.credential_id,
+                user_id=i.user_id, assignment_id=i.assignment_id, paradata=i.paradata, flag=i.flag)
+    return [r for r in results if r is not None]

@@ -1,0 +1,156 @@
+"""SIPAS results for staff: a unit (with everything below it) × a service, from the database.
+
+The unit is a domain of the full sample (as R's ``svyby``), not its rows analysed alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exports.tables import Column, ResultTable
+from questionnaires import Questionnaire
+from survey.frames import responses_frame
+from survey.models import Service, Unit
+
+if TYPE_CHECKING:
+    from scoring.sipas import SipasSpec
+
+KIND_ORDER = {"element": 0, "overall": 1, "par_points": 2, "mean_score": 3, "criterion": 4}
+
+
+def sipas_spec(questionnaire: Questionnaire) -> SipasSpec:
+    """The scoring specification read from the questionnaire's metadata."""
+    from scoring.sipas import SipasElement, SipasSpec
+
+    elements = tuple(
+        SipasElement(
+            id=e.id,
+            max_points=float(e.max_points or 0.0),
+            criteria=tuple(q.id for q in questionnaire.scored_questions() if q.element == e.id),
+        )
+        for e in questionnaire.elements
+    )
+    return SipasSpec(
+        elements=tuple(e for e in elements if e.criteria),
+        satisfied=frozenset(questionnaire.satisfied),
+        overall_rule=questionnaire.overall_rule,
+    )
+
+
+def subtree_ids(session: Session, unit: Unit) -> list[int]:
+    """``unit`` and every unit below it."""
+    rows = session.execute(select(Unit.id, Unit.parent_id)).all()
+    children: dict[int | None, list[int]] = {}
+    for uid, parent in rows:
+        children.setdefault(parent, []).append(uid)
+    out, stack = [], [unit.id]
+    while stack:
+        uid = stack.pop()
+        out.append(uid)
+        stack.extend(children.get(uid, []))
+    return out
+
+
+@dataclass(frozen=True)
+class SipasReport:
+    table: ResultTable
+    n_responses: int
+
+
+def sipas_report(
+    session: Session, questionnaire: Questionnaire, unit: Unit, service: Service, *, language: str,
+    level: float = 0.95, min_n: int = 30,
+) -> SipasReport:
+    frame = responses_frame(session, questionnaire, service_ids=[service.id])
+    in_unit = set(subtree_ids(session, unit))
+    frame["domain"] = frame["unit_id"].isin(in_unit).map({True: "unit", False: "other"})
+    n_responses = int((frame["domain"] == "unit").sum())
+    labels = {e.id: e.label.get(language) for e in questionnaire.elements}
+    labels.update({q.id: q.label.get(language) for q in questionnaire.questions})
+    rows: list[dict[str, object]] = []
+    if n_responses:
+        from scoring.design import SurveyDesign
+        from scoring.sipas import score_sipas
+
+        scored = score_sipas(frame, sipas_spec(questionnaire), design=SurveyDesign(weight="weight"),
+                             by=["domain"], level=level).to_frame()
+        scored = scored[scored["domain"] == "unit"].copy()
+        scored["order"] = scored["kind"].map(KIND_ORDER)
+        scored = scored.sort_values(["order"], kind="stable")
+        kinds = kind_labels()
+        rows = [_row(rec, labels, kinds, min_n) for rec in scored.to_dict("records")]
+    table = ResultTable(
+        title=f"{questionnaire.title.get(language)} — {unit.name} — {service.name(language)}",
+        columns=_columns(),
+        rows=tuple(rows),
+    )
+    return SipasReport(table=table, n_responses=n_responses)
+
+
+def kind_labels() -> dict[str, str]:
+    return {
+        "element": _("Element"),
+        "overall": _("Overall satisfaction index"),
+        "par_points": _("PAR 8.1 points (of 10)"),
+        "mean_score": _("Mean score (1–5 scale)"),
+        "criterion": _("Criterion"),
+    }
+
+
+def _columns() -> tuple[Column, ...]:
+    return (
+        Column("kind", _("Kind")),
+        Column("id", _("Code")),
+        Column("label", _("Item")),
+        Column("n", _("Valid answers (n)")),
+        Column("estimate", _("Estimate"), decimals=4),
+        Column("se", _("Standard error"), decimals=4),
+        Column("ci_low", _("95% CI low"), decimals=4),
+        Column("ci_high", _("95% CI high"), decimals=4),
+        Column("small_sample", _("Small sample")),
+    )
+
+
+def _row(rec: Mapping[Hashable, Any], labels: dict[str, str], kinds: dict[str, str], min_n: int) -> dict[str, object]:
+    kind = str(rec["kind"])
+    label = labels.get(str(rec["id"]), kinds[kind]) if kind in {"element", "criterion"} else kinds[kind]
+    n = int(rec["n"])
+    return {
+        "kind": kinds[kind],
+        "id": rec["id"],
+        "label": label,
+        "n": n,
+        "estimate": _float(rec["estimate"]),
+        "se": _float(rec["se"]),
+        "ci_low": _bounded(rec["ci_low"], kind),
+        "ci_high": _bounded(rec["ci_high"], kind),
+        "small_sample": bool(rec.get("small_sample", n < min_n)),
+        "_kind": kind,
+    }
+
+
+# What an index can possibly be: a Wald interval of a small sample can reach past these bounds
+# (a rate below 0%), which is shown truncated to the possible range.
+RANGES = {"criterion": (0.0, 1.0), "element": (0.0, 1.0), "overall": (0.0, 1.0), "par_points": (0.0, 10.0),
+          "mean_score": (1.0, 5.0)}
+
+
+def _bounded(value: object, kind: str) -> float | None:
+    number = _float(value)
+    if number is None:
+        return None
+    low, high = RANGES[kind]
+    return min(max(number, low), high)
+
+
+def _float(value: object) -> float | None:
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return None
+    return float(value)  # type: ignore[arg-type]

@@ -1,0 +1,91 @@
+"""The kiosk in a real Chromium: a registered tablet rates, resets itself, refuses a dossier
+code used twice with a friendly message, and keeps ratings made offline until they sync."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
+
+from survey import credentials
+from survey.models import Channel, Desk, Response
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, served
+from tests.channels.conftest import FIVE
+from tests.databases import fresh_database
+
+pytestmark = pytest.mark.browser
+DESK = "96-01-01-MC"
+
+
+def _token(url: str) -> str:
+    engine = create_engine(url)
+    with Session(engine) as session:
+        token = credentials.issue(session, desk=session.scalar(select(Desk).where(Desk.code == DESK)), label="test")
+        session.commit()
+    engine.dispose()
+    return token
+
+
+def _kiosk_count(url: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        n = int(conn.scalar(select(func.count()).select_from(Response).where(
+            Response.channel == Channel.KIOSK, Response.credential_id.is_not(None))) or 0)
+    engine.dispose()
+    return n
+
+
+def _rate(page, base: str, dossier: str | None) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("link", name="Chứng thực, xác nhận").click()
+    if dossier is not None and page.locator(".keypad").count():
+        for ch in dossier:
+            page.locator(f".keypad [data-key='{ch}']").click()
+    for question in FIVE:
+        page.locator(f"input[name='{question}'][value='4']").check()
+    page.get_by_role("button", name="Gửi đánh giá").click()
+
+
+def test_kiosk_rates_resets_refuses_reused_dossier_and_queues_offline(tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with fresh_database("sqlite", tmp_path) as url, \
+            served(url, tmp_path, responses=20, KIOSK_RETURN_SECONDS="1", KIOSK_IDLE_SECONDS="6") as server, \
+            sync_playwright() as pw:
+        base = server.base
+        token = _token(url)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 800, "height": 1280}, has_touch=True)
+        page = context.new_page()
+        page.goto(f"{base}/kiosk/{DESK}?device={token}")
+        assert "device=" not in page.url
+        expect(page.locator(".notice")).to_have_count(0)  # registered: no warning
+
+        _rate(page, base, "1234.56-7890")
+        expect(page.get_by_role("heading", name="Xin cảm ơn!")).to_be_visible()
+        page.wait_for_url(f"{base}/kiosk/{DESK}", timeout=10_000)
+        assert _kiosk_count(url) == 1
+
+        # The same dossier code again: a friendly message, nothing stored.
+        _rate(page, base, "1234.56-7890")
+        expect(page.get_by_text("Hồ sơ này đã được đánh giá", exact=False)).to_be_visible()
+        assert _kiosk_count(url) == 1
+        # Idle: back to the start screen by itself, nothing of this citizen left.
+        page.wait_for_url(f"{base}/kiosk/{DESK}", timeout=10_000)
+        assert page.locator("input:checked").count() == 0
+
+        # The network drops: the rating is kept on the tablet and sent once it returns.
+        page.wait_for_timeout(500)
+        context.set_offline(True)
+        server.stop()  # a real outage: requests through the service worker cannot reach it either
+        _rate(page, base, None)
+        expect(page.locator("#offline-thanks")).to_be_visible()
+        assert _kiosk_count(url) == 1
+        page.wait_for_url(f"{base}/kiosk/{DESK}", timeout=15_000)  # start screen from the kiosk's cache
+        expect(page.locator("#queue-status")).to_contain_text("1")
+        server.start()
+        context.set_offline(False)
+        expect(page.locator("#queue-status")).to_be_hidden(timeout=15_000)
+        assert _kiosk_count(url) == 2
+        browser.close()

@@ -1,0 +1,100 @@
+"""``hailong score`` (scoring.cli.score_command): same numbers as the Python API, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from scoring import estimators
+from scoring.cli import score_command
+from scoring.design import SurveyDesign
+
+DESIGN_ARGS = ["--weight", "weight", "--strata", "stratum", "--psu", "psu"]
+
+
+def run(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(score_command, args)
+    return result.exit_code, result.output
+
+
+def test_cli_and_api_give_the_same_numbers(survey: pd.DataFrame, tmp_path: Path) -> None:
+    survey = survey.copy()
+    survey.loc[survey.index[:20], "c2"] = 9  # don't know
+    source = tmp_path / "survey.csv"
+    out = tmp_path / "out.csv"
+    survey.to_csv(source, index=False)
+    code, output = run([str(source), *DESIGN_ARGS, "--by", "unit_id", "--items", "c1,c2",
+                        "--statistic", "mean,satisfied", "--missing-codes", "9", "--ci", "logit",
+                        "--out", str(out)])  # fmt: skip
+    assert code == 0, output
+    cli = pd.read_csv(out, encoding="utf-8")
+    assert list(cli.columns[:3]) == ["domain", "unit_id", "item"]
+    assert {"statistic", "n", "estimate", "se", "ci_low", "ci_high", "deff"} <= set(cli.columns)
+    assert len(cli) == 3 * 2 * 2
+    design = SurveyDesign(weight="weight", stratum="stratum", psu="psu")
+    api_mean = estimators.mean(
+        survey, ["c1", "c2"], design=design, by=["unit_id"], missing_codes=[9]
+    )
+    api_sat = estimators.proportion(survey, ["c1", "c2"], design=design, by=["unit_id"],
+                                    missing_codes=[9], ci="logit")  # fmt: skip
+    for statistic, api in (("mean", api_mean), ("satisfied", api_sat)):
+        expected = api.to_frame().rename(columns={"unit_id": "domain", "id": "item"})
+        got = cli[cli["statistic"] == statistic].merge(
+            expected, on=["domain", "item"], suffixes=("", "_api")
+        )
+        assert len(got) == 6
+        for column in ("n", "estimate", "se", "ci_low", "ci_high", "deff"):
+            np.testing.assert_allclose(got[column], got[f"{column}_api"], rtol=1e-12)
+    # code 9 was not counted as an answer
+    assert (cli[(cli["item"] == "c2")]["n"].sum() / 2) == api_mean.to_frame().query("id == 'c2'")[
+        "n"
+    ].sum()
+
+
+def test_without_by_the_domain_is_all(survey: pd.DataFrame, tmp_path: Path) -> None:
+    source = tmp_path / "s.csv"
+    survey.to_csv(source, index=False)
+    out = tmp_path / "o.csv"
+    code, output = run([str(source), "--items", "c1", "--out", str(out), "--df", "inf"])
+    assert code == 0, output
+    frame = pd.read_csv(out)
+    assert frame["domain"].tolist() == ["ALL"]
+    assert np.isinf(frame["df"].iloc[0])
+
+
+@pytest.mark.parametrize(
+    ("change", "extra", "message"),
+    [
+        (None, ["--psu", "nope"], "column 'nope' is not in"),
+        ("weights", [], "'heavy'"),
+        ("lonely", [], "only one PSU"),
+        ("empty", ["--by", "unit_id"], "no valid answers"),
+        (None, ["--statistic", "median"], "'median'"),
+    ],
+)
+def test_clear_errors_exit_2_without_traceback(
+    survey: pd.DataFrame, tmp_path: Path, change: str | None, extra: list[str], message: str
+) -> None:
+    survey = survey.copy()
+    if change == "weights":
+        survey["weight"] = survey["weight"].astype(object)
+        survey.loc[5, "weight"] = "heavy"
+    elif change == "lonely":
+        survey.loc[survey["stratum"] == 0, "psu"] = 0
+    elif change == "empty":
+        survey.loc[survey["unit_id"] == "u2", ["c1", "c2"]] = np.nan
+    source = tmp_path / "bad.csv"
+    survey.to_csv(source, index=False)
+    args = [str(source), "--weight", "weight", "--strata", "stratum", "--psu", "psu",
+            "--items", "c1,c2", "--out", str(tmp_path / "o.csv")]  # fmt: skip
+    if "--psu" in extra:
+        args[args.index("--psu") + 1] = extra[1]
+        extra = []
+    code, output = run(args + extra)
+    assert code == 2
+    assert message in output
+    assert "Traceback" not in output

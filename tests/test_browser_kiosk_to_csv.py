@@ -1,0 +1,112 @@
+"""The foundation's end-to-end path in a real browser: a citizen rates at the kiosk, the kiosk
+resets itself, a staff member sees the SIPAS indices with n and 95% CI and downloads the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, running_server
+from tests.databases import BACKENDS, fresh_database
+
+pytestmark = pytest.mark.browser
+
+ELEMENT_LABELS = [
+    "Tiếp cận dịch vụ",
+    "Thủ tục hành chính",
+    "Công chức giải quyết TTHC",
+    "Kết quả giải quyết TTHC",
+    "Tiếp nhận, xử lý phản ánh, kiến nghị",
+]
+
+
+# Every visible form control must have an accessible name (a <label>, aria-label or -labelledby).
+UNLABELLED_CONTROLS = """() => Array.from(document.querySelectorAll('input, select, textarea, button'))
+  .filter(el => el.type !== 'hidden')
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !el.getAttribute('aria-labelledby') && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+  .map(el => el.name || el.id || el.outerHTML)"""
+
+
+def _percent(text: str) -> float:
+    return float(text.strip().rstrip("%"))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_kiosk_rating_to_staff_indices_and_excel_csv(backend: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with fresh_database(backend, tmp_path) as url, running_server(url, tmp_path, KIOSK_RETURN_SECONDS="2") as base, \
+            sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(accept_downloads=True, viewport={"width": 800, "height": 1280})
+        page = context.new_page()
+
+        # Staff: n before the rating.
+        page.goto(f"{base}/auth/login")
+        page.get_by_label("Tên đăng nhập").fill("canbo")
+        page.get_by_label("Mật khẩu").fill("hailong-demo")
+        page.get_by_role("button", name="Đăng nhập").click()
+        results_url = f"{base}/staff/results?unit=96-01-01&service=CHUNG-THUC&questionnaire=sipas-kiosk"
+        page.goto(results_url)
+        assert page.evaluate(UNLABELLED_CONTROLS) == []
+        n_before = int(re.sub(r"\D", "", page.locator("#n-responses").inner_text()))
+
+        # Staff register the desk's tablet; the tablet (its own browser, nobody signed in) opens
+        # the one-time device address and is bound to the desk.
+        page.goto(f"{base}/staff/desks/96-01-01-MC")
+        page.get_by_label("Tên thiết bị").fill("Máy tính bảng quầy 1")
+        page.get_by_role("button", name="Đăng ký thiết bị").click()
+        device_url = page.locator("#device-url").inner_text()
+        tablet = browser.new_context(viewport={"width": 800, "height": 1280})
+        kiosk = tablet.new_page()
+        kiosk.goto(device_url)
+        kiosk.wait_for_url(f"{base}/kiosk/96-01-01-MC")
+        expect(kiosk.locator("html")).to_have_attribute("lang", "vi")
+        kiosk.get_by_role("link", name="Chứng thực, xác nhận").click()
+        for question in ("access_facilities", "procedure_as_regulated", "servant_conduct", "result_on_time",
+                         "feedback_channel"):
+            group = kiosk.locator(f"fieldset:has(input[name='{question}'])")
+            group.get_by_role("radio", name="Rất hài lòng", exact=True).click()
+            expect(group.locator("input[value='5']")).to_be_checked()
+        assert kiosk.evaluate(UNLABELLED_CONTROLS) == []
+        box = kiosk.locator("label.option-label, .option-label").first.bounding_box()
+        assert box is not None and box["height"] >= 48 and box["width"] >= 48  # touch target
+        kiosk.get_by_role("button", name="Gửi đánh giá").click()
+        expect(kiosk.get_by_role("heading", name="Xin cảm ơn!")).to_be_visible()
+        # ...and back to the start screen by itself, with nothing of this citizen left.
+        kiosk.wait_for_url(f"{base}/kiosk/96-01-01-MC", timeout=10_000)
+        expect(kiosk.get_by_role("heading", name="Ông/bà có hài lòng với sự phục vụ hôm nay không?")).to_be_visible()
+        kiosk.go_back()
+        assert kiosk.locator("input:checked").count() == 0
+
+        # Staff sees the rating counted, five elements and the overall index, each with n and CI.
+        page.goto(results_url)
+        n_after = int(re.sub(r"\D", "", page.locator("#n-responses").inner_text()))
+        assert n_after == n_before + 1
+        table = page.locator("table.results")
+        for label in [*ELEMENT_LABELS, "Chỉ số hài lòng chung"]:
+            row = table.locator("tr", has=page.locator("th", has_text=label)).first
+            n = int(row.locator("td.n").inner_text())
+            estimate = _percent(row.locator("td.estimate").inner_text())
+            low, high = (_percent(x) for x in row.locator("td.ci").inner_text().split("–"))
+            assert 0 < n <= n_after
+            assert 0 <= low <= estimate <= high <= 100
+            assert high - low > 0.1  # an interval computed from the data, not a point
+
+        with page.expect_download() as info:
+            page.get_by_role("link", name="Tải tệp CSV (Excel)").click()
+        raw = Path(info.value.path()).read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel shows Vietnamese correctly
+        rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+        by_label = {r["Nội dung"]: r for r in rows}
+        for label in ELEMENT_LABELS:
+            assert label in by_label
+            r = by_label[label]
+            assert float(r["Cận dưới KTC 95%"]) <= float(r["Giá trị"]) <= float(r["Cận trên KTC 95%"])
+        assert "Chỉ số hài lòng chung" in by_label
+        browser.close()
