@@ -22,7 +22,7 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import Engine, Table, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
@@ -230,8 +230,22 @@ def _dossier_key_of(secret: str, item: Pending) -> str | None:
     return dossier_key(secret, item.questionnaire.id, str(code)) if code else None
 
 
+_RETRYABLE = {"40P01", "40001"}  # PostgreSQL: deadlock detected, serialization failure
+
+
+def _retryable(error: DBAPIError) -> bool:
+    """Did the database give up on the transaction only because of a concurrent one?"""
+    if isinstance(error, IntegrityError):
+        return True
+    return getattr(error.orig, "sqlstate", None) in _RETRYABLE or "database is locked" in str(error.orig)
+
+
 def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    """INSERT the response rows, skipping any that break a uniqueness rule; the ids inserted."""
+    """INSERT the response rows, skipping any that break a uniqueness rule; the ids inserted.
+
+    Rows go in in id order, so two uploads that overlap take their row locks in the same order
+    and wait for each other instead of deadlocking (PostgreSQL)."""
+    rows = sorted(rows, key=lambda row: row["id"])
     table = cast(Table, Response.__table__)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -257,8 +271,9 @@ def store_many(
     inside ``items`` are judged against the earlier item, exactly as storing them one by one
     would. A row that still meets a uniqueness rule at INSERT time (a concurrent upload of the
     same submission or dossier) is skipped there and then stored through
-    :func:`store_response`, which reports its fate; if the transaction fails for any other
-    reason it is rolled back and every item goes through :func:`store_response` on its own.
+    :func:`store_response`, which reports its fate; if the transaction fails on a uniqueness rule
+    or on a deadlock with a concurrent upload, it is rolled back and every item goes through
+    :func:`store_response` on its own (other database errors propagate).
     ``flags_for`` is given the items about to be created, in order, and returns their review flags.
     """
     digests = [payload_hash(i.questionnaire, i.unit_id, i.service_id, i.answers) for i in items]
@@ -315,8 +330,10 @@ def store_many(
             for n in new:
                 if items[n].response_id in inserted:
                     results[n] = StoreResult("created", items[n].response_id)
-        except IntegrityError:
+        except DBAPIError as error:
             session.rollback()
+            if not _retryable(error):
+                raise
             retry = new
         for n in retry:
             i = items[n]

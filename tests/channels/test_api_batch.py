@@ -141,3 +141,37 @@ def test_an_expired_enumerator_token_gets_401_in_the_callers_language(app, enume
     assert device_api.submit(submission()).status_code == 201
     app.config["TOKEN_DAYS"] = 0  # 0: enumerator tokens never expire
     assert enumerator_api.client.get("/api/v1/me", headers=enumerator_api.headers()).status_code == 200
+
+
+def test_two_sessions_inserting_overlapping_batches_in_opposite_orders_do_not_deadlock(app, device_api, db) -> None:  # type: ignore[no-untyped-def]
+    """Concurrent bulk INSERTs that meet the same new ids in opposite orders would each wait for
+    the other's row (PostgreSQL: deadlock detected). Rows go in in id order, so they queue."""
+    from sqlalchemy.orm import Session
+
+    template = submission()
+    assert device_api.submit(template).status_code == 201
+    row = db.get(Response, uuid.UUID(template["id"]))
+    q = latest("sipas-kiosk")
+    ids = sorted(uuid.uuid4() for _ in range(600))
+    batches = [ids[:400], list(reversed(ids[200:]))]
+    outcomes: list[list[str]] = []
+    barrier = threading.Barrier(2)
+    engine = app.extensions["hailong.engine"]
+
+    def insert(batch: list[uuid.UUID]) -> None:
+        items = [Pending(questionnaire=q, unit_id=row.unit_id, service_id=row.service_id, channel=row.channel,
+                         answers=dict(FIVE), response_id=rid, submitted_at=utcnow(), desk_id=row.desk_id)
+                 for rid in batch]
+        with app.app_context(), Session(engine) as session:
+            barrier.wait()
+            outcomes.append([r.outcome for r in store_many(
+                session, secret=app.config["SECRET_KEY"], items=items, precheck=False)])
+
+    threads = [threading.Thread(target=insert, args=(b,)) for b in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = [s for r in outcomes for s in r]
+    assert len(outcomes) == 2 and statuses.count("created") == 600 and statuses.count("duplicate") == 200
+    assert db.scalar(select(func.count()).select_from(Response).where(Response.id.in_(ids))) == 600
