@@ -47,6 +47,30 @@ def _rate(page, base: str, dossier: str | None) -> None:  # type: ignore[no-unty
     page.get_by_role("button", name="Gửi đánh giá").click()
 
 
+_CACHED = """async () => {
+  const cache = await caches.open("hailong-kiosk-v1");
+  const rate = document.querySelector("a.service-button");
+  const wanted = [location.href, rate && rate.href,
+    ...[...document.querySelectorAll("script[src], link[rel=stylesheet]")].map((e) => e.src || e.href)];
+  for (const address of wanted.filter(Boolean)) {
+    const url = new URL(address);
+    const key = url.pathname.startsWith("/kiosk/") ? url.origin + url.pathname : url.href;
+    if (!(await cache.match(key))) { return false; }
+  }
+  return true;
+}"""
+
+
+def _wait_until_cached(page) -> None:  # type: ignore[no-untyped-def]
+    """The kiosk's service worker has kept the start page, the rating page and their assets
+    (it stores them after answering, so a slow machine may need a moment)."""
+    for _ in range(150):
+        if page.evaluate(_CACHED):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the kiosk's service worker did not keep its pages within 15 s")
+
+
 def test_kiosk_rates_resets_refuses_reused_dossier_and_queues_offline(tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -76,7 +100,7 @@ def test_kiosk_rates_resets_refuses_reused_dossier_and_queues_offline(tmp_path: 
         assert page.locator("input:checked").count() == 0
 
         # The network drops: the rating is kept on the tablet and sent once it returns.
-        page.wait_for_timeout(500)
+        _wait_until_cached(page)
         context.set_offline(True)
         server.stop()  # a real outage: requests through the service worker cannot reach it either
         _rate(page, base, None)
