@@ -18,6 +18,7 @@ from exports.tables import Column, ResultTable
 from questionnaires import Questionnaire
 from survey.frames import responses_frame
 from survey.models import Service, Unit
+from survey.periods import quarters
 
 if TYPE_CHECKING:
     from scoring.sipas import SipasSpec
@@ -62,15 +63,21 @@ def subtree_ids(session: Session, unit: Unit) -> list[int]:
 class SipasReport:
     table: ResultTable
     n_responses: int
+    periods: tuple[str, ...] = ()  # quarters with responses to this service, oldest first
 
 
 def sipas_report(
     session: Session, questionnaire: Questionnaire, unit: Unit, service: Service, *, language: str,
-    level: float = 0.95, min_n: int = 30,
+    level: float = 0.95, min_n: int = 30, period: str | None = None,
 ) -> SipasReport:
+    """SIPAS indices of ``unit`` (with every unit below it) for ``service``, over all responses
+    or those of one quarter (``period``, e.g. ``2026-Q3``), as a domain of the full sample."""
     frame = responses_frame(session, questionnaire, service_ids=[service.id])
-    in_unit = set(subtree_ids(session, unit))
-    frame["domain"] = frame["unit_id"].isin(in_unit).map({True: "unit", False: "other"})
+    in_domain = frame["unit_id"].isin(set(subtree_ids(session, unit)))
+    frame_periods = quarters(frame["submitted_at"]) if len(frame) else pd.Series(dtype=str)
+    if period is not None:
+        in_domain &= frame_periods == period
+    frame["domain"] = in_domain.map({True: "unit", False: "other"})
     n_responses = int((frame["domain"] == "unit").sum())
     labels = {e.id: e.label.get(language) for e in questionnaire.elements}
     labels.update({q.id: q.label.get(language) for q in questionnaire.questions})
@@ -87,11 +94,12 @@ def sipas_report(
         kinds = kind_labels()
         rows = [_row(rec, labels, kinds, min_n) for rec in scored.to_dict("records")]
     table = ResultTable(
-        title=f"{questionnaire.title.get(language)} — {unit.name} — {service.name(language)}",
+        title=" — ".join(part for part in (questionnaire.title.get(language), unit.name, service.name(language), period)
+                         if part),
         columns=_columns(),
         rows=tuple(rows),
     )
-    return SipasReport(table=table, n_responses=n_responses)
+    return SipasReport(table=table, n_responses=n_responses, periods=tuple(sorted(frame_periods.unique())))
 
 
 def kind_labels() -> dict[str, str]:

@@ -1,45 +1,60 @@
-"""Staff pages: SIPAS results by unit and service, with downloads."""
+"""Staff pages: SIPAS results by unit, service and quarter; units ranked by quarter; downloads."""
 
 from __future__ import annotations
 
-import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from exports import render
+from exports import Rendered, render
 from questionnaires import Questionnaire
 from survey.auth import staff_required
 from survey.catalogue import latest
 from survey.db import get_session
-from survey.errors import NotFound
+from survey.errors import AppError, NotFound
 from survey.i18n import current_language
-from survey.models import Desk, Service, Unit
+from survey.models import Desk, Service, Unit, UnitLevel
+from survey.periods import is_quarter
+from survey.ranking import RANKED_LEVELS, Ranking, unit_ranking
 from survey.results import SipasReport, sipas_report
+from survey.text import sort_key
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
-def _sort_key(text: str) -> tuple[str, str]:
-    # Vietnamese order without a locale database: compare on letters stripped of tone marks
-    # first (so "Ă", "Â" sort near "A"), then on the full NFC text to break ties.
-    base = unicodedata.normalize("NFD", text.replace("Đ", "D~").replace("đ", "d~"))
-    stripped = "".join(ch for ch in base if not unicodedata.combining(ch)).casefold()
-    return stripped, unicodedata.normalize("NFC", text)
-
-
 def _choices() -> tuple[list[Unit], list[Service], list[str]]:
     session = get_session()
-    units = sorted(session.scalars(select(Unit)).all(), key=lambda u: (_level_order(u), _sort_key(u.name)))
-    services = sorted(session.scalars(select(Service)).all(), key=lambda s: _sort_key(s.name(current_language())))
+    units = _tree_order(session.scalars(select(Unit)).all())
+    services = sorted(session.scalars(select(Service)).all(), key=lambda s: sort_key(s.name(current_language())))
     questionnaires = sorted({d.questionnaire_id for d in session.scalars(select(Desk)).all()})
     return units, services, questionnaires
 
 
-def _level_order(unit: Unit) -> int:
-    return ["province", "department", "district", "commune", "hamlet"].index(unit.level.value)
+def _tree_order(units: Sequence[Unit]) -> list[Unit]:
+    """Every unit under its parent, siblings in Vietnamese order (the order of a unit picker)."""
+    children: dict[int | None, list[Unit]] = {}
+    for unit in units:
+        children.setdefault(unit.parent_id, []).append(unit)
+    out: list[Unit] = []
+    stack = sorted(children.get(None, []), key=lambda u: sort_key(u.name), reverse=True)
+    while stack:
+        unit = stack.pop()
+        out.append(unit)
+        stack.extend(sorted(children.get(unit.id, []), key=lambda u: sort_key(u.name), reverse=True))
+    return out
+
+
+def _period() -> str | None:
+    """The quarter chosen in the query string (``2026-Q3``), or None for all of them."""
+    period = request.args.get("period", "").strip().upper()
+    if not period:
+        return None
+    if not is_quarter(period):
+        raise AppError(_("A period is a quarter such as 2026-Q3."))
+    return period
 
 
 def _selection() -> tuple[Unit, Service, str]:
@@ -67,7 +82,7 @@ def _report() -> tuple[SipasReport, Unit, Service, Questionnaire]:
         raise NotFound(_("Unknown questionnaire.")) from None
     report = sipas_report(
         get_session(), questionnaire, unit, service, language=current_language(),
-        level=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"],
+        level=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"], period=_period(),
     )
     return report, unit, service, questionnaire
 
@@ -79,7 +94,7 @@ def results() -> Any:
     units, services, questionnaires = _choices()
     return render_template(
         "staff/results.html", report=report, unit=unit, service=service, questionnaire=questionnaire,
-        units=units, services=services, questionnaires=questionnaires,
+        units=units, services=services, questionnaires=questionnaires, period=_period(),
     )
 
 
@@ -89,9 +104,57 @@ def results_csv() -> Any:
     report, unit, service, _questionnaire = _report()
     fmt = "csv" if request.args.get("excel") == "0" else "csv-excel"
     rendered = render(fmt, report.table)
-    filename = f"sipas_{unit.code}_{service.code}.{rendered.extension}"
+    period = _period()
+    return _download(rendered, f"sipas_{unit.code}_{service.code}{'_' + period if period else ''}")
+
+
+def _download(rendered: Rendered, stem: str) -> Response:
     return Response(
         rendered.body,
         mimetype=rendered.mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{rendered.extension}"'},
     )
+
+
+def _ranking() -> tuple[Ranking, Questionnaire, Service | None, UnitLevel]:
+    """The ranking chosen in the query string: questionnaire, service (empty: all), level, quarter."""
+    session = get_session()
+    try:
+        questionnaire = latest(request.args.get("questionnaire", "sipas-kiosk"))
+    except LookupError:
+        raise NotFound(_("Unknown questionnaire.")) from None
+    code = request.args.get("service", "")
+    service = session.scalar(select(Service).where(Service.code == code)) if code else None
+    if code and service is None:
+        raise NotFound(_("Unknown service."))
+    try:
+        level = UnitLevel(request.args.get("level", UnitLevel.DISTRICT.value))
+    except ValueError:
+        level = UnitLevel.HAMLET  # refused just below
+    if level not in RANKED_LEVELS:
+        raise AppError(_("Units are ranked by district or by commune."))
+    result = unit_ranking(
+        session, questionnaire, level=level, service=service, period=_period(), language=current_language(),
+        confidence=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"],
+    )
+    return result, questionnaire, service, level
+
+
+@bp.route("/ranking")
+@staff_required
+def ranking() -> Any:
+    result, questionnaire, service, level = _ranking()
+    _units, services, questionnaires = _choices()
+    return render_template(
+        "staff/ranking.html", ranking=result, questionnaire=questionnaire, service=service, level=level,
+        services=services, questionnaires=questionnaires, levels=RANKED_LEVELS,
+    )
+
+
+@bp.route("/ranking.csv")
+@staff_required
+def ranking_csv() -> Any:
+    result, _questionnaire, service, level = _ranking()
+    fmt = "csv" if request.args.get("excel") == "0" else "csv-excel"
+    stem = f"xep-hang_{level.value}_{service.code if service else 'all'}_{result.period or 'none'}"
+    return _download(render(fmt, result.table), stem)

@@ -1,0 +1,42 @@
+"""Reporting periods: quarters of the year in Vietnam's time (UTC+7, no daylight saving).
+
+Quarterly results are what a Department of Home Affairs publishes; a rating made at 06:30 on
+1 April in Cà Mau belongs to Q2 even though it is still 31 March in UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+import pandas as pd
+
+VIETNAM = timezone(timedelta(hours=7), "ICT")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+def quarter(moment: datetime) -> str:
+    """``2026-Q2`` for a moment (naive moments are UTC, as SQLite returns them)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(VIETNAM)
+    return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
+
+
+def quarters(moments: pd.Series) -> pd.Series:
+    """:func:`quarter` of every moment of a column."""
+    stamps = pd.to_datetime(moments, utc=True).dt.tz_convert(VIETNAM)
+    return stamps.dt.year.astype(str) + "-Q" + stamps.dt.quarter.astype(str)
+
+
+def is_quarter(label: str) -> bool:
+    return _QUARTER.match(label) is not None
+
+
+def previous_quarter(label: str) -> str:
+    """The quarter before ``2026-Q1`` is ``2025-Q4``."""
+    found = _QUARTER.match(label)
+    if found is None:
+        raise ValueError(f"not a quarter: {label!r}")
+    year, number = int(found.group(1)), int(found.group(2))
+    return f"{year - 1}-Q4" if number == 1 else f"{year}-Q{number - 1}"
