@@ -109,4 +109,13 @@ def test_kiosk_rating_to_staff_indices_and_excel_csv(backend: str, tmp_path: Pat
             r = by_label[label]
             assert float(r["Cận dưới KTC 95%"]) <= float(r["Giá trị"]) <= float(r["Cận trên KTC 95%"])
         assert "Chỉ số hài lòng chung" in by_label
+
+        # The ranking by commune for the latest quarter counts today's rating in its commune.
+        page.get_by_role("link", name="Xếp hạng", exact=True).click()
+        page.get_by_label("Xếp hạng theo").select_option(label="Cấp xã (xã, phường, thị trấn)")
+        page.get_by_role("button", name="Xem xếp hạng").click()
+        commune = page.locator("table.ranking tr[data-code='96-01-01']")
+        expect(commune.locator("th")).to_have_text("Phường 1")
+        assert int(commune.locator("td.n").inner_text()) >= 1
+        assert page.locator("table.ranking tbody tr").count() == 12  # every commune of the demo province
         browser.close()
