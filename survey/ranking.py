@@ -27,7 +27,7 @@ from questionnaires import Questionnaire
 from survey.frames import responses_frame
 from survey.models import Service, Unit, UnitLevel
 from survey.periods import previous_quarter, quarters
-from survey.results import sipas_spec
+from survey.results import bounded, number_or_none, sipas_spec
 from survey.text import sort_key
 
 RANKED_LEVELS = (UnitLevel.DISTRICT, UnitLevel.COMMUNE)
@@ -114,27 +114,23 @@ def unit_ranking(
     return Ranking(ResultTable(title=title, columns=_columns(confidence), rows=rows), periods, period, base, summary)
 
 
-def _number(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
-
-
 def _whole(value: Any) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
 
 
 def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int) -> dict[str, object]:
     n = int(rec["n"])
-    low, high, significant = _number(rec["ci_low"]), _number(rec["ci_high"]), rec.get("significant")
+    significant = rec.get("significant")
     return {
         "rank": _whole(rec["rank"]),
         "code": unit.code,
         "unit": unit.name,
         "n": n,
-        "estimate": _number(rec["estimate"]),
-        "ci_low": None if low is None else max(0.0, low),  # an index is a share: cut at 0 and 1
-        "ci_high": None if high is None else min(1.0, high),
-        "change": _number(rec.get("change")),
-        "change_se": _number(rec.get("change_se")),
+        "estimate": number_or_none(rec["estimate"]),
+        "ci_low": bounded(rec["ci_low"], "overall"),
+        "ci_high": bounded(rec["ci_high"], "overall"),
+        "change": number_or_none(rec.get("change")),
+        "change_se": number_or_none(rec.get("change_se")),
         "significant": None if significant is None or pd.isna(significant) else bool(significant),
         "group": _whole(rec["group"]),
         "small_sample": 0 < n < min_n,

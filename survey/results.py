@@ -135,10 +135,10 @@ def _row(rec: Mapping[Hashable, Any], labels: dict[str, str], kinds: dict[str, s
         "id": rec["id"],
         "label": label,
         "n": n,
-        "estimate": _float(rec["estimate"]),
-        "se": _float(rec["se"]),
-        "ci_low": _bounded(rec["ci_low"], kind),
-        "ci_high": _bounded(rec["ci_high"], kind),
+        "estimate": number_or_none(rec["estimate"]),
+        "se": number_or_none(rec["se"]),
+        "ci_low": bounded(rec["ci_low"], kind),
+        "ci_high": bounded(rec["ci_high"], kind),
         "small_sample": bool(rec.get("small_sample", n < min_n)),
         "_kind": kind,
     }
@@ -150,15 +150,17 @@ RANGES = {"criterion": (0.0, 1.0), "element": (0.0, 1.0), "overall": (0.0, 1.0),
           "mean_score": (1.0, 5.0)}
 
 
-def _bounded(value: object, kind: str) -> float | None:
-    number = _float(value)
+def bounded(value: object, kind: str) -> float | None:
+    """``value`` cut to the possible range of an index of ``kind`` (None when missing)."""
+    number = number_or_none(value)
     if number is None:
         return None
     low, high = RANGES[kind]
     return min(max(number, low), high)
 
 
-def _float(value: object) -> float | None:
+def number_or_none(value: object) -> float | None:
+    """A float, or None for a missing value (None, NaN, pandas NA)."""
     if value is None or pd.isna(value):  # type: ignore[call-overload]
         return None
     return float(value)  # type: ignore[arg-type]

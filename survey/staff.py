@@ -73,13 +73,22 @@ def index() -> Any:
     return render_template("staff/index.html", units=units, services=services, questionnaires=questionnaires)
 
 
+def _questionnaire(questionnaire_id: str) -> Questionnaire:
+    try:
+        return latest(questionnaire_id)
+    except LookupError:
+        raise NotFound(_("Unknown questionnaire.")) from None
+
+
+def _format() -> str:
+    """CSV for Excel (UTF-8 with a byte-order mark) unless ``excel=0`` asks for plain UTF-8."""
+    return "csv" if request.args.get("excel") == "0" else "csv-excel"
+
+
 def _report() -> tuple[SipasReport, Unit, Service, Questionnaire]:
     """The SIPAS report of the unit, service and questionnaire chosen in the query string."""
     unit, service, questionnaire_id = _selection()
-    try:
-        questionnaire = latest(questionnaire_id)
-    except LookupError:
-        raise NotFound(_("Unknown questionnaire.")) from None
+    questionnaire = _questionnaire(questionnaire_id)
     report = sipas_report(
         get_session(), questionnaire, unit, service, language=current_language(),
         level=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"], period=_period(),
@@ -102,10 +111,8 @@ def results() -> Any:
 @staff_required
 def results_csv() -> Any:
     report, unit, service, _questionnaire = _report()
-    fmt = "csv" if request.args.get("excel") == "0" else "csv-excel"
-    rendered = render(fmt, report.table)
     period = _period()
-    return _download(rendered, f"sipas_{unit.code}_{service.code}{'_' + period if period else ''}")
+    return _download(render(_format(), report.table), f"sipas_{unit.code}_{service.code}{'_' + period if period else ''}")
 
 
 def _download(rendered: Rendered, stem: str) -> Response:
@@ -119,19 +126,14 @@ def _download(rendered: Rendered, stem: str) -> Response:
 def _ranking() -> tuple[Ranking, Questionnaire, Service | None, UnitLevel]:
     """The ranking chosen in the query string: questionnaire, service (empty: all), level, quarter."""
     session = get_session()
-    try:
-        questionnaire = latest(request.args.get("questionnaire", "sipas-kiosk"))
-    except LookupError:
-        raise NotFound(_("Unknown questionnaire.")) from None
+    questionnaire = _questionnaire(request.args.get("questionnaire", "sipas-kiosk"))
     code = request.args.get("service", "")
     service = session.scalar(select(Service).where(Service.code == code)) if code else None
     if code and service is None:
         raise NotFound(_("Unknown service."))
-    try:
-        level = UnitLevel(request.args.get("level", UnitLevel.DISTRICT.value))
-    except ValueError:
-        level = UnitLevel.HAMLET  # refused just below
-    if level not in RANKED_LEVELS:
+    chosen = request.args.get("level", UnitLevel.DISTRICT.value)
+    level = next((lv for lv in RANKED_LEVELS if lv.value == chosen), None)
+    if level is None:
         raise AppError(_("Units are ranked by district or by commune."))
     result = unit_ranking(
         session, questionnaire, level=level, service=service, period=_period(), language=current_language(),
@@ -155,6 +157,5 @@ def ranking() -> Any:
 @staff_required
 def ranking_csv() -> Any:
     result, _questionnaire, service, level = _ranking()
-    fmt = "csv" if request.args.get("excel") == "0" else "csv-excel"
     stem = f"xep-hang_{level.value}_{service.code if service else 'all'}_{result.period or 'none'}"
-    return _download(render(fmt, result.table), stem)
+    return _download(render(_format(), result.table), stem)
