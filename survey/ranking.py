@@ -31,7 +31,6 @@ from survey.results import bounded, number_or_none, sipas_spec
 from survey.text import sort_key
 
 RANKED_LEVELS = (UnitLevel.DISTRICT, UnitLevel.COMMUNE)
-NO_AREA = ""
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ def unit_ranking(
     units, areas = area_of(session, level)
     frame = responses_frame(session, questionnaire, service_ids=[service.id] if service else None)
     frame["period"] = quarters(frame["submitted_at"]) if len(frame) else pd.Series(dtype=str)
-    frame["area"] = frame["unit_id"].map(areas).fillna(-1).astype(int)
+    frame["area"] = frame["unit_id"].map(areas).fillna(-1).astype(int)  # -1: above the level (province desks)
     periods = tuple(sorted(frame["period"].unique()))
     if period is None and periods:
         period = periods[-1]
