@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
+from questionnaires import Question
 from survey.auth import hash_password
 from survey.catalogue import latest, publish, publish_library
 from survey.db import session_scope
@@ -26,7 +27,8 @@ from survey.models import (
     UnitLevel,
     User,
 )
-from survey.responses import payload_hash
+from survey.papi import PAPI_QUESTIONNAIRE
+from survey.responses import answer_values, payload_hash
 
 DEMO_PASSWORD = "hailong-demo"  # noqa: S105 - the demo's published credentials, shown on the sign-in page
 
@@ -53,7 +55,9 @@ COMMUNE_SERVICES = ["CHUNG-THUC", "TTHC-XA", "TIEU-HOC"]
 KIOSK_QUESTIONNAIRE = "sipas-kiosk"
 
 
-def load_demo(engine: Engine, *, secret: str, n_responses: int = 3000, seed: int = 2026) -> str:
+def load_demo(
+    engine: Engine, *, secret: str, n_responses: int = 3000, seed: int = 2026, papi_per_village: int = 16,
+) -> str:
     """Load the demo once; a second call changes nothing and says so."""
     with session_scope(engine) as session:
         if session.scalar(select(Unit).where(Unit.code == "96")) is not None:
@@ -91,9 +95,11 @@ def load_demo(engine: Engine, *, secret: str, n_responses: int = 3000, seed: int
         session.flush()
         _demo_fieldwork(session)
         n = _synthetic_ratings(session, desks, n_responses, seed)
+        interviews = _synthetic_papi(session, papi_per_village, seed)
     return (
         f"Demo loaded: 1 province, {len(DISTRICTS)} districts, {sum(map(len, DISTRICTS.values()))} communes, "
-        f"{len(desks)} desks, {n} ratings. Sign in as 'canbo' or 'admin' with password '{DEMO_PASSWORD}'."
+        f"{len(desks)} desks, {n} ratings, {interviews} PAPI household interviews. "
+        f"Sign in as 'canbo' or 'admin' with password '{DEMO_PASSWORD}'."
     )
 
 
@@ -150,3 +156,76 @@ def _synthetic_ratings(session: Session, desks: list[Desk], n_responses: int, se
     for chunk in range(0, len(answers), 5000):
         session.execute(insert(Answer), answers[chunk:chunk + 5000])
     return len(responses)
+
+
+
+def _synthetic_papi(session: Session, per_village: int, seed: int) -> int:
+    """PAPI-style household interviews: ``per_village`` in every hamlet (PAPI interviews 16 per
+    village), made by the demo enumerator between June and August 2025 and 2026. Villages differ
+    (a village effect, so the sample is clustered as a real one) and skip logic is respected:
+    a question is answered only when its condition holds for the answers before it."""
+    from questionnaires.expressions import evaluate
+
+    if per_village <= 0:
+        return 0
+    rng = np.random.default_rng(seed + 1)
+    questionnaire = latest(PAPI_QUESTIONNAIRE)
+    version_id = publish(session, questionnaire).id
+    enumerator = session.scalars(select(User).where(User.username == "dieutravien")).one()
+    service = session.scalars(select(Service).where(Service.code == "TTHC-XA")).one()
+    villages = session.scalars(select(Unit).where(Unit.level == UnitLevel.HAMLET).order_by(Unit.code)).all()
+    questions = questionnaire.active_questions()
+    effect = {q.id: rng.normal(0.0, 0.5) for q in questions}
+    responses: list[dict[str, object]] = []
+    answers: list[dict[str, object]] = []
+    for year, shift in ((2025, 0.0), (2026, 0.15)):
+        for village in villages:
+            local = rng.normal(shift, 0.45)
+            for k in range(per_village):
+                person = rng.normal(0.0, 0.6)
+                values: dict[str, object] = {}
+                for q in questions:
+                    if q.relevant and not evaluate(q.relevant, values):
+                        continue
+                    value = _papi_answer(q, rng, local + person + effect[q.id])
+                    if value is not None:
+                        values[q.id] = value
+                rid = uuid.uuid5(uuid.NAMESPACE_URL, f"hailong-demo-papi/{seed}/{year}/{village.code}/{k}")
+                submitted = datetime(year, 6, 1, 1, 30, tzinfo=UTC) + timedelta(minutes=int(rng.integers(0, 60 * 24 * 90)))
+                responses.append({
+                    "id": rid, "questionnaire_id": questionnaire.id, "questionnaire_version_id": version_id,
+                    "unit_id": village.id, "service_id": service.id, "desk_id": None, "channel": Channel.ENUMERATOR,
+                    "started_at": submitted - timedelta(minutes=int(rng.integers(25, 50))), "submitted_at": submitted,
+                    "received_at": submitted, "review_status": ReviewStatus.APPROVED, "weight": 1.0,
+                    "dossier_key": None, "user_id": enumerator.id,
+                    "payload_hash": payload_hash(questionnaire, village.id, service.id, values),
+                })
+                answers.extend({"response_id": rid, **a} for a in answer_values(questionnaire, values))
+    for chunk in range(0, len(responses), 1000):
+        session.execute(insert(Response), responses[chunk:chunk + 1000])
+    for chunk in range(0, len(answers), 5000):
+        session.execute(insert(Answer), answers[chunk:chunk + 5000])
+    return len(responses) // 2
+
+
+def _papi_answer(question: Question, rng: np.random.Generator, latent: float) -> object:
+    """A plausible answer to ``question`` for a respondent whose opinion leans ``latent``."""
+    kind = question.type
+    if kind == "consent":
+        return True
+    if kind == "yesno":
+        return int(rng.random() < 1.0 / (1.0 + np.exp(-(0.2 + latent))))
+    if kind in ("rating", "scale5"):
+        scored = [int(c.value) for c in question.choices if c.scored]
+        unscored = [c.value for c in question.choices if not c.scored]
+        if unscored and rng.random() < 0.05:
+            return unscored[0]  # "don't know": stored, never scored
+        low, high = min(scored), max(scored)
+        return int(np.clip(np.rint((low + high) / 2 + latent + rng.normal(0.0, 0.7)), low, high))
+    if kind == "integer" and question.bounds is not None:  # minutes to school: fewer is better
+        return int(np.clip(rng.gamma(2.0, 12.0) - 4 * latent, 1, question.bounds[1]))
+    if kind == "integer":
+        return int(rng.integers(18, 80))  # age
+    if kind == "single" and question.choices:
+        return question.choices[int(rng.integers(len(question.choices)))].value
+    return None

@@ -1,7 +1,7 @@
-"""Reporting periods: quarters of the year in Vietnam's time (UTC+7, no daylight saving).
-
-Quarterly results are what a Department of Home Affairs publishes; a rating made at 06:30 on
-1 April in Cà Mau belongs to Q2 even though it is still 31 March in UTC.
+"""Reporting periods in Vietnam's time (UTC+7, no daylight saving): quarters for the
+one-stop-desk ratings a Department of Home Affairs publishes quarterly, years for household
+surveys such as PAPI. A rating made at 06:30 on 1 April in Cà Mau belongs to Q2 even though it
+is still 31 March in UTC.
 """
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ def quarters(moments: pd.Series) -> pd.Series:
     """:func:`quarter` of every moment of a column."""
     stamps = pd.to_datetime(moments, utc=True).dt.tz_convert(VIETNAM)
     return stamps.dt.year.astype(str) + "-Q" + stamps.dt.quarter.astype(str)
+
+
+def years(moments: pd.Series) -> pd.Series:
+    """The calendar year (in Vietnam) of every moment of a column, as text (``"2026"``)."""
+    return pd.to_datetime(moments, utc=True).dt.tz_convert(VIETNAM).dt.year.astype(str)
 
 
 def is_quarter(label: str) -> bool:

@@ -62,7 +62,7 @@ def payload_hash(questionnaire: Questionnaire, unit_id: int, service_id: int, an
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _answer_values(questionnaire: Questionnaire, answers: dict[str, Any]) -> list[dict[str, Any]]:
+def answer_values(questionnaire: Questionnaire, answers: dict[str, Any]) -> list[dict[str, Any]]:
     """One ``{question_id, value_num, value_text}`` per stored answer (dossier codes never stored)."""
     rows: list[dict[str, Any]] = []
     for question in questionnaire.questions:
@@ -84,7 +84,7 @@ def _answer_values(questionnaire: Questionnaire, answers: dict[str, Any]) -> lis
 
 
 def _answer_rows(questionnaire: Questionnaire, answers: dict[str, Any]) -> list[Answer]:
-    return [Answer(**row) for row in _answer_values(questionnaire, answers)]
+    return [Answer(**row) for row in answer_values(questionnaire, answers)]
 
 
 # Published versions never change, so the row id of ``(id, version, content hash)`` is cached
@@ -322,7 +322,7 @@ def store_many(
         try:
             inserted = _insert_ignoring_conflicts(session, rows)
             answers = [{"response_id": items[n].response_id, **a} for n in new if items[n].response_id in inserted
-                       for a in _answer_values(items[n].questionnaire, items[n].answers)]
+                       for a in answer_values(items[n].questionnaire, items[n].answers)]
             if answers:
                 session.execute(cast(Table, Answer.__table__).insert(), answers)
             session.commit()

@@ -1,4 +1,5 @@
-"""Staff pages: SIPAS results by unit, service and quarter; units ranked by quarter; downloads."""
+"""Staff pages: SIPAS results by unit, service and quarter; units ranked by quarter; PAPI-style
+governance scores by unit and year; downloads of each."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from survey.db import get_session
 from survey.errors import AppError, NotFound
 from survey.i18n import current_language
 from survey.models import Desk, Service, Unit, UnitLevel
+from survey.papi import PAPI_QUESTIONNAIRE, PapiReport, papi_report
 from survey.periods import is_quarter
 from survey.ranking import RANKED_LEVELS, Ranking, unit_ranking
 from survey.results import SipasReport, sipas_report
@@ -159,3 +161,37 @@ def ranking_csv() -> Any:
     result, _questionnaire, service, level = _ranking()
     stem = f"xep-hang_{level.value}_{service.code if service else 'all'}_{result.period or 'none'}"
     return _download(render(_format(), result.table), stem)
+
+
+def _papi() -> tuple[PapiReport, Unit]:
+    """The PAPI report of the unit and year chosen in the query string (default: the province,
+    the latest year)."""
+    session = get_session()
+    code = request.args.get("unit", "")
+    unit = (session.scalar(select(Unit).where(Unit.code == code)) if code
+            else session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)))
+    if unit is None:
+        raise NotFound(_("Choose a unit."))
+    year = request.args.get("year", "").strip() or None
+    if year is not None and not (year.isdigit() and len(year) == 4):
+        raise AppError(_("A survey year has four digits, such as 2026."))
+    report = papi_report(
+        session, _questionnaire(PAPI_QUESTIONNAIRE), unit, year=year, language=current_language(),
+        level=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"],
+    )
+    return report, unit
+
+
+@bp.route("/papi")
+@staff_required
+def papi() -> Any:
+    report, unit = _papi()
+    units, _services, _questionnaires = _choices()
+    return render_template("staff/papi.html", report=report, unit=unit, units=units)
+
+
+@bp.route("/papi.csv")
+@staff_required
+def papi_csv() -> Any:
+    report, unit = _papi()
+    return _download(render(_format(), report.table), f"papi_{unit.code}_{report.year or 'none'}")

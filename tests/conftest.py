@@ -69,10 +69,20 @@ def db(app: Flask) -> Iterator[Session]:
 
 @pytest.fixture
 def demo(app: Flask) -> str:
-    """The demo data with a few hundred ratings."""
+    """The demo data with a few hundred ratings (no household interviews: see ``papi_demo``)."""
     from survey.demo import load_demo
 
-    return load_demo(app.extensions["hailong.engine"], secret=app.config["SECRET_KEY"], n_responses=400, seed=7)
+    return load_demo(app.extensions["hailong.engine"], secret=app.config["SECRET_KEY"], n_responses=400, seed=7,
+                     papi_per_village=0)
+
+
+@pytest.fixture
+def papi_demo(app: Flask) -> str:
+    """The demo data with few ratings and 4 PAPI household interviews per village and year."""
+    from survey.demo import load_demo
+
+    return load_demo(app.extensions["hailong.engine"], secret=app.config["SECRET_KEY"], n_responses=50, seed=7,
+                     papi_per_village=4)
 
 
 class StaffActions:

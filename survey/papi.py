@@ -1,0 +1,148 @@
+"""PAPI-style governance scores for staff: a unit (with every unit below it) in one survey year.
+
+The household survey is a stratified cluster sample, and it is analysed as one: strata are the
+districts, primary sampling units the villages (hamlets) where enumerators interviewed, with the
+responses' weights; a district with a single village surveyed is handled as R's
+``options(survey.lonely.psu = "adjust")``. The unit is a domain of the whole year's sample (as
+``svyby``), so its interval reflects the clustering — PAPI's 16 interviews per village are not
+16 independent answers. The structure — dimensions, sub-dimensions, indicators, their bounds and
+direction — is read from the questionnaire; :mod:`scoring.papi` computes the scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from exports.tables import Column, ResultTable
+from questionnaires import Questionnaire
+from survey.frames import responses_frame
+from survey.models import Unit, UnitLevel
+from survey.periods import years
+from survey.ranking import area_of
+from survey.results import number_or_none, subtree_ids
+
+if TYPE_CHECKING:
+    from scoring.papi import PapiSpec
+
+PAPI_QUESTIONNAIRE = "papi-household"
+KINDS = ["total", "dimension", "sub_dimension"]  # indicators stay out of the staff table
+
+
+def papi_spec(questionnaire: Questionnaire) -> PapiSpec:
+    """The PAPI structure of ``questionnaire``: its elements are the dimensions, its
+    sub-dimensions group the scored questions, each question an indicator with its bounds."""
+    from scoring.papi import PapiDimension, PapiIndicator, PapiSpec, PapiSubDimension
+
+    scored = questionnaire.scored_questions()
+    dimensions = []
+    for element in questionnaire.elements:
+        subs = []
+        for sub in (s for s in questionnaire.subdimensions if s.element == element.id):
+            indicators = tuple(
+                PapiIndicator(column=q.id, low=q.bounds[0], high=q.bounds[1],
+                              higher_is_better=q.direction != "reverse")
+                for q in scored if q.subdimension == sub.id and q.bounds is not None
+            )
+            if indicators:
+                subs.append(PapiSubDimension(id=sub.id, indicators=indicators))
+        if subs:
+            dimensions.append(PapiDimension(id=element.id, sub_dimensions=tuple(subs)))
+    return PapiSpec(dimensions=tuple(dimensions))
+
+
+@dataclass(frozen=True)
+class PapiReport:
+    table: ResultTable
+    years: tuple[str, ...]  # survey years with responses, oldest first
+    year: str | None
+    n_responses: int  # interviews in the unit and year
+    n_villages: int  # primary sampling units (villages) among them
+    df: float | None  # design degrees of freedom of the year's sample (#villages − #districts)
+
+
+def papi_report(
+    session: Session, questionnaire: Questionnaire, unit: Unit, *, year: str | None, language: str,
+    level: float = 0.95, min_n: int = 30,
+) -> PapiReport:
+    """Dimension, sub-dimension and total scores of ``unit`` in ``year`` (default: the latest)."""
+    from scoring.design import SurveyDesign
+    from scoring.papi import score_papi
+
+    frame = responses_frame(session, questionnaire)
+    frame["year"] = years(frame["submitted_at"]) if len(frame) else frame["submitted_at"].astype(str)
+    found = tuple(sorted(frame["year"].unique()))
+    year = year or (found[-1] if found else None)
+    frame = frame[frame["year"] == year].copy()
+    _districts, district_of = area_of(session, UnitLevel.DISTRICT)
+    frame["stratum"] = frame["unit_id"].map(district_of).fillna(-1).astype(int)
+    in_unit = frame["unit_id"].isin(set(subtree_ids(session, unit)))
+    frame["domain"] = in_unit.map({True: "unit", False: "other"})
+    rows: list[dict[str, object]] = []
+    df: float | None = None
+    if in_unit.any():
+        design = SurveyDesign(weight="weight", stratum="stratum", psu="unit_id", lonely_psu="adjust")
+        spec = papi_spec(questionnaire)
+        scored = score_papi(frame, spec, design=design, by=["domain"], level=level,
+                            min_n=min_n).to_frame()
+        df = float(scored["df"].iloc[0])
+        scored = scored[(scored["domain"] == "unit") & scored["kind"].isin(KINDS)].copy()
+        labels, position = {}, {"total": -1}
+        for element in questionnaire.elements:  # each dimension, then its sub-dimensions
+            labels[element.id] = element.label.get(language)
+            position[element.id] = len(position)
+            for sub in (x for x in questionnaire.subdimensions if x.element == element.id):
+                labels[sub.id] = sub.label.get(language)
+                position[sub.id] = len(position)
+        scored["_order"] = scored["id"].map(position)
+        scored = scored.sort_values("_order", kind="stable")
+        ranges = {"total": (float(len(spec.dimensions)), 10.0 * len(spec.dimensions)), "dimension": (1.0, 10.0),
+                  "sub_dimension": (0.0, 10.0)}
+        rows = [_row(rec, labels, ranges) for rec in scored.to_dict("records")]
+    title = " — ".join(part for part in (questionnaire.title.get(language), unit.name, year) if part)
+    return PapiReport(
+        table=ResultTable(title=title, columns=_columns(level), rows=tuple(rows)), years=found, year=year,
+        n_responses=int(in_unit.sum()), n_villages=int(frame.loc[in_unit, "unit_id"].nunique()), df=df,
+    )
+
+
+def _row(rec: Mapping[Hashable, Any], labels: dict[str, str],
+         ranges: dict[str, tuple[float, float]]) -> dict[str, object]:
+    kind = str(rec["kind"])
+    low, high = ranges[kind]  # the possible range: a Wald interval is cut there
+    ci_low, ci_high, se = number_or_none(rec["ci_low"]), number_or_none(rec["ci_high"]), number_or_none(rec["se"])
+    if int(rec["n_psu"]) < 2:  # one village: its answers say nothing about the spread between villages
+        ci_low = ci_high = se = None
+    return {
+        "kind": {"total": _("PAPI total"), "dimension": _("Dimension"), "sub_dimension": _("Sub-dimension")}[kind],
+        "id": rec["id"],
+        "label": _("PAPI total") if kind == "total" else labels.get(str(rec["id"]), str(rec["id"])),
+        "n": int(rec["n"]),
+        "n_psu": int(rec["n_psu"]),
+        "estimate": number_or_none(rec["estimate"]),
+        "se": se,
+        "ci_low": None if ci_low is None else max(ci_low, low),
+        "ci_high": None if ci_high is None else min(ci_high, high),
+        "small_sample": bool(rec["small_sample"]),
+        "_kind": kind,
+    }
+
+
+def _columns(level: float) -> tuple[Column, ...]:
+    percent = round(level * 100)
+    return (
+        Column("kind", _("Kind")),
+        Column("id", _("Code")),
+        Column("label", _("Item")),
+        Column("n", _("Valid answers (n)")),
+        Column("n_psu", _("Villages (PSUs)")),
+        Column("estimate", _("Score"), decimals=4),
+        Column("se", _("Standard error"), decimals=4),
+        Column("ci_low", _("%(level)s%% CI low", level=percent), decimals=4),
+        Column("ci_high", _("%(level)s%% CI high", level=percent), decimals=4),
+        Column("small_sample", _("Small sample")),
+    )

@@ -1,0 +1,160 @@
+"""PAPI-style governance scores for staff, from enumerators' household interviews, on SQLite and
+PostgreSQL: the structure comes from the questionnaire, the scores match sums done here by hand,
+and the intervals are those of a stratified cluster sample (districts × villages), recomputed
+here with the textbook with-replacement formula in plain Python."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from scipy import stats
+from sqlalchemy import select
+
+from survey.catalogue import latest
+from survey.models import Answer, Response, Unit, UnitLevel
+from survey.papi import PAPI_QUESTIONNAIRE, papi_spec
+
+YEAR = "2026"
+
+
+def _year(moment: datetime) -> str:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return str((moment.astimezone(UTC) + timedelta(hours=7)).year)
+
+
+def _interviews(db) -> tuple[dict[object, dict[str, float]], dict[object, tuple[int, int]]]:  # type: ignore[no-untyped-def]
+    """Answers (scored codes only) and (district id, village id) of every interview in YEAR."""
+    q = latest(PAPI_QUESTIONNAIRE)
+    units = {u.id: u for u in db.scalars(select(Unit))}
+    unscored = {x.id: {c.value for c in x.choices if not c.scored} for x in q.scored_questions()}
+    where = (Response.questionnaire_id == PAPI_QUESTIONNAIRE,)
+    place = {}
+    for rid, unit_id, submitted in db.execute(select(Response.id, Response.unit_id, Response.submitted_at).where(*where)):
+        if _year(submitted) == YEAR:
+            district = units[units[unit_id].parent_id].parent_id  # village → commune → district
+            assert units[district].level == UnitLevel.DISTRICT
+            place[rid] = (district, unit_id)
+    answers: dict[object, dict[str, float]] = defaultdict(dict)
+    for rid, question, value in db.execute(select(Answer.response_id, Answer.question_id, Answer.value_num)
+                                           .join(Response).where(*where, Answer.question_id.in_(list(unscored)))):
+        if rid in place and value is not None and value not in unscored[question]:
+            answers[rid][question] = value
+    return answers, place
+
+
+def _csv(client, url: str) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    resp = client.get(url)
+    assert resp.status_code == 200 and resp.get_data().startswith(b"\xef\xbb\xbf")
+    return {r["Mã"]: r for r in csv.DictReader(io.StringIO(resp.get_data().decode("utf-8-sig")))}
+
+
+def test_papi_structure_is_read_from_the_questionnaire() -> None:
+    spec = papi_spec(latest(PAPI_QUESTIONNAIRE))
+    assert len(spec.dimensions) == 8
+    assert sum(len(d.sub_dimensions) for d in spec.dimensions) == 28
+    indicators = {i.column: i for d in spec.dimensions for s in d.sub_dimensions for i in s.indicators}
+    assert len(indicators) == 39
+    assert indicators["c_bribe_land"].higher_is_better is False  # reverse-coded: more bribes, lower score
+    assert (indicators["t_info_easy"].low, indicators["t_info_easy"].high) == (1.0, 4.0)
+
+
+def test_province_scores_match_hand_sums_of_rescaled_indicators(client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
+    spec = papi_spec(latest(PAPI_QUESTIONNAIRE))
+    answers, place = _interviews(db)
+    expected: dict[str, float] = {}
+    for dimension in spec.dimensions:
+        k = len(dimension.sub_dimensions)
+        total_dim = 0.0
+        for sub in dimension.sub_dimensions:
+            rescaled = []
+            for i in sub.indicators:
+                values = [a[i.column] for a in answers.values() if i.column in a]
+                m = sum(values) / len(values)
+                share = (m - i.low) / (i.high - i.low)
+                rescaled.append(1 + 9 * (share if i.higher_is_better else 1 - share))
+            expected[sub.id] = sum(rescaled) / len(rescaled) / k
+            total_dim += expected[sub.id]
+        expected[dimension.id] = total_dim
+    expected["total"] = sum(expected[d.id] for d in spec.dimensions)
+
+    staff.login()
+    rows = _csv(client, f"/staff/papi.csv?unit=96&year={YEAR}")
+    assert set(rows) == set(expected)
+    for code, value in expected.items():
+        assert math.isclose(float(rows[code]["Điểm"]), value, abs_tol=1e-4), code
+    assert rows["total"]["Số ý kiến hợp lệ (n)"] == str(len(place))
+    assert rows["total"]["Số thôn/ấp (đơn vị mẫu cấp 1)"] == "24"
+    assert 8 <= float(rows["total"]["Điểm"]) <= 80
+
+
+def test_district_interval_is_that_of_a_stratified_cluster_sample(client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
+    """d5_land has one indicator (s_land_quality, 1–5, asked only of land-office users) and its
+    dimension three sub-dimensions: score = (1 + 9 (m − 1)/4) / 3, SE = 0.75 · SE(m), with SE(m)
+    of a domain mean: z_j = w_j (y_j − m) / Σw over the district's valid answers, summed by
+    village, v = Σ_h n_h/(n_h − 1) Σ_i (z_hi − z̄_h)² over all villages of the year's sample."""
+    answers, place = _interviews(db)
+    district = db.scalar(select(Unit.id).where(Unit.code == "96-02"))
+    mine = [rid for rid, (d, _v) in place.items() if d == district and "s_land_quality" in answers[rid]]
+    m = sum(answers[r]["s_land_quality"] for r in mine) / len(mine)
+    psu_total: dict[tuple[int, int], float] = {p: 0.0 for p in place.values()}
+    for rid in mine:
+        psu_total[place[rid]] += (answers[rid]["s_land_quality"] - m) / len(mine)
+    by_stratum: dict[int, list[float]] = defaultdict(list)
+    for (stratum, _village), z in psu_total.items():
+        by_stratum[stratum].append(z)
+    variance = 0.0
+    for zs in by_stratum.values():
+        mean_z = sum(zs) / len(zs)
+        variance += len(zs) / (len(zs) - 1) * sum((z - mean_z) ** 2 for z in zs)
+    score, se = (1 + 9 * (m - 1) / 4) / 3, 0.75 * math.sqrt(variance)
+    df = len(psu_total) - len(by_stratum)
+    assert df == 20  # 24 villages in 4 districts
+
+    staff.login()
+    row = _csv(client, f"/staff/papi.csv?unit=96-02&year={YEAR}")["d5_land"]
+    assert math.isclose(float(row["Điểm"]), score, abs_tol=1e-4)
+    assert math.isclose(float(row["Sai số chuẩn"]), se, abs_tol=1e-4)
+    half = stats.t.ppf(0.975, df) * se
+    assert math.isclose(float(row["Cận dưới KTC 95%"]), score - half, abs_tol=1e-4)
+    assert math.isclose(float(row["Cận trên KTC 95%"]), score + half, abs_tol=1e-4)
+    page = staff.client.get(f"/staff/papi?unit=96-02&year={YEAR}").get_data(as_text=True)
+    assert "20 bậc tự do" in page and "Số hộ được phỏng vấn trong đơn vị này" in page
+
+
+def test_one_village_has_no_interval_and_the_download_has_no_personal_data(client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
+    staff.login()
+    rows = _csv(client, f"/staff/papi.csv?unit=96-01-01-A1&year={YEAR}")
+    d1 = rows["d1"]  # asked of everyone (the total needs land-office users too, rare among 4 households)
+    assert d1["Số thôn/ấp (đơn vị mẫu cấp 1)"] == "1" and d1["Mẫu nhỏ"] == "1"
+    assert 1 <= float(d1["Điểm"]) <= 10 and d1["Cận dưới KTC 95%"] == "" and d1["Sai số chuẩn"] == ""
+    body = client.get(f"/staff/papi.csv?unit=96&year={YEAR}").get_data(as_text=True)
+    for personal in ("dieutravien", "Nguyễn Văn A", "Hộ 0", "kinh", "female", "farmer"):
+        assert personal not in body
+
+
+def test_demo_interviews_follow_the_skip_logic(db, papi_demo) -> None:  # type: ignore[no-untyped-def]
+    answers: dict[object, dict[str, float | None]] = defaultdict(dict)
+    for rid, question, value in db.execute(select(Answer.response_id, Answer.question_id, Answer.value_num)
+                                           .join(Response).where(Response.questionnaire_id == PAPI_QUESTIONNAIRE)):
+        answers[rid][question] = value
+    assert len(answers) == 2 * 24 * 4
+    land_users = [a for a in answers.values() if a.get("s_used_land") == 1]
+    assert land_users and all("s_land_quality" in a for a in land_users)
+    assert all("s_land_quality" not in a for a in answers.values() if a.get("s_used_land") == 0)
+
+
+def test_papi_page_in_both_languages_and_bad_choices(client, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
+    staff.login()
+    page = client.get("/staff/papi").get_data(as_text=True)  # the province, the latest year
+    assert "Hiệu quả quản trị và hành chính công (PAPI)" in page and "Tỉnh Cà Mau — 2026" in page
+    assert "Kiểm soát tham nhũng trong khu vực công" in page and "Điểm tổng hợp PAPI" in page
+    english = client.get("/staff/papi?year=2025&lang=en").get_data(as_text=True)
+    assert "Control of corruption" in english and "PAPI total" in english
+    empty = client.get("/staff/papi?year=2019&lang=vi").get_data(as_text=True)
+    assert "Chưa có phiếu phỏng vấn hộ gia đình nào" in empty
+    assert client.get("/staff/papi?year=20x6").status_code == 400
+    assert client.get("/staff/papi?unit=khong-co").status_code == 404
