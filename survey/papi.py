@@ -15,6 +15,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -60,6 +61,7 @@ class PapiReport:
     table: ResultTable
     years: tuple[str, ...]  # survey years with responses, oldest first
     year: str | None
+    base: str | None  # the year before, when it has interviews: the change is measured from it
     n_responses: int  # interviews in the unit and year
     n_villages: int  # primary sampling units (villages) among them
     df: float | None  # design degrees of freedom of the year's sample (#villages − #districts)
@@ -70,6 +72,7 @@ def papi_report(
     level: float = 0.95, min_n: int = 30,
 ) -> PapiReport:
     """Dimension, sub-dimension and total scores of ``unit`` in ``year`` (default: the latest)."""
+    from scoring.compare import change_papi
     from scoring.design import SurveyDesign
     from scoring.papi import score_papi
 
@@ -77,20 +80,27 @@ def papi_report(
     frame["year"] = years(frame["submitted_at"]) if len(frame) else frame["submitted_at"].astype(str)
     found = tuple(sorted(frame["year"].unique()))
     year = year or (found[-1] if found else None)
-    frame = frame[frame["year"] == year].copy()
+    base = str(int(year) - 1) if year and str(int(year) - 1) in found else None
     _districts, district_of = area_of(session, UnitLevel.DISTRICT)
     frame["stratum"] = frame["unit_id"].map(district_of).fillna(-1).astype(int)
-    in_unit = frame["unit_id"].isin(set(subtree_ids(session, unit)))
-    frame["domain"] = in_unit.map({True: "unit", False: "other"})
+    frame["domain"] = frame["unit_id"].isin(set(subtree_ids(session, unit))).map({True: "unit", False: "other"})
+    current = frame[frame["year"] == year]
+    in_unit = current["domain"] == "unit"
     rows: list[dict[str, object]] = []
     df: float | None = None
     if in_unit.any():
         design = SurveyDesign(weight="weight", stratum="stratum", psu="unit_id", lonely_psu="adjust")
         spec = papi_spec(questionnaire)
-        scored = score_papi(frame, spec, design=design, by=["domain"], level=level,
+        scored = score_papi(current, spec, design=design, by=["domain"], level=level,
                             min_n=min_n).to_frame()
         df = float(scored["df"].iloc[0])
         scored = scored[(scored["domain"] == "unit") & scored["kind"].isin(KINDS)].copy()
+        if base is not None:  # the same villages in both years: their covariance is in the SE
+            delta = change_papi(frame[frame["year"].isin([base, year])], spec, period="year", base=base,
+                                current=year, design=design, by=["domain"], level=level).to_frame()
+            delta = delta[delta["domain"] == "unit"].rename(columns={"estimate": "change", "se": "change_se"})
+            scored = scored.merge(delta[["kind", "id", "change", "change_se", "significant"]], on=["kind", "id"],
+                                  how="left")
         labels, position = {}, {"total": -1}
         for element in questionnaire.elements:  # each dimension, then its sub-dimensions
             labels[element.id] = element.label.get(language)
@@ -106,7 +116,7 @@ def papi_report(
     title = " — ".join(part for part in (questionnaire.title.get(language), unit.name, year) if part)
     return PapiReport(
         table=ResultTable(title=title, columns=_columns(level), rows=tuple(rows)), years=found, year=year,
-        n_responses=int(in_unit.sum()), n_villages=int(frame.loc[in_unit, "unit_id"].nunique()), df=df,
+        base=base, n_responses=int(in_unit.sum()), n_villages=int(current.loc[in_unit, "unit_id"].nunique()), df=df,
     )
 
 
@@ -115,8 +125,11 @@ def _row(rec: Mapping[Hashable, Any], labels: dict[str, str],
     kind = str(rec["kind"])
     low, high = ranges[kind]  # the possible range: a Wald interval is cut there
     ci_low, ci_high, se = number_or_none(rec["ci_low"]), number_or_none(rec["ci_high"]), number_or_none(rec["se"])
+    change_se = number_or_none(rec.get("change_se"))
+    significant = None if pd.isna(rec.get("significant", None)) else bool(rec["significant"])
     if int(rec["n_psu"]) < 2:  # one village: its answers say nothing about the spread between villages
-        ci_low = ci_high = se = None
+        ci_low = ci_high = se = change_se = None
+        significant = None
     return {
         "kind": {"total": _("PAPI total"), "dimension": _("Dimension"), "sub_dimension": _("Sub-dimension")}[kind],
         "id": rec["id"],
@@ -127,6 +140,9 @@ def _row(rec: Mapping[Hashable, Any], labels: dict[str, str],
         "se": se,
         "ci_low": None if ci_low is None else max(ci_low, low),
         "ci_high": None if ci_high is None else min(ci_high, high),
+        "change": number_or_none(rec.get("change")),
+        "change_se": change_se,
+        "significant": significant,
         "small_sample": bool(rec["small_sample"]),
         "_kind": kind,
     }
@@ -144,5 +160,8 @@ def _columns(level: float) -> tuple[Column, ...]:
         Column("se", _("Standard error"), decimals=4),
         Column("ci_low", _("%(level)s%% CI low", level=percent), decimals=4),
         Column("ci_high", _("%(level)s%% CI high", level=percent), decimals=4),
+        Column("change", _("Change since the previous year"), decimals=4),
+        Column("change_se", _("Standard error of the change"), decimals=4),
+        Column("significant", _("Significant change")),
         Column("small_sample", _("Small sample")),
     )

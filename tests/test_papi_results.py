@@ -26,7 +26,7 @@ def _year(moment: datetime) -> str:
     return str((moment.astimezone(UTC) + timedelta(hours=7)).year)
 
 
-def _interviews(db) -> tuple[dict[object, dict[str, float]], dict[object, tuple[int, int]]]:  # type: ignore[no-untyped-def]
+def _interviews(db, year: str = YEAR) -> tuple[dict[object, dict[str, float]], dict[object, tuple[int, int]]]:  # type: ignore[no-untyped-def]
     """Answers (scored codes only) and (district id, village id) of every interview in YEAR."""
     q = latest(PAPI_QUESTIONNAIRE)
     units = {u.id: u for u in db.scalars(select(Unit))}
@@ -34,7 +34,7 @@ def _interviews(db) -> tuple[dict[object, dict[str, float]], dict[object, tuple[
     where = (Response.questionnaire_id == PAPI_QUESTIONNAIRE,)
     place = {}
     for rid, unit_id, submitted in db.execute(select(Response.id, Response.unit_id, Response.submitted_at).where(*where)):
-        if _year(submitted) == YEAR:
+        if _year(submitted) == year:
             district = units[units[unit_id].parent_id].parent_id  # village → commune → district
             assert units[district].level == UnitLevel.DISTRICT
             place[rid] = (district, unit_id)
@@ -62,9 +62,10 @@ def test_papi_structure_is_read_from_the_questionnaire() -> None:
     assert (indicators["t_info_easy"].low, indicators["t_info_easy"].high) == (1.0, 4.0)
 
 
-def test_province_scores_match_hand_sums_of_rescaled_indicators(client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
+def _hand_scores(db, year: str) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Every sub-dimension, dimension and the total of the province in ``year``, by hand."""
     spec = papi_spec(latest(PAPI_QUESTIONNAIRE))
-    answers, place = _interviews(db)
+    answers, _place = _interviews(db, year)
     expected: dict[str, float] = {}
     for dimension in spec.dimensions:
         k = len(dimension.sub_dimensions)
@@ -80,15 +81,25 @@ def test_province_scores_match_hand_sums_of_rescaled_indicators(client, db, papi
             total_dim += expected[sub.id]
         expected[dimension.id] = total_dim
     expected["total"] = sum(expected[d.id] for d in spec.dimensions)
+    return expected
 
+
+def test_province_scores_and_changes_match_hand_sums_of_rescaled_indicators(client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
+    expected, before = _hand_scores(db, YEAR), _hand_scores(db, "2025")
+    _answers, place = _interviews(db)
     staff.login()
     rows = _csv(client, f"/staff/papi.csv?unit=96&year={YEAR}")
     assert set(rows) == set(expected)
     for code, value in expected.items():
         assert math.isclose(float(rows[code]["Điểm"]), value, abs_tol=1e-4), code
+        assert math.isclose(float(rows[code]["Thay đổi so với năm trước"]), value - before[code], abs_tol=1e-4), code
     assert rows["total"]["Số ý kiến hợp lệ (n)"] == str(len(place))
     assert rows["total"]["Số thôn/ấp (đơn vị mẫu cấp 1)"] == "24"
     assert 8 <= float(rows["total"]["Điểm"]) <= 80
+    # The first year has nothing to change from.
+    first = _csv(client, "/staff/papi.csv?unit=96&year=2025")
+    assert math.isclose(float(first["total"]["Điểm"]), before["total"], abs_tol=1e-4)
+    assert first["total"]["Thay đổi so với năm trước"] == ""
 
 
 def test_district_interval_is_that_of_a_stratified_cluster_sample(client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
@@ -123,6 +134,7 @@ def test_district_interval_is_that_of_a_stratified_cluster_sample(client, db, pa
     assert math.isclose(float(row["Cận trên KTC 95%"]), score + half, abs_tol=1e-4)
     page = staff.client.get(f"/staff/papi?unit=96-02&year={YEAR}").get_data(as_text=True)
     assert "20 bậc tự do" in page and "Số hộ được phỏng vấn trong đơn vị này" in page
+    assert "Thay đổi so với năm 2025" in page
 
 
 def test_one_village_has_no_interval_and_the_download_has_no_personal_data(client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
