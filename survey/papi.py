@@ -15,7 +15,6 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -25,7 +24,7 @@ from survey.frames import responses_frame
 from survey.models import Unit, UnitLevel
 from survey.periods import years
 from survey.ranking import area_of
-from survey.results import number_or_none, subtree_ids
+from survey.results import flag_or_none, number_or_none, subtree_ids
 
 if TYPE_CHECKING:
     from scoring.papi import PapiSpec
@@ -126,7 +125,7 @@ def _row(rec: Mapping[Hashable, Any], labels: dict[str, str],
     low, high = ranges[kind]  # the possible range: a Wald interval is cut there
     ci_low, ci_high, se = number_or_none(rec["ci_low"]), number_or_none(rec["ci_high"]), number_or_none(rec["se"])
     change_se = number_or_none(rec.get("change_se"))
-    significant = None if pd.isna(rec.get("significant", None)) else bool(rec["significant"])
+    significant = flag_or_none(rec.get("significant"))
     if int(rec["n_psu"]) < 2:  # one village: its answers say nothing about the spread between villages
         ci_low = ci_high = se = change_se = None
         significant = None

@@ -27,7 +27,7 @@ from questionnaires import Questionnaire
 from survey.frames import responses_frame
 from survey.models import Service, Unit, UnitLevel
 from survey.periods import previous_quarter, quarters
-from survey.results import bounded, number_or_none, sipas_spec
+from survey.results import bounded, flag_or_none, number_or_none, sipas_spec
 from survey.text import sort_key
 
 RANKED_LEVELS = (UnitLevel.DISTRICT, UnitLevel.COMMUNE)
@@ -119,7 +119,6 @@ def _whole(value: Any) -> int | None:
 
 def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int) -> dict[str, object]:
     n = int(rec["n"])
-    significant = rec.get("significant")
     return {
         "rank": _whole(rec["rank"]),
         "code": unit.code,
@@ -130,7 +129,7 @@ def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int) -> dict[str, objec
         "ci_high": bounded(rec["ci_high"], "overall"),
         "change": number_or_none(rec.get("change")),
         "change_se": number_or_none(rec.get("change_se")),
-        "significant": None if significant is None or pd.isna(significant) else bool(significant),
+        "significant": flag_or_none(rec.get("significant")),
         "group": _whole(rec["group"]),
         "small_sample": 0 < n < min_n,
     }

@@ -159,6 +159,13 @@ def bounded(value: object, kind: str) -> float | None:
     return min(max(number, low), high)
 
 
+def flag_or_none(value: object) -> bool | None:
+    """A bool, or None for a missing value (None, NaN, pandas NA)."""
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return None
+    return bool(value)
+
+
 def number_or_none(value: object) -> float | None:
     """A float, or None for a missing value (None, NaN, pandas NA)."""
     if value is None or pd.isna(value):  # type: ignore[call-overload]
