@@ -54,16 +54,18 @@ def init_db() -> None:
 
 @main.command("demo")
 @click.option("--responses", default=3000, show_default=True, help="Number of synthetic kiosk ratings.")
+@click.option("--papi-per-village", default=16, show_default=True,
+              help="Synthetic PAPI household interviews per village and year (2025, 2026); 0 for none.")
 @click.option("--seed", default=2026, show_default=True, help="Random seed (the data are deterministic).")
 @with_appcontext
-def demo(responses: int, seed: int) -> None:
-    """Load the demo province, desks, users and synthetic ratings (idempotent)."""
+def demo(responses: int, papi_per_village: int, seed: int) -> None:
+    """Load the demo province, desks, users, synthetic ratings and household interviews (idempotent)."""
     from survey.demo import load_demo
     from survey.migrate import upgrade
 
     upgrade(current_app.config["DATABASE_URL"])
     summary = load_demo(current_app.extensions["hailong.engine"], secret=current_app.config["SECRET_KEY"],
-                        n_responses=responses, seed=seed)
+                        n_responses=responses, seed=seed, papi_per_village=papi_per_village)
     click.echo(summary)
 
 
