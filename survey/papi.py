@@ -15,6 +15,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -24,9 +25,10 @@ from survey.frames import responses_frame
 from survey.models import Unit, UnitLevel
 from survey.periods import years
 from survey.ranking import area_of
-from survey.results import flag_or_none, number_or_none, subtree_ids
+from survey.results import flag_or_none, number_or_none, subtree_ids, whole_or_none
 
 if TYPE_CHECKING:
+    from scoring.design import SurveyDesign
     from scoring.papi import PapiSpec
 
 PAPI_QUESTIONNAIRE = "papi-household"
@@ -64,6 +66,7 @@ class PapiReport:
     n_responses: int  # interviews in the unit and year
     n_villages: int  # primary sampling units (villages) among them
     df: float | None  # design degrees of freedom of the year's sample (#villages − #districts)
+    districts: ResultTable  # every district's total in the year, ranked, with nhóm 1–4
 
 
 def papi_report(
@@ -87,9 +90,10 @@ def papi_report(
     in_unit = current["domain"] == "unit"
     rows: list[dict[str, object]] = []
     df: float | None = None
+    design = SurveyDesign(weight="weight", stratum="stratum", psu="unit_id", lonely_psu="adjust")
+    spec = papi_spec(questionnaire)
+    districts = _district_table(session, current, spec, design, level=level, min_n=min_n, year=year)
     if in_unit.any():
-        design = SurveyDesign(weight="weight", stratum="stratum", psu="unit_id", lonely_psu="adjust")
-        spec = papi_spec(questionnaire)
         scored = score_papi(current, spec, design=design, by=["domain"], level=level,
                             min_n=min_n).to_frame()
         df = float(scored["df"].iloc[0])
@@ -116,7 +120,65 @@ def papi_report(
     return PapiReport(
         table=ResultTable(title=title, columns=_columns(level), rows=tuple(rows)), years=found, year=year,
         base=base, n_responses=int(in_unit.sum()), n_villages=int(current.loc[in_unit, "unit_id"].nunique()), df=df,
+        districts=districts,
     )
+
+
+def _district_table(
+    session: Session, current: pd.DataFrame, spec: PapiSpec, design: SurveyDesign, *, level: float, min_n: int,
+    year: str | None,
+) -> ResultTable:
+    """Every district's PAPI total in the year (each a domain — and here a stratum — of the
+    sample), ranked; districts flagged as small samples (too few answers or villages) are
+    listed but neither ranked nor grouped."""
+    from scoring.compare import groups, rank
+    from scoring.papi import score_papi
+
+    units, _areas = area_of(session, UnitLevel.DISTRICT)
+    table = pd.DataFrame({"stratum": [u.id for u in units]})
+    if len(current):
+        scored = score_papi(current, spec, design=design, by=["stratum"], level=level, min_n=min_n).to_frame()
+        scored = scored[scored["kind"] == "total"][["stratum", "n", "n_psu", "estimate", "ci_low", "ci_high",
+                                                     "small_sample"]]
+        table = table.merge(scored, on="stratum", how="left")
+    else:
+        table = table.assign(n=0, n_psu=0, estimate=float("nan"), ci_low=float("nan"), ci_high=float("nan"),
+                             small_sample=True)
+    eligible = table["estimate"].where(table["small_sample"].eq(False)).astype(float)
+    table["rank"], table["group"] = rank(eligible), groups(eligible)
+    table["_order"] = range(len(table))  # Vietnamese order of names breaks ties and orders the unranked
+    table = table.sort_values(["rank", "_order"], na_position="last", kind="stable")
+    by_id = {u.id: u for u in units}
+    low, high = float(len(spec.dimensions)), 10.0 * len(spec.dimensions)
+    rows = tuple({
+        "rank": whole_or_none(rec["rank"]),
+        "code": by_id[int(rec["stratum"])].code,
+        "unit": by_id[int(rec["stratum"])].name,
+        "n": whole_or_none(rec["n"]) or 0,
+        "n_psu": whole_or_none(rec["n_psu"]) or 0,
+        "estimate": number_or_none(rec["estimate"]),
+        "ci_low": _clamp(rec["ci_low"], low, high),
+        "ci_high": _clamp(rec["ci_high"], low, high),
+        "group": whole_or_none(rec["group"]),
+        "small_sample": flag_or_none(rec["small_sample"]) is not False,
+    } for rec in table.to_dict("records"))
+    percent = round(level * 100)
+    columns = (
+        Column("rank", _("Rank")), Column("code", _("Code")), Column("unit", _("Unit")),
+        Column("n", _("Valid answers (n)")), Column("n_psu", _("Villages (PSUs)")),
+        Column("estimate", _("PAPI total"), decimals=4),
+        Column("ci_low", _("%(level)s%% CI low", level=percent), decimals=4),
+        Column("ci_high", _("%(level)s%% CI high", level=percent), decimals=4),
+        Column("group", _("Group")), Column("small_sample", _("Small sample")),
+    )
+    title = _("Districts compared")
+    return ResultTable(title=f"{title} — {year or '—'}", columns=columns, rows=rows)
+
+
+def _clamp(value: object, low: float, high: float) -> float | None:
+    """``value`` cut to [low, high], the possible range of the score; None when missing."""
+    number = number_or_none(value)
+    return None if number is None else min(max(number, low), high)
 
 
 def _row(rec: Mapping[Hashable, Any], labels: dict[str, str],
@@ -137,8 +199,8 @@ def _row(rec: Mapping[Hashable, Any], labels: dict[str, str],
         "n_psu": int(rec["n_psu"]),
         "estimate": number_or_none(rec["estimate"]),
         "se": se,
-        "ci_low": None if ci_low is None else max(ci_low, low),
-        "ci_high": None if ci_high is None else min(ci_high, high),
+        "ci_low": _clamp(ci_low, low, high),
+        "ci_high": _clamp(ci_high, low, high),
         "change": number_or_none(rec.get("change")),
         "change_se": change_se,
         "significant": significant,

@@ -27,7 +27,7 @@ from questionnaires import Questionnaire
 from survey.frames import responses_frame
 from survey.models import Service, Unit, UnitLevel
 from survey.periods import previous_quarter, quarters
-from survey.results import bounded, flag_or_none, number_or_none, sipas_spec
+from survey.results import bounded, flag_or_none, number_or_none, sipas_spec, whole_or_none
 from survey.text import sort_key
 
 RANKED_LEVELS = (UnitLevel.DISTRICT, UnitLevel.COMMUNE)
@@ -113,14 +113,10 @@ def unit_ranking(
     return Ranking(ResultTable(title=title, columns=_columns(confidence), rows=rows), periods, period, base, summary)
 
 
-def _whole(value: Any) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)
-
-
 def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int) -> dict[str, object]:
     n = int(rec["n"])
     return {
-        "rank": _whole(rec["rank"]),
+        "rank": whole_or_none(rec["rank"]),
         "code": unit.code,
         "unit": unit.name,
         "n": n,
@@ -130,7 +126,7 @@ def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int) -> dict[str, objec
         "change": number_or_none(rec.get("change")),
         "change_se": number_or_none(rec.get("change_se")),
         "significant": flag_or_none(rec.get("significant")),
-        "group": _whole(rec["group"]),
+        "group": whole_or_none(rec["group"]),
         "small_sample": 0 < n < min_n,
     }
 

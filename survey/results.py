@@ -166,6 +166,12 @@ def flag_or_none(value: object) -> bool | None:
     return bool(value)
 
 
+def whole_or_none(value: object) -> int | None:
+    """An int (a rank, a group, a count), or None for a missing value."""
+    number = number_or_none(value)
+    return None if number is None else int(number)
+
+
 def number_or_none(value: object) -> float | None:
     """A float, or None for a missing value (None, NaN, pandas NA)."""
     if value is None or pd.isna(value):  # type: ignore[call-overload]

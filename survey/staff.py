@@ -194,4 +194,6 @@ def papi() -> Any:
 @staff_required
 def papi_csv() -> Any:
     report, unit = _papi()
+    if request.args.get("table") == "districts":
+        return _download(render(_format(), report.districts), f"papi_huyen_{report.year or 'none'}")
     return _download(render(_format(), report.table), f"papi_{unit.code}_{report.year or 'none'}")

@@ -170,3 +170,37 @@ def test_papi_page_in_both_languages_and_bad_choices(client, papi_demo, staff) -
     assert "Chưa có phiếu phỏng vấn hộ gia đình nào" in empty
     assert client.get("/staff/papi?year=20x6").status_code == 400
     assert client.get("/staff/papi?unit=khong-co").status_code == 404
+
+
+def test_districts_are_compared_on_totals_summed_by_hand_and_ranked(app, client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
+    app.config["MIN_PUBLISH_N"] = 10
+    spec = papi_spec(latest(PAPI_QUESTIONNAIRE))
+    answers, place = _interviews(db)
+    codes = {u.id: u.code for u in db.scalars(select(Unit).where(Unit.level == UnitLevel.DISTRICT))}
+    expected = {}
+    for district, code in codes.items():
+        total = 0.0
+        for dimension in spec.dimensions:
+            for sub in dimension.sub_dimensions:
+                rescaled = []
+                for i in sub.indicators:
+                    values = [a[i.column] for r, a in answers.items() if place[r][0] == district and i.column in a]
+                    share = (sum(values) / len(values) - i.low) / (i.high - i.low)
+                    rescaled.append(1 + 9 * (share if i.higher_is_better else 1 - share))
+                total += sum(rescaled) / len(rescaled) / len(dimension.sub_dimensions)
+        expected[code] = total
+    staff.login()
+    rows = _csv(client, f"/staff/papi.csv?year={YEAR}&table=districts")
+    assert set(rows) == set(expected)
+    for code, total in expected.items():
+        assert math.isclose(float(rows[code]["Điểm tổng hợp PAPI"]), total, abs_tol=1e-4), code
+        assert rows[code]["Số thôn/ấp (đơn vị mẫu cấp 1)"] == "6"
+    ranked = sorted(expected, key=lambda c: -expected[c])
+    assert [int(rows[c]["Hạng"]) for c in ranked] == [1, 2, 3, 4]
+    assert [int(rows[c]["Nhóm"]) for c in ranked] == [1, 2, 3, 4]  # four districts: one per quartile group
+    page = client.get(f"/staff/papi?year={YEAR}").get_data(as_text=True)
+    assert "So sánh các huyện — 2026" in page and 'href="/staff/papi?unit=96-01&amp;year=2026"' in page
+    # Under the default minimum of 30 answers, 4 interviews × 6 villages are too few to rank.
+    app.config["MIN_PUBLISH_N"] = 30
+    rows = _csv(client, f"/staff/papi.csv?year={YEAR}&table=districts")
+    assert all(r["Hạng"] == "" and r["Nhóm"] == "" and r["Mẫu nhỏ"] == "1" for r in rows.values())
