@@ -83,7 +83,7 @@ def papi_report(
     found = tuple(sorted(frame["year"].unique()))
     year = year or (found[-1] if found else None)
     base = str(int(year) - 1) if year and str(int(year) - 1) in found else None
-    _districts, district_of = area_of(session, UnitLevel.DISTRICT)
+    district_units, district_of = area_of(session, UnitLevel.DISTRICT)
     frame["stratum"] = frame["unit_id"].map(district_of).fillna(-1).astype(int)
     frame["domain"] = frame["unit_id"].isin(set(subtree_ids(session, unit))).map({True: "unit", False: "other"})
     current = frame[frame["year"] == year]
@@ -92,7 +92,7 @@ def papi_report(
     df: float | None = None
     design = SurveyDesign(weight="weight", stratum="stratum", psu="unit_id", lonely_psu="adjust")
     spec = papi_spec(questionnaire)
-    districts = _district_table(session, current, spec, design, level=level, min_n=min_n, year=year)
+    districts = _district_table(district_units, current, spec, design, level=level, min_n=min_n, year=year)
     if in_unit.any():
         scored = score_papi(current, spec, design=design, by=["domain"], level=level,
                             min_n=min_n).to_frame()
@@ -125,7 +125,7 @@ def papi_report(
 
 
 def _district_table(
-    session: Session, current: pd.DataFrame, spec: PapiSpec, design: SurveyDesign, *, level: float, min_n: int,
+    units: list[Unit], current: pd.DataFrame, spec: PapiSpec, design: SurveyDesign, *, level: float, min_n: int,
     year: str | None,
 ) -> ResultTable:
     """Every district's PAPI total in the year (each a domain — and here a stratum — of the
@@ -134,7 +134,6 @@ def _district_table(
     from scoring.compare import groups, rank
     from scoring.papi import score_papi
 
-    units, _areas = area_of(session, UnitLevel.DISTRICT)
     table = pd.DataFrame({"stratum": [u.id for u in units]})
     if len(current):
         scored = score_papi(current, spec, design=design, by=["stratum"], level=level, min_n=min_n).to_frame()
