@@ -6,7 +6,8 @@ responses' weights; a district with a single village surveyed is handled as R's
 ``options(survey.lonely.psu = "adjust")``. The unit is a domain of the whole year's sample (as
 ``svyby``), so its interval reflects the clustering — PAPI's 16 interviews per village are not
 16 independent answers. The structure — dimensions, sub-dimensions, indicators, their bounds and
-direction — is read from the questionnaire; :mod:`scoring.papi` computes the scores.
+direction — is read from the questionnaire; :mod:`scoring.papi` computes the scores. Answers
+beyond an indicator's theoretical bounds are top-coded at the bound.
 """
 
 from __future__ import annotations
@@ -78,7 +79,12 @@ def papi_report(
     from scoring.design import SurveyDesign
     from scoring.papi import score_papi
 
+    spec = papi_spec(questionnaire)
     frame = responses_frame(session, questionnaire)
+    for indicator in (i for d in spec.dimensions for s in d.sub_dimensions for i in s.indicators):
+        # An answer past the theoretical bound (a 150-minute walk to school where the scale ends at
+        # 120) is a real answer: it is top-coded at the bound rather than refused.
+        frame[indicator.column] = frame[indicator.column].clip(indicator.low, indicator.high)
     frame["year"] = years(frame["submitted_at"]) if len(frame) else frame["submitted_at"].astype(str)
     found = tuple(sorted(frame["year"].unique()))
     year = year or (found[-1] if found else None)
@@ -91,7 +97,6 @@ def papi_report(
     rows: list[dict[str, object]] = []
     df: float | None = None
     design = SurveyDesign(weight="weight", stratum="stratum", psu="unit_id", lonely_psu="adjust")
-    spec = papi_spec(questionnaire)
     districts = _district_table(district_units, current, spec, design, level=level, min_n=min_n, year=year)
     if in_unit.any():
         scored = score_papi(current, spec, design=design, by=["domain"], level=level,

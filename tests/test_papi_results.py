@@ -204,3 +204,20 @@ def test_districts_are_compared_on_totals_summed_by_hand_and_ranked(app, client,
     app.config["MIN_PUBLISH_N"] = 30
     rows = _csv(client, f"/staff/papi.csv?year={YEAR}&table=districts")
     assert all(r["Hạng"] == "" and r["Nhóm"] == "" and r["Mẫu nhỏ"] == "1" for r in rows.values())
+
+
+def test_an_answer_past_an_indicators_bound_is_top_coded_not_a_crash(client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
+    """v_school_minutes accepts up to 600 minutes; its scale ends at 120 (reverse-coded): an
+    answer of 480 scores exactly as 120 would."""
+    staff.login()
+    answer = db.scalar(select(Answer).join(Response).where(Answer.question_id == "v_school_minutes",
+                                                             Response.questionnaire_id == PAPI_QUESTIONNAIRE)
+                       .order_by(Answer.response_id).limit(1))
+    year = _year(db.get(Response, answer.response_id).submitted_at)
+    scores = {}
+    for minutes in (120.0, 480.0):
+        answer.value_num = minutes
+        db.commit()
+        scores[minutes] = _csv(client, f"/staff/papi.csv?unit=96&year={year}")
+    assert scores[480.0] == scores[120.0]
+    assert float(scores[480.0]["d6"]["Điểm"]) > 1
