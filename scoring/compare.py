@@ -8,8 +8,9 @@
   ``svyby(..., ~period, ..., covmat=TRUE)``). ``significant`` is true when the interval excludes 0.
 - Ranks: 1 = best; ties share the best rank (competition ranking "1224", R ``rank(ties.method=
   "min")``); units without a score are left out of the ranking but count in nothing else.
-- Rank intervals: ranks recomputed in every replicate (bootstrap or jackknife design); the
-  interval is the (α/2, 1 − α/2) quantiles of the replicate ranks (Goldstein & Spiegelhalter 1996).
+- Rank intervals: ranks recomputed in every bootstrap replicate of any score (an item or a
+  composite); the interval is the (α/2, 1 − α/2) quantiles of the replicate ranks (Goldstein &
+  Spiegelhalter 1996). Jackknife replicates are refused: their spread is not the sampling spread.
 - Performance groups (nhóm 1–4): cut at the 25th, 50th and 75th percentiles of the scores of the
   ranked units (linear interpolation, R ``quantile(type=7)``); nhóm 1 = score ≥ Q3, nhóm 2 =
   ≥ median, nhóm 3 = ≥ Q1, nhóm 4 below; a score equal to a cut point goes to the better group.
@@ -199,14 +200,7 @@ def change_scores(
     zero = np.zeros_like(plan.coef)
     arrays = composite(prepared, index, parts, np.vstack([plan.coef, -plan.coef]))
     levels = np.vstack([plan.coef, zero]), np.vstack([zero, plan.coef])
-    current_value, base_value = (
-        np.where(
-            np.isnan(parts.value).astype(float) @ (c != 0).astype(float) > 0,
-            np.nan,
-            np.nan_to_num(parts.value) @ c + plan.offset,
-        )
-        for c in levels
-    )
+    current_value, base_value = (_composite_value(parts.value, c, plan.offset) for c in levels)
     dof = resolve_df(df, prepared)
     table = build_table(index, by, plan.kinds, plan.ids, arrays, level=level, df=dof,
                         min_n=min_n, min_psu=min_psu)  # fmt: skip
@@ -221,6 +215,13 @@ def change_scores(
     frame["p_value"] = p
     frame["significant"] = (frame["ci_low"] > 0) | (frame["ci_high"] < 0)
     return EstimateTable(by=tuple(by), _frame=frame)
+
+
+def _composite_value(values: np.ndarray, coef: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """``values @ coef + offset`` per domain, missing where any component it uses is missing."""
+    uses_missing = np.isnan(values).astype(float) @ (coef != 0).astype(float) > 0
+    result: np.ndarray = np.where(uses_missing, np.nan, np.nan_to_num(values) @ coef + offset)
+    return result
 
 
 def rank(scores: pd.Series, *, higher_is_better: bool = True) -> pd.Series:
@@ -321,22 +322,62 @@ def unit_rank_intervals(
     satisfied: Collection[float] = frozenset({4, 5}),
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """Rank units on a mean or share satisfied with 95% rank intervals from replicate weights.
+    """Rank units on a mean or share satisfied with 95% rank intervals from bootstrap replicates.
 
-    ``design`` must use ``variance="bootstrap"`` or ``"jackknife"``.
+    ``design`` must use ``variance="bootstrap"``.
     """
-    if design.variance == "taylor":
-        raise ValueError(
-            "rank intervals need a replicate design: variance='bootstrap' or 'jackknife'"
-        )
     answers = _answers(data, column, statistic, satisfied)[:, None]
+    plan = LinearPlan(y=answers, coef=np.eye(1), offset=np.zeros(1), kinds=("item",), ids=(column,))
+    return score_rank_intervals(data, plan, score=column, unit=unit, design=design, level=level)
+
+
+def score_rank_intervals(
+    data: pd.DataFrame,
+    plan: LinearPlan,
+    *,
+    score: str,
+    unit: str,
+    design: SurveyDesign,
+    level: float = 0.95,
+    units: Collection[object] | None = None,
+    higher_is_better: bool = True,
+) -> pd.DataFrame:
+    """Rank units on one score of ``plan`` — a single item or a composite such as the SIPAS
+    overall index (:func:`scoring.sipas.sipas_plan`) or the PAPI total
+    (:func:`scoring.papi.papi_plan`) — with rank intervals from bootstrap replicates.
+
+    Each unit is a domain of the full design. ``units``, when given, restricts the ranking to
+    those unit values (e.g. the units with enough answers to publish); the others get no rank.
+    The design must use ``variance="bootstrap"``: the spread of (Rao–Wu rescaled) bootstrap
+    replicates is the sampling spread, whereas jackknife replicates sit much closer to the full
+    estimate and would give intervals that are far too narrow.
+
+    Returns
+    -------
+    DataFrame
+        One row per unit ranked: the unit value, ``estimate``, ``rank``, ``rank_low``,
+        ``rank_high``.
+    """
+    if design.variance != "bootstrap":
+        raise ValueError("rank intervals need a bootstrap design: variance='bootstrap'")
+    check_level(level)
+    try:
+        j = plan.ids.index(score)
+    except ValueError:
+        raise ValueError(f"score {score!r} is not one of the plan's scores") from None
     prepared = design.prepare(data)
     index = domain_index(data, [unit], prepared)
-    parts = ratios(prepared, index, answers, np.ones_like(answers))
-    reps = replicate_values(prepared, index, parts, np.eye(1), np.zeros(1))[:, 0, :]
-    out = rank_intervals(parts.value[:, 0], reps, level=level)
-    out.insert(0, "estimate", parts.value[:, 0])
-    out.insert(0, unit, index.labels[unit].to_numpy())
+    parts = ratios(prepared, index, plan.y, np.ones_like(plan.y))
+    coef, offset = plan.coef[:, [j]], plan.offset[[j]]
+    reps = replicate_values(prepared, index, parts, coef, offset)[:, 0, :]
+    estimates = _composite_value(parts.value, coef, offset)[:, 0]
+    labels = index.labels[unit].to_numpy()
+    keep = ~np.isnan(estimates)
+    if units is not None:
+        keep &= np.isin(labels, np.asarray(list(units), dtype=labels.dtype))
+    out = rank_intervals(estimates[keep], reps[keep], level=level, higher_is_better=higher_is_better)
+    out.insert(0, "estimate", estimates[keep])
+    out.insert(0, unit, labels[keep])
     return out
 
 

@@ -13,7 +13,7 @@ beyond an indicator's theoretical bounds are top-coded at the bound.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from scoring.papi import PapiSpec
 
 PAPI_QUESTIONNAIRE = "papi-household"
+RANK_REPLICATES = 500  # bootstrap replicates behind the districts' rank intervals
+RANK_SEED = 2026
 KINDS = ["total", "dimension", "sub_dimension"]  # indicators stay out of the staff table
 
 
@@ -134,10 +136,12 @@ def _district_table(
     year: str | None,
 ) -> ResultTable:
     """Every district's PAPI total in the year (each a domain — and here a stratum — of the
-    sample), ranked; districts flagged as small samples (too few answers or villages) are
-    listed but neither ranked nor grouped."""
-    from scoring.compare import groups, rank
-    from scoring.papi import score_papi
+    sample), ranked with a rank interval from bootstrap replicates of the same design
+    (:data:`RANK_REPLICATES` Rao–Wu replicates, a fixed seed so a page shows the same interval
+    each time); districts flagged as small samples (too few answers or villages) are listed but
+    neither ranked nor grouped."""
+    from scoring.compare import groups, rank, score_rank_intervals
+    from scoring.papi import papi_plan, score_papi
 
     table = pd.DataFrame({"stratum": [u.id for u in units]})
     if len(current):
@@ -150,12 +154,22 @@ def _district_table(
                              small_sample=True)
     eligible = table["estimate"].where(table["small_sample"].eq(False)).astype(float)
     table["rank"], table["group"] = rank(eligible), groups(eligible)
+    ranked = table.loc[eligible.notna(), "stratum"].tolist()
+    if len(ranked) > 1:
+        boot = replace(design, variance="bootstrap", replicates=RANK_REPLICATES, seed=RANK_SEED)
+        intervals = score_rank_intervals(current, papi_plan(current, spec), score="total", unit="stratum",
+                                         design=boot, level=level, units=ranked)
+        table = table.merge(intervals[["stratum", "rank_low", "rank_high"]], on="stratum", how="left")
+    else:
+        table = table.assign(rank_low=table["rank"], rank_high=table["rank"])
     table["_order"] = range(len(table))  # Vietnamese order of names breaks ties and orders the unranked
     table = table.sort_values(["rank", "_order"], na_position="last", kind="stable")
     by_id = {u.id: u for u in units}
     low, high = float(len(spec.dimensions)), 10.0 * len(spec.dimensions)
     rows = tuple({
         "rank": whole_or_none(rec["rank"]),
+        "rank_low": whole_or_none(rec["rank_low"]),
+        "rank_high": whole_or_none(rec["rank_high"]),
         "code": by_id[int(rec["stratum"])].code,
         "unit": by_id[int(rec["stratum"])].name,
         "n": whole_or_none(rec["n"]) or 0,
@@ -168,7 +182,10 @@ def _district_table(
     } for rec in table.to_dict("records"))
     percent = round(level * 100)
     columns = (
-        Column("rank", _("Rank")), Column("code", _("Code")), Column("unit", _("Unit")),
+        Column("rank", _("Rank")),
+        Column("rank_low", _("%(level)s%% rank interval: best", level=percent)),
+        Column("rank_high", _("%(level)s%% rank interval: worst", level=percent)),
+        Column("code", _("Code")), Column("unit", _("Unit")),
         Column("n", _("Valid answers (n)")), Column("n_psu", _("Villages (PSUs)")),
         Column("estimate", _("PAPI total"), decimals=4),
         Column("ci_low", _("%(level)s%% CI low", level=percent), decimals=4),

@@ -18,7 +18,7 @@ from survey.db import get_session
 from survey.errors import AppError, NotFound
 from survey.i18n import current_language
 from survey.models import Desk, Service, Unit, UnitLevel
-from survey.papi import PAPI_QUESTIONNAIRE, PapiReport, papi_report
+from survey.papi import PAPI_QUESTIONNAIRE, RANK_REPLICATES, PapiReport, papi_report
 from survey.periods import is_quarter
 from survey.ranking import RANKED_LEVELS, Ranking, unit_ranking
 from survey.results import SipasReport, sipas_report
@@ -187,7 +187,7 @@ def _papi() -> tuple[PapiReport, Unit]:
 def papi() -> Any:
     report, unit = _papi()
     units, _services, _questionnaires = _choices()
-    return render_template("staff/papi.html", report=report, unit=unit, units=units)
+    return render_template("staff/papi.html", report=report, unit=unit, units=units, rank_replicates=RANK_REPLICATES)
 
 
 @bp.route("/papi.csv")

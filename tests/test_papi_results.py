@@ -198,12 +198,19 @@ def test_districts_are_compared_on_totals_summed_by_hand_and_ranked(app, client,
     ranked = sorted(expected, key=lambda c: -expected[c])
     assert [int(rows[c]["Hạng"]) for c in ranked] == [1, 2, 3, 4]
     assert [int(rows[c]["Nhóm"]) for c in ranked] == [1, 2, 3, 4]  # four districts: one per quartile group
+    for code in ranked:  # the rank interval holds the rank and stays within 1…4
+        best, worst = int(rows[code]["Khoảng hạng 95%: cao nhất"]), int(rows[code]["Khoảng hạng 95%: thấp nhất"])
+        assert 1 <= best <= int(rows[code]["Hạng"]) <= worst <= 4
+    # Six villages of 4 households per district: the districts cannot all be told apart.
+    assert any(rows[c]["Khoảng hạng 95%: cao nhất"] != rows[c]["Khoảng hạng 95%: thấp nhất"] for c in ranked)
     page = client.get(f"/staff/papi?year={YEAR}").get_data(as_text=True)
     assert "So sánh các huyện — 2026" in page and 'href="/staff/papi?unit=96-01&amp;year=2026"' in page
+    assert "mẫu lặp bootstrap" in page and 'class="rank-interval"' in page
     # Under the default minimum of 30 answers, 4 interviews × 6 villages are too few to rank.
     app.config["MIN_PUBLISH_N"] = 30
     rows = _csv(client, f"/staff/papi.csv?year={YEAR}&table=districts")
-    assert all(r["Hạng"] == "" and r["Nhóm"] == "" and r["Mẫu nhỏ"] == "1" for r in rows.values())
+    assert all(r["Hạng"] == "" and r["Nhóm"] == "" and r["Khoảng hạng 95%: cao nhất"] == "" and r["Mẫu nhỏ"] == "1"
+               for r in rows.values())
 
 
 def test_an_answer_past_an_indicators_bound_is_top_coded_not_a_crash(client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]

@@ -76,8 +76,10 @@ def test_rank_intervals_contain_the_rank(survey: pd.DataFrame) -> None:
     out = unit_rank_intervals(survey, "c1", unit="unit_id", design=design)
     assert (out["rank_low"] <= out["rank"]).all() and (out["rank"] <= out["rank_high"]).all()
     assert sorted(out["rank"]) == [1, 2, 3]
-    with pytest.raises(ValueError, match="replicate design"):
-        unit_rank_intervals(survey, "c1", unit="unit_id", design=DESIGN)
+    for taylor_or_jackknife in (DESIGN, SurveyDesign(weight="weight", stratum="stratum", psu="psu",
+                                                      variance="jackknife")):
+        with pytest.raises(ValueError, match="bootstrap design"):
+            unit_rank_intervals(survey, "c1", unit="unit_id", design=taylor_or_jackknife)
 
 
 def test_change_flags_a_real_shift(survey: pd.DataFrame) -> None:
@@ -148,3 +150,60 @@ def test_raking_within_groups_meets_each_groups_margins(survey: pd.DataFrame) ->
     assert w[
         (survey["unit_id"] == "u1") & (survey["service_id"] == "build")
     ].sum() == pytest.approx(300)
+
+
+def test_rank_intervals_of_a_composite_equal_those_of_its_per_respondent_score(survey: pd.DataFrame) -> None:
+    """With no missing answers a PAPI total is the mean of a per-respondent score, so ranking units
+    on the composite must give the very ranks and intervals of ranking them on that score."""
+    from scoring.compare import score_rank_intervals
+    from scoring.papi import papi_plan
+
+    spec = PapiSpec((
+        PapiDimension("d1", (PapiSubDimension("d1.1", (PapiIndicator("c1", 1, 5),)),
+                             PapiSubDimension("d1.2", (PapiIndicator("c3", 1, 5, higher_is_better=False),)))),
+        PapiDimension("d2", (PapiSubDimension("d2.1", (PapiIndicator("c4", 1, 5),)),)),
+    ))  # fmt: skip
+    complete = survey.dropna(subset=["c1", "c3", "c4"])
+    per_person = (1 + 9 * (complete["c1"] - 1) / 4) / 2 + (1 + 9 * (5 - complete["c3"]) / 4) / 2 \
+        + 1 + 9 * (complete["c4"] - 1) / 4
+    design = SurveyDesign(weight="weight", stratum="stratum", psu="psu", variance="bootstrap", replicates=300,
+                          seed=5)
+    composite = score_rank_intervals(complete, papi_plan(complete, spec), score="total", unit="unit_id",
+                                     design=design)
+    single = unit_rank_intervals(complete.assign(score=per_person), "score", unit="unit_id", design=design)
+    assert composite["estimate"].to_numpy() == pytest.approx(single["estimate"].to_numpy(), rel=1e-12)
+    for column in ("unit_id", "rank", "rank_low", "rank_high"):
+        assert composite[column].tolist() == single[column].tolist()
+    # Restricting the ranking to some units ranks those only.
+    some = score_rank_intervals(complete, papi_plan(complete, spec), score="total", unit="unit_id",
+                                design=design, units=["u1", "u3"])
+    assert some["unit_id"].tolist() == ["u1", "u3"] and sorted(some["rank"]) == [1, 2]
+
+
+def test_rank_intervals_are_tight_for_far_apart_units_and_wide_for_alike_ones() -> None:
+    from scoring.compare import score_rank_intervals
+    from scoring.sipas import SipasElement, SipasSpec, sipas_plan
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for unit, centre in (("a", 1.6), ("b", 2.6), ("c", 3.6), ("d", 4.6), ("e", 3.0), ("f", 3.0), ("g", 3.0)):
+        for psu in range(8):
+            shift = rng.normal(0, 0.1)
+            for _ in range(15):
+                rows.append({"unit": unit, "psu": f"{unit}{psu}", "stratum": unit, "weight": 1.0,
+                             **{c: float(np.clip(np.rint(centre + shift + rng.normal(0, 0.3)), 1, 5))
+                                for c in ("q1", "q2")}})
+    data = pd.DataFrame(rows)
+    spec = SipasSpec(elements=(SipasElement("e1", 1.0, ("q1",)), SipasElement("e2", 1.0, ("q2",))),
+                     overall_rule="plain_mean")
+    design = SurveyDesign(weight="weight", stratum="stratum", psu="psu", variance="bootstrap", replicates=400,
+                          seed=3)
+    apart = score_rank_intervals(data, sipas_plan(data, spec), score="mean_score", unit="unit", design=design,
+                                 units=["a", "b", "c", "d"]).set_index("unit")
+    assert apart["rank"].to_dict() == {"a": 4, "b": 3, "c": 2, "d": 1}
+    assert (apart["rank_low"] == apart["rank"]).all() and (apart["rank_high"] == apart["rank"]).all()
+    alike = score_rank_intervals(data, sipas_plan(data, spec), score="overall", unit="unit", design=design,
+                                 units=["e", "f", "g"])
+    assert (alike["rank_high"] - alike["rank_low"] >= 1).all()
+    with pytest.raises(ValueError, match="not one of the plan's scores"):
+        score_rank_intervals(data, sipas_plan(data, spec), score="nope", unit="unit", design=design)
