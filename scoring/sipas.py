@@ -141,7 +141,8 @@ def score_sipas(
     -------
     EstimateTable
         Rows of kind ``criterion`` (id = column), ``element`` (id = element id), ``overall``
-        (id ``"overall"``), ``par_points`` (id ``"par_points"``) and ``mean_score``
+        (id ``"overall"``), ``par_points`` (id ``"par_points"``; only when the elements carry PAR
+        8.1 maxima) and ``mean_score``
         (id ``"mean_score"``), per domain. ``n`` of a composite counts respondents with at
         least one valid answer among its criteria.
 
@@ -222,7 +223,8 @@ def sipas_plan(data: pd.DataFrame, spec: SipasSpec) -> LinearPlan:
     else:
         plain = sum(element_vectors, np.zeros(2 * k)) / len(element_vectors)
         add("overall", "overall", dict(enumerate(plain)))
-    add("par_points", "par_points", dict(enumerate(points)))
+    if maxima.sum() > 0:  # PAR 8.1 points need the elements' maxima (public-service forms have none)
+        add("par_points", "par_points", dict(enumerate(points)))
     add("mean_score", "mean_score", {k + position[c]: 1.0 / len(criteria) for c in criteria})
     coef = np.column_stack(coefs)
     return LinearPlan(y=y, coef=coef, offset=np.zeros(coef.shape[1]), kinds=tuple(kinds),

@@ -48,6 +48,9 @@ def responses_frame(
     ).where(*filters)
     base = pd.DataFrame(session.execute(resp_stmt).all(), columns=DESIGN_COLUMNS)
     scored = questionnaire.scored_questions()
+    overall = questionnaire.question(questionnaire.overall_question) if questionnaire.overall_question else None
+    if overall is not None and overall not in scored:
+        scored = (*scored, overall)  # an overall item outside the elements still scores the overall index
     question_ids = [q.id for q in scored]
     ans_stmt = (
         select(Answer.response_id, Answer.question_id, Answer.value_num)

@@ -26,9 +26,28 @@ if TYPE_CHECKING:
 KIND_ORDER = {"element": 0, "overall": 1, "par_points": 2, "mean_score": 3, "criterion": 4}
 
 
+# The questionnaire's ``overall_rule`` (questionnaires/SCHEMA.md) → the scoring package's rule.
+OVERALL_RULES = {"par_weighted": "par_weighted", "mean": "plain_mean"}
+
+
+def scored_as_sipas(questionnaire: Questionnaire) -> bool:
+    """Can the SIPAS pages score it: satisfaction elements with an overall index (SIPAS forms and
+    the public-service forms), not a PAPI questionnaire?"""
+    return questionnaire.kind != "papi" and (
+        questionnaire.overall_rule in OVERALL_RULES
+        or (questionnaire.overall_rule == "overall_item" and questionnaire.overall_question is not None))
+
+
 def sipas_spec(questionnaire: Questionnaire) -> SipasSpec:
-    """The scoring specification read from the questionnaire's metadata."""
+    """The scoring specification read from the questionnaire's metadata.
+
+    Raises ValueError for a questionnaire that has no SIPAS-style overall index
+    (see :func:`scored_as_sipas`)."""
     from scoring.sipas import SipasElement, SipasSpec
+
+    if not scored_as_sipas(questionnaire):
+        raise ValueError(f"{questionnaire.id} has no SIPAS-style overall index ({questionnaire.overall_rule})")
+    rule = OVERALL_RULES.get(questionnaire.overall_rule, f"item:{questionnaire.overall_question}")
 
     elements = tuple(
         SipasElement(
@@ -41,7 +60,7 @@ def sipas_spec(questionnaire: Questionnaire) -> SipasSpec:
     return SipasSpec(
         elements=tuple(e for e in elements if e.criteria),
         satisfied=frozenset(questionnaire.satisfied),
-        overall_rule=questionnaire.overall_rule,
+        overall_rule=rule,
     )
 
 

@@ -21,7 +21,7 @@ from survey.models import Desk, Service, Unit, UnitLevel
 from survey.papi import PAPI_QUESTIONNAIRE, RANK_REPLICATES, PapiReport, papi_report
 from survey.periods import is_quarter
 from survey.ranking import RANKED_LEVELS, Ranking, unit_ranking
-from survey.results import SipasReport, sipas_report
+from survey.results import SipasReport, scored_as_sipas, sipas_report
 from survey.text import sort_key
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -82,6 +82,14 @@ def _questionnaire(questionnaire_id: str) -> Questionnaire:
         raise NotFound(_("Unknown questionnaire.")) from None
 
 
+def _satisfaction_questionnaire(questionnaire_id: str) -> Questionnaire:
+    """A questionnaire the satisfaction pages (results, ranking) can score."""
+    questionnaire = _questionnaire(questionnaire_id)
+    if not scored_as_sipas(questionnaire):
+        raise AppError(_("This questionnaire has no satisfaction index; PAPI questionnaires are scored on the PAPI page."))
+    return questionnaire
+
+
 def _format() -> str:
     """CSV for Excel (UTF-8 with a byte-order mark) unless ``excel=0`` asks for plain UTF-8."""
     return "csv" if request.args.get("excel") == "0" else "csv-excel"
@@ -90,7 +98,7 @@ def _format() -> str:
 def _report() -> tuple[SipasReport, Unit, Service, Questionnaire]:
     """The SIPAS report of the unit, service and questionnaire chosen in the query string."""
     unit, service, questionnaire_id = _selection()
-    questionnaire = _questionnaire(questionnaire_id)
+    questionnaire = _satisfaction_questionnaire(questionnaire_id)
     report = sipas_report(
         get_session(), questionnaire, unit, service, language=current_language(),
         level=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"], period=_period(),
@@ -128,7 +136,7 @@ def _download(rendered: Rendered, stem: str) -> Response:
 def _ranking() -> tuple[Ranking, Questionnaire, Service | None, UnitLevel]:
     """The ranking chosen in the query string: questionnaire, service (empty: all), level, quarter."""
     session = get_session()
-    questionnaire = _questionnaire(request.args.get("questionnaire", "sipas-kiosk"))
+    questionnaire = _satisfaction_questionnaire(request.args.get("questionnaire", "sipas-kiosk"))
     code = request.args.get("service", "")
     service = session.scalar(select(Service).where(Service.code == code)) if code else None
     if code and service is None:

@@ -1,0 +1,62 @@
+"""The satisfaction pages score every questionnaire with a satisfaction index — the SIPAS forms
+and the public-service forms (hospital, school, infrastructure: plain mean of elements) — and
+send PAPI questionnaires to their own page instead of failing; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+from sqlalchemy import select
+
+from survey.catalogue import latest
+from survey.models import Channel, Service, Unit
+from survey.responses import store_response
+from survey.results import scored_as_sipas, sipas_spec
+
+HOSPITAL = "service-hospital"
+
+
+def test_each_questionnaire_maps_to_a_scoring_rule() -> None:
+    assert sipas_spec(latest(HOSPITAL)).overall_rule == "plain_mean"
+    assert sipas_spec(latest("sipas-kiosk")).overall_rule == "par_weighted"
+    assert not scored_as_sipas(latest("papi-household"))
+
+
+def test_hospital_results_are_the_plain_mean_of_element_rates(app, client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
+    q = latest(HOSPITAL)
+    unit = db.scalar(select(Unit).where(Unit.code == "96-02"))
+    service = db.scalar(select(Service).where(Service.code == "BV-HUYEN"))
+    criteria = [x.id for x in q.scored_questions()]
+    patients = [  # "9" (don't know) is stored but never a valid answer
+        {c: 5 for c in criteria},
+        {c: 2 for c in criteria},
+        {**{c: 4 for c in criteria}, "h_waiting_time": 1, "h_equipment": 9},
+    ]
+    for answers in patients:
+        outcome = store_response(db, secret="s", questionnaire=q, unit_id=unit.id, service_id=service.id,
+                                 channel=Channel.WEB, answers={"consent": True, **answers}, response_id=uuid.uuid4())
+        assert outcome.outcome == "created"
+    satisfied = {c: [a[c] in (4, 5) for a in patients if a[c] != 9] for c in criteria}
+    rate = {c: sum(v) / len(v) for c, v in satisfied.items()}
+    elements = {e.id: [rate[x.id] for x in q.scored_questions() if x.element == e.id] for e in q.elements}
+    expected = sum(sum(v) / len(v) for v in elements.values()) / len(elements)
+
+    staff.login()
+    resp = client.get(f"/staff/results.csv?unit=96-02&service=BV-HUYEN&questionnaire={HOSPITAL}&excel=0")
+    assert resp.status_code == 200
+    rows = {r["Mã"]: r for r in csv.DictReader(io.StringIO(resp.get_data(as_text=True)))}
+    assert abs(float(rows["overall"]["Giá trị"]) - expected) < 1e-4
+    assert abs(float(rows["h_equipment"]["Giá trị"]) - 0.5) < 1e-4 and rows["h_equipment"]["Số ý kiến hợp lệ (n)"] == "2"
+    assert "par_points" not in rows  # no PAR 8.1 maxima on a hospital form
+
+
+def test_papi_on_the_satisfaction_pages_is_explained_not_a_crash(client, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
+    staff.login()
+    for url in ("/staff/results?unit=96&service=TTHC-XA&questionnaire=papi-household",
+                "/staff/results.csv?unit=96&service=TTHC-XA&questionnaire=papi-household",
+                "/staff/ranking?questionnaire=papi-household"):
+        resp = client.get(url)
+        assert resp.status_code == 400, url
+        assert "được tính điểm ở trang PAPI" in resp.get_data(as_text=True)
