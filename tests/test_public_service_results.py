@@ -60,3 +60,23 @@ def test_papi_on_the_satisfaction_pages_is_explained_not_a_crash(client, papi_de
         resp = client.get(url)
         assert resp.status_code == 400, url
         assert "được tính điểm ở trang PAPI" in resp.get_data(as_text=True)
+
+
+def test_an_overall_item_outside_the_elements_can_be_the_overall_index(app, db, demo) -> None:  # type: ignore[no-untyped-def]
+    """``overall_rule: overall_item``: the index is the share satisfied on that one question."""
+    import dataclasses
+
+    from survey.results import sipas_report
+
+    kiosk = latest("sipas-kiosk")
+    q = dataclasses.replace(kiosk, overall_rule="overall_item", overall_question="overall")
+    unit = db.scalar(select(Unit).where(Unit.code == "96-04"))
+    service = db.scalar(select(Service).where(Service.code == "DKKD"))
+    criteria = {x.id: 3 for x in kiosk.scored_questions()}
+    for overall in (5, 4, 2, 1):
+        store_response(db, secret="s", questionnaire=kiosk, unit_id=unit.id, service_id=service.id,
+                       channel=Channel.WEB, answers={**criteria, "overall": overall}, response_id=uuid.uuid4())
+    with app.test_request_context("/?lang=vi"):
+        report = sipas_report(db, q, unit, service, language="vi", min_n=1)
+    rows = {r["id"]: r for r in report.table.rows}
+    assert rows["overall"]["estimate"] == 0.5 and rows["overall"]["n"] == 4  # the demo never answers it
