@@ -44,3 +44,19 @@ def test_every_message_in_the_code_has_a_vietnamese_translation(tmp_path: Path) 
         compiled = read_mo(f)
     stale = sorted(str(m) for m in wanted if not (compiled.get(m) and compiled.get(m).string))  # type: ignore[union-attr]
     assert stale == [], "messages.mo is out of date: run `python3 manage.py i18n`"
+
+
+def test_no_translated_message_hides_inside_an_f_string() -> None:
+    """Babel (on Python 3.11) reads an f-string as one string token: a ``_("…")`` inside it is never
+    extracted, so it would stay English in the Vietnamese interface without any test noticing."""
+    import io
+    import tokenize
+
+    hidden = []
+    for path in sorted((ROOT / "survey").rglob("*.py")):
+        tokens = tokenize.generate_tokens(io.StringIO(path.read_text(encoding="utf-8")).readline)
+        for token in tokens:
+            prefix = token.string[:2].lower()
+            if token.type == tokenize.STRING and ("f" in prefix) and ("_(" in token.string or "gettext(" in token.string):
+                hidden.append(f"{path.relative_to(ROOT)}:{token.start[0]}")
+    assert not hidden, hidden
