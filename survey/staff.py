@@ -18,6 +18,7 @@ from survey.db import get_session
 from survey.errors import AppError, NotFound
 from survey.i18n import current_language
 from survey.models import Desk, Service, Unit, UnitLevel
+from survey.models import Response as StoredResponse
 from survey.papi import PAPI_QUESTIONNAIRE, RANK_REPLICATES, PapiReport, papi_report
 from survey.periods import is_quarter
 from survey.ranking import RANKED_LEVELS, Ranking, unit_ranking
@@ -27,12 +28,23 @@ from survey.text import sort_key
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
-def _choices() -> tuple[list[Unit], list[Service], list[str]]:
+def _choices() -> tuple[list[Unit], list[Service], list[tuple[str, str]]]:
+    """Units (as a tree), services, and the satisfaction questionnaires in use — on a desk or
+    answered at least once — as (id, title) in Vietnamese order of their titles."""
     session = get_session()
     units = _tree_order(session.scalars(select(Unit)).all())
     services = sorted(session.scalars(select(Service)).all(), key=lambda s: sort_key(s.name(current_language())))
-    questionnaires = sorted({d.questionnaire_id for d in session.scalars(select(Desk)).all()})
-    return units, services, questionnaires
+    in_use = set(session.scalars(select(Desk.questionnaire_id))) | set(
+        session.scalars(select(StoredResponse.questionnaire_id).distinct()))
+    questionnaires = []
+    for questionnaire_id in in_use:
+        try:
+            questionnaire = latest(questionnaire_id)
+        except LookupError:
+            continue  # answered on a questionnaire no longer in the library
+        if scored_as_sipas(questionnaire):
+            questionnaires.append((questionnaire.id, questionnaire.title.get(current_language())))
+    return units, services, sorted(questionnaires, key=lambda q: sort_key(q[1]))
 
 
 def _tree_order(units: Sequence[Unit]) -> list[Unit]:

@@ -50,6 +50,10 @@ def test_hospital_results_are_the_plain_mean_of_element_rates(app, client, db, d
     assert abs(float(rows["overall"]["Giá trị"]) - expected) < 1e-4
     assert abs(float(rows["h_equipment"]["Giá trị"]) - 0.5) < 1e-4 and rows["h_equipment"]["Số ý kiến hợp lệ (n)"] == "2"
     assert "par_points" not in rows  # no PAR 8.1 maxima on a hospital form
+    # Once answered, the form is offered in the questionnaire picker by its title (PAPI is not).
+    page = client.get(f"/staff/results?unit=96-02&service=BV-HUYEN&questionnaire={HOSPITAL}").get_data(as_text=True)
+    assert f'<option value="{HOSPITAL}" selected>{q.title.get("vi")}</option>' in page
+    assert 'value="papi-household"' not in page
 
 
 def test_papi_on_the_satisfaction_pages_is_explained_not_a_crash(client, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
