@@ -24,7 +24,7 @@ def test_each_questionnaire_maps_to_a_scoring_rule() -> None:
     assert not scored_as_sipas(latest("papi-household"))
 
 
-def test_hospital_results_are_the_plain_mean_of_element_rates(app, client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
+def test_hospital_results_are_the_plain_mean_of_element_rates(app, client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
     q = latest(HOSPITAL)
     unit = db.scalar(select(Unit).where(Unit.code == "96-02"))
     service = db.scalar(select(Service).where(Service.code == "BV-HUYEN"))
