@@ -1,4 +1,4 @@
-"""Vietnamese text order, without a locale database.
+"""Vietnamese text order and search, without a locale database.
 
 The Vietnamese alphabet has letters of its own — ``a ă â b c d đ e ê g h i k l m n o ô ơ p q
 r s t u ư v x y`` — so ``Ă`` sorts after every ``A…`` word and ``Đ`` after every ``D…`` word
@@ -44,3 +44,15 @@ def sort_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...], str]:
 
 
 _ALPHABET_BY_RANK = {rank: letter for letter, rank in _RANK.items()}
+
+
+def fold(text: str) -> str:
+    """``text`` as a search compares it: without tone or letter marks, đ as d, lower case, single
+    spaces — so "thoi binh" finds "Thới Bình". The staff unit filter (static/js/unit-filter.js)
+    folds the same way.
+
+    >>> fold("  Thị trấn  Sông Đốc ")
+    'thi tran song doc'
+    """
+    stripped = "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
+    return " ".join(stripped.replace("đ", "d").replace("Đ", "d").lower().split())

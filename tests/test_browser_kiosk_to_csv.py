@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from survey.text import fold
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, running_server
 from tests.databases import BACKENDS, fresh_database
 
@@ -118,4 +119,19 @@ def test_kiosk_rating_to_staff_indices_and_excel_csv(backend: str, tmp_path: Pat
         expect(commune.locator("th")).to_have_text("Phường 1")
         assert int(commune.locator("td.n").inner_text()) >= 1
         assert page.locator("table.ranking tbody tr").count() == 12  # every commune of the demo province
+
+        # Finding a unit by typing its name without tone marks; the page's folding is the server's.
+        page.goto(results_url)
+        finder = page.get_by_label("Tìm đơn vị theo tên")
+        finder.fill("song doc")
+        expect(page.locator("#unit-filter-status")).to_have_text("Số đơn vị tìm thấy: 1")
+        assert page.locator("#unit").evaluate("s => s.options[s.selectedIndex].textContent").endswith(
+            "Thị trấn Sông Đốc")
+        finder.fill("ap 1 thoi binh")  # every word must occur: no hamlet is named "Thới Bình"
+        expect(page.locator("#unit-filter-status")).to_have_text("Số đơn vị tìm thấy: 0")
+        finder.fill("thoi binh")
+        enabled = page.locator("#unit option:not([disabled])").all_inner_texts()
+        assert [t.strip("— ") for t in enabled] == ["Huyện Thới Bình", "Thị trấn Thới Bình"]
+        names = ["Thị trấn  Sông Đốc", "ĐẦM DƠI", "Xã Nguyễn Phích", "Ấp 1", "Huyện Trần Văn Thời"]
+        assert page.evaluate("names => names.map(window.HailongText.fold)", names) == [fold(n) for n in names]
         browser.close()
