@@ -284,6 +284,33 @@ class Assignment(Base):
     service: Mapped[Service] = relationship()
 
 
+class TargetKind(enum.StrEnum):
+    SCORE = "score"  # reach this score
+    INCREASE_PCT = "increase_pct"  # raise the base year's score by this percent
+
+
+class Target(Base):
+    """A province's or district's goal for one score of a questionnaire in a year, as the
+    provincial action plans set them ("raise Transparency above 6.00 by 2018", "raise every
+    dimension by 10% over 2015")."""
+
+    __tablename__ = "target"
+    __table_args__ = (UniqueConstraint("unit_id", "questionnaire_id", "score_id", "year", name="uq_target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"))
+    questionnaire_id: Mapped[str] = mapped_column(String(80))
+    score_id: Mapped[str] = mapped_column(String(80))  # "total", a dimension id, "overall", …
+    year: Mapped[int]
+    kind: Mapped[TargetKind] = mapped_column(_enum(TargetKind, "target_kind"))
+    value: Mapped[float] = mapped_column(Float)
+    base_year: Mapped[int | None]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+
+
 __all__ = [
     "Answer",
     "Assignment",
@@ -297,6 +324,8 @@ __all__ = [
     "ReviewStatus",
     "Role",
     "Service",
+    "Target",
+    "TargetKind",
     "Unit",
     "UnitLevel",
     "UnitService",

@@ -9,6 +9,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.orm import Session
 
@@ -16,7 +18,7 @@ from questionnaires import load_library
 from survey import create_app
 from survey.catalogue import VersionConflict, latest, publish
 from survey.migrate import downgrade, upgrade
-from survey.models import Answer, Channel, QuestionnaireVersion, Response, Service, Unit
+from survey.models import Answer, Base, Channel, QuestionnaireVersion, Response, Service, Unit
 from survey.responses import store_response
 from tests.databases import BACKENDS, fresh_database
 
@@ -30,6 +32,8 @@ def test_migrations_upgrade_empty_database_to_head_and_back_down(backend: str, t
         engine = create_engine(url)
         tables = set(inspect(engine).get_table_names())
         assert {"unit", "service", "desk", "questionnaire_version", "response", "answer", "app_user"} <= tables
+        with engine.connect() as conn:  # the migrations build exactly what the models describe
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
         downgrade(url, "base")
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         upgrade(url)  # and up again: the downgrade left nothing behind that blocks it
