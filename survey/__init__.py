@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         public,
         review,
         staff,
+        targets,
     )
     from survey.config import DEFAULTS, finalize
 
@@ -69,4 +70,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(desks.bp)
     app.register_blueprint(preview.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(targets.bp)
     return app

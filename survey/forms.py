@@ -25,6 +25,7 @@ from wtforms import (
     Field,
     IntegerField,
     RadioField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -60,6 +61,14 @@ class _InvalidChoiceMessage:
 
 
 class ChoiceField(_InvalidChoiceMessage, RadioField):
+    def __init__(self, *args: Any, invalid_message: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.invalid_message = invalid_message
+
+
+class PickField(_InvalidChoiceMessage, SelectField):
+    """A drop-down list whose "not one of the choices" error is in the user's language."""
+
     def __init__(self, *args: Any, invalid_message: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.invalid_message = invalid_message
@@ -162,7 +171,7 @@ class _Constraint:
             raise ValidationError(self.message)
 
 
-def _stop_if_unparsed(form: Any, field: Field) -> None:
+def stop_if_unparsed(form: Any, field: Field) -> None:
     """An answer that could not be read (e.g. letters for a number) has its one message already."""
     if field.process_errors:
         raise StopValidation()
@@ -207,7 +216,7 @@ def _field_for(questionnaire: Questionnaire, question: Question, language: str) 
                 message = _("Enter a number of at most %(high)s.", high=high)
             validators.insert(0, NumberRange(min=_number(low), max=_number(high), message=message))
         not_number = _("Enter a whole number.") if question.type == "integer" else _("Enter a number.")
-        chain = [InputRequired(required_msg) if required else Optional(), _stop_if_unparsed, *validators]
+        chain = [InputRequired(required_msg) if required else Optional(), stop_if_unparsed, *validators]
         if question.type == "integer":
             return IntegerField(label, description=description, invalid_value_message=not_number, validators=chain)
         return DecimalField(label, description=description, invalid_value_message=not_number, validators=chain)
@@ -222,7 +231,7 @@ def _field_for(questionnaire: Questionnaire, question: Question, language: str) 
                    validators=[DataRequired(required_msg) if required else Optional(), *validators])
     if question.type == "date":
         return DateField(label, description=description, invalid_value_message=_("Enter a date."),
-                         validators=[InputRequired(required_msg) if required else Optional(), _stop_if_unparsed,
+                         validators=[InputRequired(required_msg) if required else Optional(), stop_if_unparsed,
                                      *validators])
     if question.type == "dossier_code":
         pattern = str(opts.get("pattern", DEFAULT_DOSSIER_PATTERN))

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from flask_babel import gettext as _
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exports.tables import Column, ResultTable
 from questionnaires import Questionnaire
 from survey.frames import responses_frame
-from survey.models import Unit, UnitLevel
+from survey.models import Target, TargetKind, Unit, UnitLevel
 from survey.periods import years
 from survey.ranking import area_of
 from survey.results import flag_or_none, number_or_none, subtree_ids, whole_or_none
@@ -70,6 +71,7 @@ class PapiReport:
     n_villages: int  # primary sampling units (villages) among them
     df: float | None  # design degrees of freedom of the year's sample (#villages − #districts)
     districts: ResultTable  # every district's total in the year, ranked, with nhóm 1–4
+    goals: tuple[dict[str, object], ...] = ()  # the unit's goals for this year or later, with progress
 
 
 def papi_report(
@@ -123,12 +125,55 @@ def papi_report(
         ranges = {"total": (float(len(spec.dimensions)), 10.0 * len(spec.dimensions)), "dimension": (1.0, 10.0),
                   "sub_dimension": (0.0, 10.0)}
         rows = [_row(rec, labels, ranges) for rec in scored.to_dict("records")]
+    goals = _goals(session, questionnaire, unit, year, frame, spec, design, rows) if year else ()
     title = " — ".join(part for part in (questionnaire.title.get(language), unit.name, year) if part)
     return PapiReport(
         table=ResultTable(title=title, columns=_columns(level), rows=tuple(rows)), years=found, year=year,
         base=base, n_responses=int(in_unit.sum()), n_villages=int(current.loc[in_unit, "unit_id"].nunique()), df=df,
-        districts=districts,
+        districts=districts, goals=goals,
     )
+
+
+def _goals(
+    session: Session, questionnaire: Questionnaire, unit: Unit, year: str, frame: pd.DataFrame, spec: PapiSpec,
+    design: SurveyDesign, rows: list[dict[str, object]],
+) -> tuple[dict[str, object], ...]:
+    """The unit's goals for this year or later, each beside the score of ``year``: the target
+    value (a percentage goal is computed on the base year's score), gap, whether it is reached,
+    and the progress since the base year (:func:`scoring.compare.progress`)."""
+    from scoring.compare import progress
+    from scoring.papi import score_papi
+
+    targets = session.scalars(select(Target).where(
+        Target.unit_id == unit.id, Target.questionnaire_id == questionnaire.id, Target.year >= int(year))
+        .order_by(Target.year, Target.id)).all()
+    if not targets:
+        return ()
+    scores = {str(r["id"]): r["estimate"] for r in rows}
+    base_scores: dict[int, dict[str, float]] = {}
+    for base_year in {t.base_year for t in targets if t.base_year is not None}:
+        then = frame[frame["year"] == str(base_year)]
+        if (then["domain"] == "unit").any():
+            scored = score_papi(then, spec, design=design, by=["domain"]).to_frame()
+            scored = scored[scored["domain"] == "unit"]
+            base_scores[base_year] = dict(zip(scored["id"].astype(str), scored["estimate"].astype(float), strict=True))
+    goals = []
+    for target in targets:
+        current = scores.get(target.score_id)
+        base = base_scores.get(target.base_year, {}).get(target.score_id) if target.base_year else None
+        row: dict[str, object] = {"target": target, "current": current, "base": base, "value": None,
+                                  "gap": None, "achieved": None, "progress": None}
+        if target.kind == TargetKind.SCORE or base is not None:
+            out = progress(pd.Series([current], dtype=float),
+                           target=target.value if target.kind == TargetKind.SCORE else None,
+                           base=None if base is None else pd.Series([base]),
+                           percent_increase=target.value if target.kind == TargetKind.INCREASE_PCT else None)
+            first = out.iloc[0]
+            row.update(value=float(first["target"]), gap=number_or_none(first["gap"]),
+                       achieved=None if current is None else bool(first["achieved"]),
+                       progress=number_or_none(first["progress"]) if "progress" in out else None)
+        goals.append(row)
+    return tuple(goals)
 
 
 def _district_table(

@@ -1,0 +1,149 @@
+"""Targets: what a province or district has promised to reach, and how far it has come.
+
+Provincial action plans set goals per index and year — an absolute score ("Transparency above
+6.00 in 2018") or a rise over a base year ("every dimension 10% above 2015"). Staff record them
+here, for the PAPI total or a dimension of a unit; the PAPI page then shows each goal beside the
+unit's current score: the target value, the gap, whether it is reached and the progress made
+since the base year, ``(current − base) / (target − base)``
+(:func:`scoring.compare.progress`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from wtforms import DecimalField, IntegerField
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from questionnaires import Questionnaire
+from survey.auth import staff_required
+from survey.catalogue import latest
+from survey.db import get_session
+from survey.forms import ChoiceField, PickField, stop_if_unparsed
+from survey.models import Target, TargetKind, Unit, UnitLevel
+from survey.text import sort_key
+
+bp = Blueprint("targets", __name__, url_prefix="/staff/targets")
+
+PAPI = "papi-household"
+TARGET_LEVELS = (UnitLevel.PROVINCE, UnitLevel.DISTRICT)  # where PAPI-style goals are set
+
+
+def score_choices(questionnaire: Questionnaire, language: str) -> list[tuple[str, str]]:
+    """The scores a goal can be set for: the total, then each dimension."""
+    return [("total", _("PAPI total"))] + [(e.id, e.label.get(language)) for e in questionnaire.elements]
+
+
+def score_range(questionnaire: Questionnaire, score_id: str) -> tuple[float, float]:
+    """The possible values of a score: 1–10 for a dimension, (#dimensions)–(10 × #dimensions)
+    for the total."""
+    n = len(questionnaire.elements)
+    return (float(n), 10.0 * n) if score_id == "total" else (1.0, 10.0)
+
+
+class TargetForm(FlaskForm):
+    unit = PickField(_l("Unit"), invalid_message=_l("Choose a unit from the list."),
+                     validators=[InputRequired(_l("Choose a unit."))])
+    score = PickField(_l("Score"), invalid_message=_l("Choose a score from the list."),
+                      validators=[InputRequired(_l("Choose a score."))])
+    year = IntegerField(_l("Target year"), invalid_value_message=_l("Give the target year, such as 2027."),
+                        validators=[InputRequired(_l("Give the target year, such as 2027.")), stop_if_unparsed,
+                                    NumberRange(2000, 2100, _l("The target year must be between 2000 and 2100."))])
+    kind = ChoiceField(_l("Kind of goal"), choices=[
+        (TargetKind.SCORE.value, _l("Reach a score")),
+        (TargetKind.INCREASE_PCT.value, _l("Raise the score by a percentage over a base year"))],
+        default=TargetKind.SCORE.value, invalid_message=_l("Choose the kind of goal."),
+        validators=[InputRequired(_l("Choose the kind of goal."))])
+    value = DecimalField(_l("Score or percentage"), places=None,
+                         invalid_value_message=_l("Give the score or the percentage as a number, such as 6.5."),
+                         validators=[InputRequired(_l("Give the score or the percentage.")), stop_if_unparsed])
+    base_year = IntegerField(_l("Base year"), invalid_value_message=_l("Give the base year, such as 2025."),
+                             validators=[Optional(), stop_if_unparsed])
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        value = float(self.value.data)
+        if self.kind.data == TargetKind.INCREASE_PCT.value:
+            if self.base_year.data is None:
+                self.base_year.errors = [_("A percentage goal needs the base year it is measured from.")]
+                return False
+            if not self.base_year.data < self.year.data:
+                self.base_year.errors = [_("The base year must come before the target year.")]
+                return False
+            if not 0 < value <= 500:
+                self.value.errors = [_("The percentage must be above 0 and at most 500.")]
+                return False
+            return True
+        if self.base_year.data is not None and not self.base_year.data < self.year.data:
+            self.base_year.errors = [_("The base year must come before the target year.")]
+            return False
+        low, high = score_range(latest(PAPI), self.score.data)
+        if not low <= value <= high:
+            self.value.errors = [_("This score lies between %(low)s and %(high)s.", low=f"{low:g}", high=f"{high:g}")]
+            return False
+        return True
+
+
+def _form(questionnaire: Questionnaire, language: str, units: list[Unit]) -> TargetForm:
+    form = TargetForm()
+    form.unit.choices = [(u.code, u.name) for u in units]
+    form.score.choices = score_choices(questionnaire, language)
+    return form
+
+
+@bp.route("/", methods=["GET", "POST"])
+@staff_required
+def index() -> Any:
+    from survey.i18n import current_language
+
+    session = get_session()
+    language = current_language()
+    questionnaire = latest(PAPI)
+    units = sorted(session.scalars(select(Unit).where(Unit.level.in_(TARGET_LEVELS))).all(),
+                   key=lambda u: (TARGET_LEVELS.index(u.level), sort_key(u.name)))
+    form = _form(questionnaire, language, units)
+    if request.method == "GET" and request.args.get("unit"):
+        form.unit.data = request.args["unit"]
+    if form.validate_on_submit():
+        unit = session.scalars(select(Unit).where(Unit.code == form.unit.data)).one()
+        kind = TargetKind(form.kind.data)
+        session.add(Target(
+            unit_id=unit.id, questionnaire_id=questionnaire.id, score_id=form.score.data, year=form.year.data,
+            kind=kind, value=float(form.value.data), base_year=form.base_year.data,
+            user_id=current_user.id if current_user.is_authenticated else None,
+        ))
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            form.year.errors = [_("This unit already has a goal for this score and year; delete it first.")]
+        else:
+            flash(_("The goal was saved."))
+            return redirect(url_for("targets.index"), code=303)
+    labels = dict(score_choices(questionnaire, language))
+    targets = session.scalars(select(Target).where(Target.questionnaire_id == questionnaire.id)
+                              .order_by(Target.year, Target.id)).all()
+    targets = sorted(targets, key=lambda t: (sort_key(t.unit.name), t.year, list(labels).index(t.score_id)
+                                             if t.score_id in labels else 99))
+    return render_template("staff/targets.html", form=form, targets=targets, labels=labels), (
+        422 if request.method == "POST" else 200)
+
+
+@bp.route("/<int:target_id>/delete", methods=["POST"])
+@staff_required
+def delete(target_id: int) -> Any:
+    session = get_session()
+    target = session.get(Target, target_id)
+    if target is not None:
+        session.delete(target)
+        session.commit()
+        flash(_("The goal was deleted."))
+    return redirect(url_for("targets.index"), code=303)
