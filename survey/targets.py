@@ -51,7 +51,7 @@ def score_range(questionnaire: Questionnaire, score_id: str) -> tuple[float, flo
 class TargetForm(FlaskForm):
     unit = PickField(_l("Unit"), invalid_message=_l("Choose a unit from the list."),
                      validators=[InputRequired(_l("Choose a unit."))])
-    score = PickField(_l("Score"), invalid_message=_l("Choose a score from the list."),
+    score = PickField(_l("Index or dimension"), invalid_message=_l("Choose a score from the list."),
                       validators=[InputRequired(_l("Choose a score."))])
     year = IntegerField(_l("Target year"), invalid_value_message=_l("Give the target year, such as 2027."),
                         validators=[InputRequired(_l("Give the target year, such as 2027.")), stop_if_unparsed,
