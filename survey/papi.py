@@ -39,6 +39,13 @@ RANK_SEED = 2026
 KINDS = ["total", "dimension", "sub_dimension"]  # indicators stay out of the staff table
 
 
+def score_ranges(n_dimensions: int) -> dict[str, tuple[float, float]]:
+    """The possible values of each kind of score: a dimension 1–10, the total the sum of the
+    dimensions; a sub-dimension of a dimension with k of them lies in [1/k, 10/k] ⊂ [0, 10]."""
+    return {"total": (float(n_dimensions), 10.0 * n_dimensions), "dimension": (1.0, 10.0),
+            "sub_dimension": (0.0, 10.0)}
+
+
 def papi_spec(questionnaire: Questionnaire) -> PapiSpec:
     """The PAPI structure of ``questionnaire``: its elements are the dimensions, its
     sub-dimensions group the scored questions, each question an indicator with its bounds."""
@@ -122,8 +129,7 @@ def papi_report(
                 position[sub.id] = len(position)
         scored["_order"] = scored["id"].map(position)
         scored = scored.sort_values("_order", kind="stable")
-        ranges = {"total": (float(len(spec.dimensions)), 10.0 * len(spec.dimensions)), "dimension": (1.0, 10.0),
-                  "sub_dimension": (0.0, 10.0)}
+        ranges = score_ranges(len(spec.dimensions))
         rows = [_row(rec, labels, ranges) for rec in scored.to_dict("records")]
     goals = _goals(session, questionnaire, unit, year, frame, spec, design, rows) if year else ()
     title = " — ".join(part for part in (questionnaire.title.get(language), unit.name, year) if part)
@@ -210,7 +216,7 @@ def _district_table(
     table["_order"] = range(len(table))  # Vietnamese order of names breaks ties and orders the unranked
     table = table.sort_values(["rank", "_order"], na_position="last", kind="stable")
     by_id = {u.id: u for u in units}
-    low, high = float(len(spec.dimensions)), 10.0 * len(spec.dimensions)
+    low, high = score_ranges(len(spec.dimensions))["total"]
     rows = tuple({
         "rank": whole_or_none(rec["rank"]),
         "rank_low": whole_or_none(rec["rank_low"]),

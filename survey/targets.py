@@ -27,25 +27,20 @@ from survey.auth import staff_required
 from survey.catalogue import latest
 from survey.db import get_session
 from survey.forms import ChoiceField, PickField, stop_if_unparsed
+from survey.i18n import current_language
 from survey.models import Target, TargetKind, Unit, UnitLevel
+from survey.papi import PAPI_QUESTIONNAIRE, score_ranges
 from survey.text import sort_key
 
 bp = Blueprint("targets", __name__, url_prefix="/staff/targets")
 
-PAPI = "papi-household"
+PAPI = PAPI_QUESTIONNAIRE
 TARGET_LEVELS = (UnitLevel.PROVINCE, UnitLevel.DISTRICT)  # where PAPI-style goals are set
 
 
 def score_choices(questionnaire: Questionnaire, language: str) -> list[tuple[str, str]]:
     """The scores a goal can be set for: the total, then each dimension."""
     return [("total", _("PAPI total"))] + [(e.id, e.label.get(language)) for e in questionnaire.elements]
-
-
-def score_range(questionnaire: Questionnaire, score_id: str) -> tuple[float, float]:
-    """The possible values of a score: 1–10 for a dimension, (#dimensions)–(10 × #dimensions)
-    for the total."""
-    n = len(questionnaire.elements)
-    return (float(n), 10.0 * n) if score_id == "total" else (1.0, 10.0)
 
 
 class TargetForm(FlaskForm):
@@ -85,7 +80,7 @@ class TargetForm(FlaskForm):
         if self.base_year.data is not None and not self.base_year.data < self.year.data:
             self.base_year.errors = [_("The base year must come before the target year.")]
             return False
-        low, high = score_range(latest(PAPI), self.score.data)
+        low, high = score_ranges(len(latest(PAPI).elements))["total" if self.score.data == "total" else "dimension"]
         if not low <= value <= high:
             self.value.errors = [_("This score lies between %(low)s and %(high)s.", low=f"{low:g}", high=f"{high:g}")]
             return False
@@ -102,8 +97,6 @@ def _form(questionnaire: Questionnaire, language: str, units: list[Unit]) -> Tar
 @bp.route("/", methods=["GET", "POST"])
 @staff_required
 def index() -> Any:
-    from survey.i18n import current_language
-
     session = get_session()
     language = current_language()
     questionnaire = latest(PAPI)
