@@ -1,7 +1,10 @@
 """Renderers from :class:`~exports.tables.ResultTable` to bytes, keyed by format.
 
 - ``csv``: RFC 4180 CSV in UTF-8, no BOM (for programs);
-- ``csv-excel``: the same with a UTF-8 byte-order mark, so Excel shows Vietnamese correctly.
+- ``csv-excel``: the same with a UTF-8 byte-order mark, so Excel shows Vietnamese correctly;
+- ``xlsx``: an Excel workbook (openpyxl): the title on the first row, bold headers, numbers as
+  numbers shown to the column's decimals (full precision kept in the cell), yes/no flags as
+  ``TRUE``/``FALSE``, the header row frozen.
 
 All text is NFC-normalised. Numbers keep full precision unless the column sets ``decimals``.
 """
@@ -57,9 +60,53 @@ def render_csv_excel(table: ResultTable) -> Rendered:
     return Rendered(_csv_text(table).encode("utf-8-sig"), "text/csv; charset=utf-8", "csv")
 
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def render_xlsx(table: ResultTable) -> Rendered:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _sheet_title(table.title)
+    sheet.append([unicodedata.normalize("NFC", table.title)])
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet.append([unicodedata.normalize("NFC", c.label) for c in table.columns])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    for row in table.rows:
+        sheet.append([_xlsx_value(row.get(c.key)) for c in table.columns])
+    for n, column in enumerate(table.columns, start=1):
+        letter = get_column_letter(n)
+        if column.decimals is not None:
+            for (cell,) in sheet.iter_rows(min_row=3, min_col=n, max_col=n):
+                cell.number_format = "0." + "0" * column.decimals if column.decimals else "0"
+        longest = max([len(column.label)] + [len(str(row.get(column.key) or "")) for row in table.rows])
+        sheet.column_dimensions[letter].width = min(max(10, longest + 2), 60)
+    sheet.freeze_panes = "A3"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return Rendered(buffer.getvalue(), XLSX_MIMETYPE, "xlsx")
+
+
+def _xlsx_value(value: object) -> object:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return unicodedata.normalize("NFC", str(value))
+
+
+def _sheet_title(title: str) -> str:
+    r"""Excel sheet names: at most 31 characters, none of ``[]:*?/\``."""
+    cleaned = "".join(" " if ch in "[]:*?/\\" else ch for ch in unicodedata.normalize("NFC", title)).strip()
+    return cleaned[:31] or "Sheet1"
+
+
 RENDERERS: dict[str, Callable[[ResultTable], Rendered]] = {
     "csv": render_csv,
     "csv-excel": render_csv_excel,
+    "xlsx": render_xlsx,
 }
 
 

@@ -103,7 +103,10 @@ def _satisfaction_questionnaire(questionnaire_id: str) -> Questionnaire:
 
 
 def _format() -> str:
-    """CSV for Excel (UTF-8 with a byte-order mark) unless ``excel=0`` asks for plain UTF-8."""
+    """An Excel workbook for ``….xlsx``; otherwise CSV for Excel (UTF-8 with a byte-order mark)
+    unless ``excel=0`` asks for plain UTF-8."""
+    if request.path.endswith(".xlsx"):
+        return "xlsx"
     return "csv" if request.args.get("excel") == "0" else "csv-excel"
 
 
@@ -217,3 +220,9 @@ def papi_csv() -> Any:
     if request.args.get("table") == "districts":
         return _download(render(_format(), report.districts), f"papi_huyen_{report.year or 'none'}")
     return _download(render(_format(), report.table), f"papi_{unit.code}_{report.year or 'none'}")
+
+
+# The same downloads as Excel workbooks.
+bp.add_url_rule("/results.xlsx", "results_xlsx", results_csv)
+bp.add_url_rule("/ranking.xlsx", "ranking_xlsx", ranking_csv)
+bp.add_url_rule("/papi.xlsx", "papi_xlsx", papi_csv)
