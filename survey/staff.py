@@ -11,12 +11,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from exports import Rendered, render
+from exports.microdata import Microdata, write
 from questionnaires import Questionnaire
 from survey.auth import staff_required
 from survey.catalogue import latest
 from survey.db import get_session
 from survey.errors import AppError, NotFound
 from survey.i18n import current_language
+from survey.microdata import microdata
 from survey.models import Desk, Service, Unit, UnitLevel
 from survey.models import Response as StoredResponse
 from survey.papi import PAPI_QUESTIONNAIRE, RANK_REPLICATES, PapiReport, papi_report
@@ -220,6 +222,55 @@ def papi_csv() -> Any:
     if request.args.get("table") == "districts":
         return _download(render(_format(), report.districts), f"papi_huyen_{report.year or 'none'}")
     return _download(render(_format(), report.table), f"papi_{unit.code}_{report.year or 'none'}")
+
+
+EXPORT_FORMATS = {"csv": "csv-excel", "xlsx": "xlsx", "sav": "sav", "dta": "dta"}
+
+
+def _microdata() -> tuple[Microdata, Unit]:
+    """The response-level data chosen in the query string."""
+    session = get_session()
+    questionnaire = _questionnaire(request.args.get("questionnaire", "sipas-kiosk"))
+    code = request.args.get("unit", "")
+    unit = (session.scalar(select(Unit).where(Unit.code == code)) if code
+            else session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)))
+    if unit is None:
+        raise NotFound(_("Choose a unit."))
+    service_code = request.args.get("service", "")
+    service = session.scalar(select(Service).where(Service.code == service_code)) if service_code else None
+    if service_code and service is None:
+        raise NotFound(_("Unknown service."))
+    data = microdata(session, questionnaire, unit, service=service, period=_period(), language=current_language(),
+                     labels=request.args.get("values") == "labels")
+    return data, unit
+
+
+@bp.route("/export")
+@staff_required
+def export() -> Any:
+    session = get_session()
+    units, services, _questionnaires = _choices()
+    in_use = sorted(set(session.scalars(select(StoredResponse.questionnaire_id).distinct())))
+    questionnaires = [(q, latest(q).title.get(current_language())) for q in in_use if _known(q)]
+    return render_template("staff/export.html", units=units, services=services, questionnaires=questionnaires)
+
+
+def _known(questionnaire_id: str) -> bool:
+    try:
+        latest(questionnaire_id)
+    except LookupError:
+        return False
+    return True
+
+
+@bp.route("/export.<fmt>")
+@staff_required
+def export_file(fmt: str) -> Any:
+    if fmt not in EXPORT_FORMATS:
+        raise NotFound(_("This page does not exist."))
+    data, unit = _microdata()
+    questionnaire_id = request.args.get("questionnaire", "sipas-kiosk")
+    return _download(write(EXPORT_FORMATS[fmt], data), f"du-lieu_{questionnaire_id}_{unit.code}")
 
 
 # The same downloads as Excel workbooks.

@@ -1,0 +1,160 @@
+"""Response-level data for analysts: one row per response, one column per question, written as
+CSV (plain or for Excel), XLSX, SPSS ``.sav`` or Stata ``.dta`` — the last two with variable
+labels and value labels (pyreadstat), which is what analysts ask of ODK and KoboToolbox and do
+not get (field lesson 11). Pure: a DataFrame and its variables in, bytes out.
+
+Text is NFC-normalised. Labels longer than a format allows are cut (marked "…"); Stata variable
+names are limited to 32 characters: longer question ids are shortened and kept unique.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from exports.renderers import XLSX_MIMETYPE, Rendered
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str  # the column
+    label: str  # what it asks, in the chosen language
+    value_labels: Mapping[float, str] | None = None  # code → answer text, for coded numeric answers
+
+
+@dataclass(frozen=True)
+class Microdata:
+    title: str
+    frame: pd.DataFrame
+    variables: tuple[Variable, ...]
+
+
+FORMATS = ("csv-excel", "csv", "xlsx", "sav", "dta")
+
+
+def _nfc(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(lambda v: unicodedata.normalize("NFC", v) if isinstance(v, str) else v)
+    return out
+
+
+def write(fmt: str, data: Microdata) -> Rendered:
+    """``data`` as ``fmt`` (one of :data:`FORMATS`)."""
+    frame = _nfc(data.frame[[v.name for v in data.variables]])
+    if fmt in ("csv", "csv-excel"):
+        text = frame.to_csv(index=False, lineterminator="\r\n")
+        return Rendered(text.encode("utf-8-sig" if fmt == "csv-excel" else "utf-8"), "text/csv; charset=utf-8", "csv")
+    if fmt == "xlsx":
+        return _xlsx(frame, data)
+    if fmt in ("sav", "dta"):
+        return _readstat(fmt, frame, data)
+    raise ValueError(f"unknown format {fmt!r}; available: {', '.join(FORMATS)}")
+
+
+def _xlsx(frame: pd.DataFrame, data: Microdata) -> Rendered:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "data"
+    sheet.append(list(frame.columns))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in frame.itertuples(index=False):
+        sheet.append([None if _missing(v) else v for v in row])
+    sheet.freeze_panes = "A2"
+    variables = book.create_sheet("variables")
+    variables.append(["variable", "label", "values"])
+    for v in data.variables:
+        values = "; ".join(f"{_code(c)} = {t}" for c, t in (v.value_labels or {}).items())
+        variables.append([v.name, unicodedata.normalize("NFC", v.label), unicodedata.normalize("NFC", values)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return Rendered(buffer.getvalue(), XLSX_MIMETYPE, "xlsx")
+
+
+def _readstat(fmt: str, frame: pd.DataFrame, data: Microdata) -> Rendered:
+    import pyreadstat
+
+    names = {v.name: v.name for v in data.variables}
+    if fmt == "dta":
+        names = _stata_names([v.name for v in data.variables])
+    frame = frame.rename(columns=names)
+    labels: list[str | None] = [_fit(v.label, fmt, "variable") for v in data.variables]
+    value_labels = {names[v.name]: {_code(c): _fit(t, fmt, "value") for c, t in v.value_labels.items()}
+                    for v in data.variables if v.value_labels}
+    handle, path = tempfile.mkstemp(suffix=f".{fmt}")
+    os.close(handle)
+    try:
+        if fmt == "sav":
+            pyreadstat.write_sav(frame, path, column_labels=labels, variable_value_labels=value_labels,
+                                 file_label=_fit(data.title, fmt, "file"))
+            mimetype = "application/x-spss-sav"
+        else:
+            pyreadstat.write_dta(frame, path, column_labels=labels, variable_value_labels=value_labels,
+                                 file_label=_fit(data.title, fmt, "file"), version=15)
+            mimetype = "application/x-stata-dta"
+        with open(path, "rb") as f:
+            return Rendered(f.read(), mimetype, fmt)
+    finally:
+        os.unlink(path)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    file: int
+    variable: int
+    value: int
+    in_bytes: bool  # SPSS counts UTF-8 bytes (Vietnamese takes 1–3 a letter); Stata 118 characters
+
+
+LABEL_LIMITS = {"sav": _Limits(file=64, variable=256, value=120, in_bytes=True),
+                "dta": _Limits(file=80, variable=80, value=32000, in_bytes=False)}
+
+
+def _fit(text: str, fmt: str, kind: str) -> str:
+    """``text`` (NFC) cut to the format's limit for ``kind`` on a character boundary, "…" marking a cut."""
+    text = unicodedata.normalize("NFC", text)
+    limits = LABEL_LIMITS[fmt]
+    limit: int = getattr(limits, kind)
+    size = len(text.encode("utf-8")) if limits.in_bytes else len(text)
+    if size <= limit:
+        return text
+    if limits.in_bytes:
+        cut = text.encode("utf-8")[:limit - len("…".encode())].decode("utf-8", errors="ignore")
+    else:
+        cut = text[:limit - 1]
+    return cut.rstrip() + "…"
+
+
+def _code(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _stata_names(names: list[str]) -> dict[str, str]:
+    """Stata names: at most 32 characters, unique."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        short = name[:32]
+        n = 1
+        while short in taken:
+            suffix = f"_{n}"
+            short = name[:32 - len(suffix)] + suffix
+            n += 1
+        taken.add(short)
+        out[name] = short
+    return out

@@ -1,0 +1,134 @@
+"""Response-level data for analysts (staff only): every response to a questionnaire in a unit
+(with everything below it), optionally one service and one quarter, one column per question of
+every version (question ids are stable, so versions share columns; retired questions keep
+theirs), codes or answer labels in either language, with design and review columns.
+
+Never exported: the dossier code (it is not even stored), questions marked ``personal``, and free
+text (comments may name people) — so the file can go to an analyst without personal data.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pandas as pd
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exports.microdata import Microdata, Variable
+from questionnaires import Question, Questionnaire, load_library
+from questionnaires.loader import version_key
+from survey.models import Answer, QuestionnaireVersion, Response, Service, Unit
+from survey.periods import VIETNAM, quarter
+from survey.results import subtree_ids
+
+EXCLUDED_TYPES = {"dossier_code", "text", "longtext", "note"}
+
+
+def exported_questions(questionnaire_id: str) -> list[Question]:
+    """The questions of every version, newest version first, each id once; the ones that may
+    carry personal data left out."""
+    versions = sorted((q for (qid, _v), q in load_library().items() if qid == questionnaire_id),
+                      key=lambda q: version_key(q.version), reverse=True)
+    seen: dict[str, Question] = {}
+    for version in versions:
+        for question in version.questions:
+            if question.id not in seen and question.type not in EXCLUDED_TYPES and not question.personal:
+                seen[question.id] = question
+    return list(seen.values())
+
+
+def microdata(
+    session: Session, questionnaire: Questionnaire, unit: Unit, *, service: Service | None, period: str | None,
+    language: str, labels: bool,
+) -> Microdata:
+    """The responses as a :class:`~exports.microdata.Microdata`; ``labels`` writes answer texts
+    instead of codes (the value labels are in the SPSS and Stata files either way)."""
+    questions = exported_questions(questionnaire.id)
+    filters = [Response.questionnaire_id == questionnaire.id, Response.unit_id.in_(subtree_ids(session, unit))]
+    if service is not None:
+        filters.append(Response.service_id == service.id)
+    rows = session.execute(
+        select(Response.id, QuestionnaireVersion.version, Unit.code, Unit.name, Service.code, Response.channel,
+               Response.submitted_at, Response.review_status, Response.flag, Response.weight)
+        .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.questionnaire_version_id)
+        .join(Unit, Unit.id == Response.unit_id).join(Service, Service.id == Response.service_id)
+        .where(*filters).order_by(Response.submitted_at, Response.id)
+    ).all()
+    if period is not None:
+        rows = [r for r in rows if quarter(r[6]) == period]
+    design = pd.DataFrame(
+        [(str(r[0]), r[1], r[2], r[3], r[4], r[5].value, _local(r[6]), r[7].value, r[8] or "", float(r[9]))
+         for r in rows],
+        columns=["response_id", "version", "unit_code", "unit_name", "service_code", "channel", "submitted_at",
+                 "review_status", "flag", "weight"])
+    by_id = {q.id: q for q in questions}
+    answers: dict[str, dict[str, object]] = {q.id: {} for q in questions}
+    ids = {r[0] for r in rows}
+    if ids:
+        for response_id, question_id, number, text in session.execute(
+            select(Answer.response_id, Answer.question_id, Answer.value_num, Answer.value_text)
+            .join(Response, Response.id == Answer.response_id)
+            .where(*filters, Answer.question_id.in_(list(by_id)))
+        ):
+            if response_id in ids:
+                answers[question_id][str(response_id)] = _value(by_id[question_id], number, text, language, labels)
+    for q in questions:
+        design[q.id] = design["response_id"].map(answers[q.id])
+        if not labels and _numeric(q):
+            design[q.id] = pd.to_numeric(design[q.id], errors="coerce")
+    variables = [
+        Variable("response_id", _("Response id (made on the device)")),
+        Variable("version", _("Questionnaire version")),
+        Variable("unit_code", _("Unit code")),
+        Variable("unit_name", _("Unit")),
+        Variable("service_code", _("Service code")),
+        Variable("channel", _("Channel (kiosk, enumerator, web)")),
+        Variable("submitted_at", _("Submitted at (Vietnam time)")),
+        Variable("review_status", _("Review status")),
+        Variable("flag", _("Review flag (burst, unregistered kiosk)")),
+        Variable("weight", _("Weight")),
+        *(Variable(q.id, q.label.get(language), _value_labels(q, language) if not labels else None)
+          for q in questions),
+    ]
+    title = " — ".join(part for part in (questionnaire.title.get(language), unit.name,
+                                          service.name(language) if service else None, period) if part)
+    return Microdata(title=title, frame=design, variables=tuple(variables))
+
+
+def _local(moment: datetime) -> str:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(VIETNAM).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _numeric(question: Question) -> bool:
+    return question.type in {"scale5", "rating", "yesno", "integer", "decimal", "consent"} or (
+        question.type == "single" and all(isinstance(c.value, int | float) for c in question.choices))
+
+
+def _value_labels(question: Question, language: str) -> dict[float, str] | None:
+    if question.type == "yesno":
+        return {1.0: _("Yes"), 0.0: _("No")}
+    if _numeric(question) and question.choices:
+        return {float(c.value): c.label.get(language) for c in question.choices}
+    return None
+
+
+def _value(question: Question, number: float | None, text: str | None, language: str, labels: bool) -> object:
+    """One stored answer as exported: the code, or with ``labels`` the answer's text."""
+    if number is not None and not labels:
+        return number
+    choices: dict[object, str] = {c.value: c.label.get(language) for c in question.choices}
+    if question.type == "yesno" and number is not None:
+        return _("Yes") if number == 1 else _("No")
+    if question.type == "multiple" and text:
+        codes = json.loads(text)
+        return " ".join(str(c) for c in codes) if not labels else "; ".join(str(choices.get(c, c)) for c in codes)
+    if number is not None:
+        code = int(number) if float(number).is_integer() else number
+        return choices.get(code, number)
+    if text is None:
+        return None
+    return choices.get(text, text) if labels else text
