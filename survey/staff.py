@@ -188,15 +188,22 @@ def ranking_csv() -> Any:
     return _download(render(_format(), result.table), stem)
 
 
-def _papi() -> tuple[PapiReport, Unit]:
-    """The PAPI report of the unit and year chosen in the query string (default: the province,
-    the latest year)."""
+def _unit_or_top() -> Unit:
+    """The unit chosen in the query string, or the top of the tree (the province) when none is."""
     session = get_session()
     code = request.args.get("unit", "")
     unit = (session.scalar(select(Unit).where(Unit.code == code)) if code
             else session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)))
     if unit is None:
         raise NotFound(_("Choose a unit."))
+    return unit
+
+
+def _papi() -> tuple[PapiReport, Unit]:
+    """The PAPI report of the unit and year chosen in the query string (default: the province,
+    the latest year)."""
+    session = get_session()
+    unit = _unit_or_top()
     year = request.args.get("year", "").strip() or None
     if year is not None and not (year.isdigit() and len(year) == 4):
         raise AppError(_("A survey year has four digits, such as 2026."))
@@ -231,11 +238,7 @@ def _microdata() -> tuple[Microdata, Unit]:
     """The response-level data chosen in the query string."""
     session = get_session()
     questionnaire = _questionnaire(request.args.get("questionnaire", "sipas-kiosk"))
-    code = request.args.get("unit", "")
-    unit = (session.scalar(select(Unit).where(Unit.code == code)) if code
-            else session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)))
-    if unit is None:
-        raise NotFound(_("Choose a unit."))
+    unit = _unit_or_top()
     service_code = request.args.get("service", "")
     service = session.scalar(select(Service).where(Service.code == service_code)) if service_code else None
     if service_code and service is None:
