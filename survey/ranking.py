@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from exports.tables import Column, ResultTable
 from questionnaires import Questionnaire
 from survey.frames import responses_frame
-from survey.models import Service, Unit, UnitLevel
+from survey.models import Service, Target, TargetKind, Unit, UnitLevel
 from survey.periods import previous_quarter, quarters
 from survey.results import bounded, flag_or_none, number_or_none, sipas_spec, whole_or_none
 from survey.text import sort_key
@@ -93,6 +93,7 @@ def unit_ranking(
                 ["area", "change", "change_se", "significant"]]
     table = pd.DataFrame({"area": [u.id for u in units]})
     table = table.merge(scores, on="area", how="left").merge(changes, on="area", how="left")
+    table = table.merge(_goals(session, questionnaire, frame, table, period, confidence), on="area", how="left")
     table["n"] = table["n"].fillna(0).astype(int)
     eligible = table["estimate"].where(table["n"] >= min_n)
     table["rank"] = rank(eligible.astype(float))
@@ -113,6 +114,52 @@ def unit_ranking(
     return Ranking(ResultTable(title=title, columns=_columns(confidence), rows=rows), periods, period, base, summary)
 
 
+def _goals(
+    session: Session, questionnaire: Questionnaire, frame: pd.DataFrame, table: pd.DataFrame, period: str | None,
+    confidence: float,
+) -> pd.DataFrame:
+    """Each unit's satisfaction goal for the year of ``period`` (targets on ``overall``): the goal
+    value — for a percent rise, computed on the unit's index over the whole base year — and
+    whether the quarter's index reaches it (:func:`scoring.compare.progress`)."""
+    from scoring.compare import progress
+    from scoring.design import SurveyDesign
+    from scoring.sipas import score_sipas
+
+    empty = pd.DataFrame({"area": pd.Series(dtype=int), "goal": pd.Series(dtype=float),
+                          "goal_reached": pd.Series(dtype=object)})
+    if period is None:
+        return empty
+    targets = session.scalars(select(Target).where(
+        Target.questionnaire_id == questionnaire.id, Target.score_id == "overall", Target.year == int(period[:4]),
+        Target.unit_id.in_([int(a) for a in table["area"]]))).all()
+    if not targets:
+        return empty
+    base_years = {t.base_year for t in targets if t.kind == TargetKind.INCREASE_PCT and t.base_year}
+    base_scores: dict[tuple[int, int], float] = {}
+    if base_years:
+        years = frame.assign(year=frame["period"].str[:4].astype(int))
+        then = score_sipas(years, sipas_spec(questionnaire), design=SurveyDesign(weight="weight"),
+                           by=["year", "area"], level=confidence).to_frame()
+        then = then[(then["kind"] == "overall") & then["year"].isin(base_years)]
+        base_scores = {(int(y), int(a)): float(e) for y, a, e in zip(then["year"], then["area"], then["estimate"],
+                                                                      strict=True)}
+    estimates = dict(zip(table["area"], table["estimate"], strict=True))
+    rows = []
+    for target in targets:
+        current = pd.Series([estimates.get(target.unit_id)], dtype=float)
+        if target.kind == TargetKind.SCORE:
+            out = progress(current, target=target.value)
+        else:
+            base = base_scores.get((target.base_year or 0, target.unit_id))
+            if base is None:
+                rows.append({"area": target.unit_id, "goal": float("nan"), "goal_reached": None})
+                continue
+            out = progress(current, base=pd.Series([base]), percent_increase=target.value)
+        reached = None if current.isna().iloc[0] else bool(out["achieved"].iloc[0])
+        rows.append({"area": target.unit_id, "goal": float(out["target"].iloc[0]), "goal_reached": reached})
+    return pd.DataFrame(rows) if rows else empty
+
+
 def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int) -> dict[str, object]:
     n = int(rec["n"])
     return {
@@ -127,6 +174,8 @@ def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int) -> dict[str, objec
         "change_se": number_or_none(rec.get("change_se")),
         "significant": flag_or_none(rec.get("significant")),
         "group": whole_or_none(rec["group"]),
+        "goal": number_or_none(rec.get("goal")),
+        "goal_reached": flag_or_none(rec.get("goal_reached")),
         "small_sample": 0 < n < min_n,
     }
 
@@ -145,5 +194,7 @@ def _columns(confidence: float) -> tuple[Column, ...]:
         Column("change_se", _("Standard error of the change"), decimals=4),
         Column("significant", _("Significant change")),
         Column("group", _("Group")),
+        Column("goal", _("Goal for the year"), decimals=4),
+        Column("goal_reached", _("Goal reached")),
         Column("small_sample", _("Small sample")),
     )

@@ -1,11 +1,13 @@
 """Targets: what a province or district has promised to reach, and how far it has come.
 
 Provincial action plans set goals per index and year — an absolute score ("Transparency above
-6.00 in 2018") or a rise over a base year ("every dimension 10% above 2015"). Staff record them
-here, for the PAPI total or a dimension of a unit; the PAPI page then shows each goal beside the
-unit's current score: the target value, the gap, whether it is reached and the progress made
-since the base year, ``(current − base) / (target − base)``
-(:func:`scoring.compare.progress`).
+6.00 in 2018", "satisfaction above 90% in 2026") or a rise over a base year ("every dimension 10%
+above 2015"). Staff record them here for a unit: the PAPI total or a dimension, or the overall
+satisfaction index of a satisfaction questionnaire (typed as a percentage, stored as the share the
+index is). The PAPI page shows each PAPI goal beside the unit's current score with the gap,
+whether it is reached and the progress since the base year,
+``(current − base) / (target − base)`` (:func:`scoring.compare.progress`); the ranking page shows
+each unit's satisfaction goal for the year beside its index.
 """
 
 from __future__ import annotations
@@ -35,12 +37,24 @@ from survey.text import sort_key
 bp = Blueprint("targets", __name__, url_prefix="/staff/targets")
 
 PAPI = PAPI_QUESTIONNAIRE
-TARGET_LEVELS = (UnitLevel.PROVINCE, UnitLevel.DISTRICT)  # where PAPI-style goals are set
+TARGET_LEVELS = (UnitLevel.PROVINCE, UnitLevel.DISTRICT, UnitLevel.COMMUNE)
+OVERALL = "overall"  # the score id of a satisfaction questionnaire's overall index
 
 
-def score_choices(questionnaire: Questionnaire, language: str) -> list[tuple[str, str]]:
-    """The scores a goal can be set for: the total, then each dimension."""
-    return [("total", _("PAPI total"))] + [(e.id, e.label.get(language)) for e in questionnaire.elements]
+def score_choices(language: str, satisfaction: list[Questionnaire]) -> list[tuple[str, str]]:
+    """The scores a goal can be set for, as ``questionnaire:score``: the PAPI total and each
+    dimension, then the overall index of each satisfaction questionnaire in use."""
+    papi = latest(PAPI)
+    return [
+        (f"{PAPI}:total", _("PAPI total")),
+        *((f"{PAPI}:{e.id}", f"PAPI — {e.label.get(language)}") for e in papi.elements),
+        *((f"{q.id}:{OVERALL}", f"{_('Overall satisfaction index')} — {q.title.get(language)}") for q in satisfaction),
+    ]
+
+
+def is_satisfaction(questionnaire_id: str, score_id: str) -> bool:
+    """Is the goal on a satisfaction index (a share, typed and shown as a percentage)?"""
+    return questionnaire_id != PAPI and score_id == OVERALL
 
 
 class TargetForm(FlaskForm):
@@ -80,37 +94,62 @@ class TargetForm(FlaskForm):
         if self.base_year.data is not None and not self.base_year.data < self.year.data:
             self.base_year.errors = [_("The base year must come before the target year.")]
             return False
-        low, high = score_ranges(len(latest(PAPI).elements))["total" if self.score.data == "total" else "dimension"]
+        questionnaire_id, score_id = self.score.data.split(":", 1)
+        if is_satisfaction(questionnaire_id, score_id):
+            low, high = 0.0, 100.0  # a percentage of satisfied answers
+        else:
+            low, high = score_ranges(len(latest(PAPI).elements))["total" if score_id == "total" else "dimension"]
         if not low <= value <= high:
             self.value.errors = [_("This score lies between %(low)s and %(high)s.", low=f"{low:g}", high=f"{high:g}")]
             return False
         return True
 
 
-def _form(questionnaire: Questionnaire, language: str, units: list[Unit]) -> TargetForm:
+def _form(choices: list[tuple[str, str]], units: list[Unit]) -> TargetForm:
     form = TargetForm()
     form.unit.choices = [(u.code, u.name) for u in units]
-    form.score.choices = score_choices(questionnaire, language)
+    form.score.choices = choices
     return form
+
+
+def _satisfaction_in_use() -> list[Questionnaire]:
+    from survey.models import Desk, Response
+    from survey.results import scored_as_sipas
+
+    session = get_session()
+    ids = set(session.scalars(select(Desk.questionnaire_id))) | set(
+        session.scalars(select(Response.questionnaire_id).distinct()))
+    found = []
+    for questionnaire_id in sorted(ids):
+        try:
+            questionnaire = latest(questionnaire_id)
+        except LookupError:
+            continue
+        if scored_as_sipas(questionnaire):
+            found.append(questionnaire)
+    return found
 
 
 @bp.route("/", methods=["GET", "POST"])
 @staff_required
 def index() -> Any:
     session = get_session()
-    language = current_language()
-    questionnaire = latest(PAPI)
+    choices = score_choices(current_language(), _satisfaction_in_use())
     units = sorted(session.scalars(select(Unit).where(Unit.level.in_(TARGET_LEVELS))).all(),
                    key=lambda u: (TARGET_LEVELS.index(u.level), sort_key(u.name)))
-    form = _form(questionnaire, language, units)
+    form = _form(choices, units)
     if request.method == "GET" and request.args.get("unit"):
         form.unit.data = request.args["unit"]
     if form.validate_on_submit():
         unit = session.scalars(select(Unit).where(Unit.code == form.unit.data)).one()
         kind = TargetKind(form.kind.data)
+        questionnaire_id, score_id = form.score.data.split(":", 1)
+        value = float(form.value.data)
+        if kind == TargetKind.SCORE and is_satisfaction(questionnaire_id, score_id):
+            value /= 100  # typed as a percentage; the index is a share
         session.add(Target(
-            unit_id=unit.id, questionnaire_id=questionnaire.id, score_id=form.score.data, year=form.year.data,
-            kind=kind, value=float(form.value.data), base_year=form.base_year.data,
+            unit_id=unit.id, questionnaire_id=questionnaire_id, score_id=score_id, year=form.year.data,
+            kind=kind, value=value, base_year=form.base_year.data,
             user_id=current_user.id if current_user.is_authenticated else None,
         ))
         try:
@@ -121,13 +160,16 @@ def index() -> Any:
         else:
             flash(_("The goal was saved."))
             return redirect(url_for("targets.index"), code=303)
-    labels = dict(score_choices(questionnaire, language))
-    targets = session.scalars(select(Target).where(Target.questionnaire_id == questionnaire.id)
-                              .order_by(Target.year, Target.id)).all()
-    targets = sorted(targets, key=lambda t: (sort_key(t.unit.name), t.year, list(labels).index(t.score_id)
-                                             if t.score_id in labels else 99))
-    return render_template("staff/targets.html", form=form, targets=targets, labels=labels), (
-        422 if request.method == "POST" else 200)
+    labels = dict(choices)
+    order = list(labels)
+    targets = sorted(session.scalars(select(Target)).all(), key=lambda t: (
+        sort_key(t.unit.name), t.year, order.index(_key(t)) if _key(t) in labels else len(order)))
+    return render_template("staff/targets.html", form=form, targets=targets, labels=labels, key=_key,
+                           is_satisfaction=is_satisfaction), (422 if request.method == "POST" else 200)
+
+
+def _key(target: Target) -> str:
+    return f"{target.questionnaire_id}:{target.score_id}"
 
 
 @bp.route("/<int:target_id>/delete", methods=["POST"])

@@ -13,7 +13,8 @@ from tests.test_papi_results import YEAR, _hand_scores
 
 
 def _add(client, **fields: object) -> object:  # type: ignore[no-untyped-def]
-    data = {"unit": "96", "score": "total", "year": "2027", "kind": "score", "value": "50", "base_year": ""}
+    data = {"unit": "96", "score": "papi-household:total", "year": "2027", "kind": "score", "value": "50",
+            "base_year": ""}
     data.update({k: str(v) for k, v in fields.items()})
     return client.post("/staff/targets/", data=data)
 
@@ -22,13 +23,15 @@ def test_bad_goals_are_explained_in_vietnamese_and_keep_the_typed_values(client,
     staff.login()
     cases = [
         ({"value": "95"}, "Chỉ số này nằm trong khoảng từ 8 đến 80."),
-        ({"score": "d2", "value": "11"}, "Chỉ số này nằm trong khoảng từ 1 đến 10."),
+        ({"score": "papi-household:d2", "value": "11"}, "Chỉ số này nằm trong khoảng từ 1 đến 10."),
+        ({"score": "sipas-kiosk:overall", "value": "101"}, "Chỉ số này nằm trong khoảng từ 0 đến 100."),
+        ({"score": "sipas-kiosk:nope"}, "Hãy chọn một chỉ số trong danh sách."),
         ({"kind": "increase_pct", "value": "10"}, "Mục tiêu theo tỷ lệ phần trăm cần có năm gốc để so sánh."),
         ({"kind": "increase_pct", "value": "10", "base_year": "2027"}, "Năm gốc phải trước năm mục tiêu."),
         ({"kind": "increase_pct", "value": "0", "base_year": "2025"}, "Tỷ lệ phần trăm phải lớn hơn 0"),
         ({"year": "1990"}, "Năm mục tiêu phải từ 2000 đến 2100."),
         ({"value": "năm mươi"}, "Hãy nhập điểm hoặc tỷ lệ phần trăm bằng số, ví dụ 6.5."),
-        ({"unit": "96-01-01"}, "Hãy chọn một đơn vị trong danh sách."),  # goals are set for provinces and districts
+        ({"unit": "96-01-01-A1"}, "Hãy chọn một đơn vị trong danh sách."),  # not for a hamlet
         ({"base_year": "hai nghìn"}, "Hãy nhập năm gốc, ví dụ 2025."),
     ]
     for fields, message in cases:
@@ -42,10 +45,11 @@ def test_bad_goals_are_explained_in_vietnamese_and_keep_the_typed_values(client,
 def test_goals_show_target_gap_and_progress_from_hand_scores(client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
     now, before = _hand_scores(db, YEAR), _hand_scores(db, "2025")
     staff.login()
-    assert _add(client, score="total", year=YEAR, value="50", base_year="2025").status_code == 303
-    assert _add(client, score="d3", year="2028", kind="increase_pct", value="12.5", base_year="2025").status_code == 303
-    assert _add(client, score="d8", year="2027", value="1").status_code == 303  # already reached
-    again = _add(client, score="total", year=YEAR, value="60")
+    assert _add(client, score="papi-household:total", year=YEAR, value="50", base_year="2025").status_code == 303
+    assert _add(client, score="papi-household:d3", year="2028", kind="increase_pct", value="12.5",
+                base_year="2025").status_code == 303
+    assert _add(client, score="papi-household:d8", year="2027", value="1").status_code == 303  # already reached
+    again = _add(client, score="papi-household:total", year=YEAR, value="60")
     assert again.status_code == 422 and "đã có mục tiêu cho chỉ số và năm này" in again.get_data(as_text=True)
     assert db.scalar(select(func.count()).select_from(Target)) == 3
 
@@ -80,3 +84,33 @@ def test_the_goals_page_needs_staff(client, papi_demo) -> None:  # type: ignore[
     resp = client.get("/staff/targets/")
     assert resp.status_code == 302 and "/auth/login" in resp.headers["Location"]
     assert client.post("/staff/targets/1/delete").status_code == 302
+
+
+def test_satisfaction_goals_show_on_the_ranking(client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    staff.login()
+    period = "2026-Q3"
+    rows = {r["Mã"]: r for r in csv.DictReader(io.StringIO(client.get(
+        f"/staff/ranking.csv?level=district&period={period}&excel=0").get_data(as_text=True)))}
+    index = {code: float(r["Chỉ số hài lòng chung"]) for code, r in rows.items()}
+    low, high = min(index, key=index.get), max(index, key=index.get)
+    goal = (index[low] + index[high]) / 2 * 100  # between the two: one reaches it, one does not
+    for code in (low, high):
+        assert _add(client, unit=code, score="sipas-kiosk:overall", year="2026", value=f"{goal:.2f}").status_code == 303
+    assert db.scalar(select(Target.value).where(Target.score_id == "overall").limit(1)) == round(goal, 2) / 100
+    listing = client.get("/staff/targets/").get_data(as_text=True)
+    assert f"đạt {round(goal, 2):g}%" in listing and "Chỉ số hài lòng chung — " in listing
+    rows = {r["Mã"]: r for r in csv.DictReader(io.StringIO(client.get(
+        f"/staff/ranking.csv?level=district&period={period}&excel=0").get_data(as_text=True)))}
+    assert rows[high]["Đạt mục tiêu"] == "1" and rows[low]["Đạt mục tiêu"] == "0"
+    assert math.isclose(float(rows[high]["Mục tiêu năm"]), round(goal, 2) / 100, abs_tol=1e-4)
+    page = client.get(f"/staff/ranking?level=district&period={period}").get_data(as_text=True)
+    assert "Mục tiêu năm" in page and "Đã đạt" in page and "chưa đạt" in page
+    # A goal for another year does not show against 2026.
+    other = sorted(set(rows) - {low, high})[0]
+    assert _add(client, unit=other, score="sipas-kiosk:overall", year="2027", value="50").status_code == 303
+    rows = {r["Mã"]: r for r in csv.DictReader(io.StringIO(client.get(
+        f"/staff/ranking.csv?level=district&period={period}&excel=0").get_data(as_text=True)))}
+    assert all(rows[c]["Mục tiêu năm"] == "" for c in set(rows) - {low, high})
