@@ -45,10 +45,11 @@ def score_choices(language: str, satisfaction: list[Questionnaire]) -> list[tupl
     """The scores a goal can be set for, as ``questionnaire:score``: the PAPI total and each
     dimension, then the overall index of each satisfaction questionnaire in use."""
     papi = latest(PAPI)
+    overall = _("Overall satisfaction index")
     return [
         (f"{PAPI}:total", _("PAPI total")),
         *((f"{PAPI}:{e.id}", f"PAPI — {e.label.get(language)}") for e in papi.elements),
-        *((f"{q.id}:{OVERALL}", f"{_('Overall satisfaction index')} — {q.title.get(language)}") for q in satisfaction),
+        *((f"{q.id}:{OVERALL}", f"{overall} — {q.title.get(language)}") for q in satisfaction),
     ]
 
 
