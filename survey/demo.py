@@ -98,7 +98,7 @@ def load_demo(
         interviews = _synthetic_papi(session, papi_per_village, seed)
     return (
         f"Demo loaded: 1 province, {len(DISTRICTS)} districts, {sum(map(len, DISTRICTS.values()))} communes, "
-        f"{len(desks)} desks, {n} ratings, {interviews} PAPI household interviews. "
+        f"{len(desks)} desks, {n} ratings, {interviews} PAPI household interviews (2025 and 2026). "
         f"Sign in as 'canbo' or 'admin' with password '{DEMO_PASSWORD}'."
     )
 
@@ -205,7 +205,7 @@ def _synthetic_papi(session: Session, per_village: int, seed: int) -> int:
         session.execute(insert(Response), responses[chunk:chunk + 1000])
     for chunk in range(0, len(answers), 5000):
         session.execute(insert(Answer), answers[chunk:chunk + 5000])
-    return len(responses) // 2
+    return len(responses)
 
 
 def _papi_answer(question: Question, rng: np.random.Generator, latent: float) -> object:
