@@ -56,3 +56,19 @@ def latest(questionnaire_id: str) -> Questionnaire:
     if not versions:
         raise LookupError(f"unknown questionnaire {questionnaire_id!r}")
     return max(versions, key=lambda q: version_key(q.version))
+
+
+def in_use(session: Session) -> list[Questionnaire]:
+    """The latest library version of every questionnaire a desk asks or a response answered,
+    in id order (ids no longer in the library are left out)."""
+    from survey.models import Desk, Response
+
+    ids = set(session.scalars(select(Desk.questionnaire_id))) | set(
+        session.scalars(select(Response.questionnaire_id).distinct()))
+    found = []
+    for questionnaire_id in sorted(ids):
+        try:
+            found.append(latest(questionnaire_id))
+        except LookupError:
+            continue
+    return found

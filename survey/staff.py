@@ -14,13 +14,12 @@ from exports import Rendered, render
 from exports.microdata import Microdata, write
 from questionnaires import Questionnaire
 from survey.auth import staff_required
-from survey.catalogue import latest
+from survey.catalogue import in_use, latest
 from survey.db import get_session
 from survey.errors import AppError, NotFound
 from survey.i18n import current_language
 from survey.microdata import microdata
-from survey.models import Desk, Service, Unit, UnitLevel
-from survey.models import Response as StoredResponse
+from survey.models import Service, Unit, UnitLevel
 from survey.papi import PAPI_QUESTIONNAIRE, RANK_REPLICATES, PapiReport, papi_report
 from survey.periods import is_quarter
 from survey.ranking import RANKED_LEVELS, Ranking, unit_ranking
@@ -34,18 +33,10 @@ def _choices() -> tuple[list[Unit], list[Service], list[tuple[str, str]]]:
     """Units (as a tree), services, and the satisfaction questionnaires in use — on a desk or
     answered at least once — as (id, title) in Vietnamese order of their titles."""
     session = get_session()
+    language = current_language()
     units = _tree_order(session.scalars(select(Unit)).all())
-    services = sorted(session.scalars(select(Service)).all(), key=lambda s: sort_key(s.name(current_language())))
-    in_use = set(session.scalars(select(Desk.questionnaire_id))) | set(
-        session.scalars(select(StoredResponse.questionnaire_id).distinct()))
-    questionnaires = []
-    for questionnaire_id in in_use:
-        try:
-            questionnaire = latest(questionnaire_id)
-        except LookupError:
-            continue  # answered on a questionnaire no longer in the library
-        if scored_as_sipas(questionnaire):
-            questionnaires.append((questionnaire.id, questionnaire.title.get(current_language())))
+    services = sorted(session.scalars(select(Service)).all(), key=lambda s: sort_key(s.name(language)))
+    questionnaires = [(q.id, q.title.get(language)) for q in in_use(session) if scored_as_sipas(q)]
     return units, services, sorted(questionnaires, key=lambda q: sort_key(q[1]))
 
 
@@ -251,19 +242,9 @@ def _microdata() -> tuple[Microdata, Unit]:
 @bp.route("/export")
 @staff_required
 def export() -> Any:
-    session = get_session()
     units, services, _questionnaires = _choices()
-    in_use = sorted(set(session.scalars(select(StoredResponse.questionnaire_id).distinct())))
-    questionnaires = [(q, latest(q).title.get(current_language())) for q in in_use if _known(q)]
+    questionnaires = [(q.id, q.title.get(current_language())) for q in in_use(get_session())]
     return render_template("staff/export.html", units=units, services=services, questionnaires=questionnaires)
-
-
-def _known(questionnaire_id: str) -> bool:
-    try:
-        latest(questionnaire_id)
-    except LookupError:
-        return False
-    return True
 
 
 @bp.route("/export.<fmt>")

@@ -26,12 +26,13 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 
 from questionnaires import Questionnaire
 from survey.auth import staff_required
-from survey.catalogue import latest
+from survey.catalogue import in_use, latest
 from survey.db import get_session
 from survey.forms import ChoiceField, PickField, stop_if_unparsed
 from survey.i18n import current_language
 from survey.models import Target, TargetKind, Unit, UnitLevel
 from survey.papi import PAPI_QUESTIONNAIRE, score_ranges
+from survey.results import scored_as_sipas
 from survey.text import sort_key
 
 bp = Blueprint("targets", __name__, url_prefix="/staff/targets")
@@ -113,29 +114,11 @@ def _form(choices: list[tuple[str, str]], units: list[Unit]) -> TargetForm:
     return form
 
 
-def _satisfaction_in_use() -> list[Questionnaire]:
-    from survey.models import Desk, Response
-    from survey.results import scored_as_sipas
-
-    session = get_session()
-    ids = set(session.scalars(select(Desk.questionnaire_id))) | set(
-        session.scalars(select(Response.questionnaire_id).distinct()))
-    found = []
-    for questionnaire_id in sorted(ids):
-        try:
-            questionnaire = latest(questionnaire_id)
-        except LookupError:
-            continue
-        if scored_as_sipas(questionnaire):
-            found.append(questionnaire)
-    return found
-
-
 @bp.route("/", methods=["GET", "POST"])
 @staff_required
 def index() -> Any:
     session = get_session()
-    choices = score_choices(current_language(), _satisfaction_in_use())
+    choices = score_choices(current_language(), [q for q in in_use(session) if scored_as_sipas(q)])
     units = sorted(session.scalars(select(Unit).where(Unit.level.in_(TARGET_LEVELS))).all(),
                    key=lambda u: (TARGET_LEVELS.index(u.level), sort_key(u.name)))
     form = _form(choices, units)
