@@ -10,7 +10,6 @@ text (comments may name people) — so the file can go to an analyst without per
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pandas as pd
 from flask_babel import gettext as _
@@ -21,7 +20,7 @@ from exports.microdata import Microdata, Variable
 from questionnaires import Question, Questionnaire, load_library
 from questionnaires.loader import version_key
 from survey.models import Answer, QuestionnaireVersion, Response, Service, Unit
-from survey.periods import VIETNAM, quarter
+from survey.periods import local, quarter
 from survey.results import subtree_ids
 
 EXCLUDED_TYPES = {"dossier_code", "text", "longtext", "note"}
@@ -60,7 +59,7 @@ def microdata(
     if period is not None:
         rows = [r for r in rows if quarter(r[6]) == period]
     design = pd.DataFrame(
-        [(str(r[0]), r[1], r[2], r[3], r[4], r[5].value, _local(r[6]), r[7].value, r[8] or "", float(r[9]))
+        [(str(r[0]), r[1], r[2], r[3], r[4], r[5].value, local(r[6]).strftime("%Y-%m-%d %H:%M:%S"), r[7].value, r[8] or "", float(r[9]))
          for r in rows],
         columns=["response_id", "version", "unit_code", "unit_name", "service_code", "channel", "submitted_at",
                  "review_status", "flag", "weight"])
@@ -96,11 +95,6 @@ def microdata(
     title = " — ".join(part for part in (questionnaire.title.get(language), unit.name,
                                           service.name(language) if service else None, period) if part)
     return Microdata(title=title, frame=design, variables=tuple(variables))
-
-
-def _local(moment: datetime) -> str:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(VIETNAM).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _numeric(question: Question) -> bool:

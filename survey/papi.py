@@ -96,7 +96,7 @@ def papi_report(
         # An answer past the theoretical bound (a 150-minute walk to school where the scale ends at
         # 120) is a real answer: it is top-coded at the bound rather than refused.
         frame[indicator.column] = frame[indicator.column].clip(indicator.low, indicator.high)
-    frame["year"] = years(frame["submitted_at"]) if len(frame) else frame["submitted_at"].astype(str)
+    frame["year"] = years(frame["submitted_at"])
     found = tuple(sorted(frame["year"].unique()))
     year = year or (found[-1] if found else None)
     base = str(int(year) - 1) if year and str(int(year) - 1) in found else None

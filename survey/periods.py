@@ -15,16 +15,19 @@ VIETNAM = timezone(timedelta(hours=7), "ICT")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
 
+def local(moment: datetime) -> datetime:
+    """``moment`` in Vietnam time (naive moments are UTC, as SQLite returns them)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(VIETNAM)
+
+
 def quarter(moment: datetime) -> str:
-    """``2026-Q2`` for a moment (naive moments are UTC, as SQLite returns them)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(VIETNAM)
-    return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
+    """``2026-Q2`` for a moment (naive moments are UTC)."""
+    here = local(moment)
+    return f"{here.year}-Q{(here.month - 1) // 3 + 1}"
 
 
 def quarters(moments: pd.Series) -> pd.Series:
-    """:func:`quarter` of every moment of a column."""
+    """:func:`quarter` of every moment of a column (an empty column gives an empty one)."""
     stamps = pd.to_datetime(moments, utc=True).dt.tz_convert(VIETNAM)
     return stamps.dt.year.astype(str) + "-Q" + stamps.dt.quarter.astype(str)
 

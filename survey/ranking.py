@@ -70,7 +70,7 @@ def unit_ranking(
 
     units, areas = area_of(session, level)
     frame = responses_frame(session, questionnaire, service_ids=[service.id] if service else None)
-    frame["period"] = quarters(frame["submitted_at"]) if len(frame) else pd.Series(dtype=str)
+    frame["period"] = quarters(frame["submitted_at"])
     frame["area"] = frame["unit_id"].map(areas).fillna(-1).astype(int)  # -1: above the level (province desks)
     periods = tuple(sorted(frame["period"].unique()))
     if period is None and periods:

@@ -93,7 +93,7 @@ def sipas_report(
     or those of one quarter (``period``, e.g. ``2026-Q3``), as a domain of the full sample."""
     frame = responses_frame(session, questionnaire, service_ids=[service.id])
     in_domain = frame["unit_id"].isin(set(subtree_ids(session, unit)))
-    frame_periods = quarters(frame["submitted_at"]) if len(frame) else pd.Series(dtype=str)
+    frame_periods = quarters(frame["submitted_at"])
     if period is not None:
         in_domain &= frame_periods == period
     frame["domain"] = in_domain.map({True: "unit", False: "other"})

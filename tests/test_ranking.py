@@ -181,3 +181,14 @@ def test_a_ratings_quarter_survives_the_database_round_trip(db, demo) -> None:  
     db.expire_all()
     stored = db.get(Response, uuid.UUID(str(row.id)))
     assert quarter(stored.submitted_at) == "2026-Q3"
+
+
+def test_pages_for_a_questionnaire_nobody_answered_yet_say_so(client, demo, staff) -> None:  # type: ignore[no-untyped-def]
+    staff.login()
+    assert "Chưa có phiếu phỏng vấn hộ gia đình nào" in client.get("/staff/papi").get_data(as_text=True)
+    assert client.get("/staff/papi.csv?table=districts").status_code == 200
+    assert "Chưa có ý kiến nào." in client.get(
+        "/staff/ranking?questionnaire=service-hospital").get_data(as_text=True)
+    results = client.get("/staff/results?unit=96&service=BV-HUYEN&questionnaire=service-hospital")
+    assert results.status_code == 200 and 'class="empty"' in results.get_data(as_text=True)
+    assert client.get("/staff/export.sav?questionnaire=service-hospital").status_code == 200
