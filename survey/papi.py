@@ -27,7 +27,14 @@ from survey.frames import responses_frame
 from survey.models import Target, TargetKind, Unit, UnitLevel
 from survey.periods import years
 from survey.ranking import area_of
-from survey.results import flag_or_none, number_or_none, subtree_ids, whole_or_none
+from survey.results import (
+    clamp,
+    flag_or_none,
+    interval_columns,
+    number_or_none,
+    subtree_ids,
+    whole_or_none,
+)
 
 if TYPE_CHECKING:
     from scoring.design import SurveyDesign
@@ -226,8 +233,8 @@ def _district_table(
         "n": whole_or_none(rec["n"]) or 0,
         "n_psu": whole_or_none(rec["n_psu"]) or 0,
         "estimate": number_or_none(rec["estimate"]),
-        "ci_low": _clamp(rec["ci_low"], low, high),
-        "ci_high": _clamp(rec["ci_high"], low, high),
+        "ci_low": clamp(rec["ci_low"], low, high),
+        "ci_high": clamp(rec["ci_high"], low, high),
         "group": whole_or_none(rec["group"]),
         "small_sample": flag_or_none(rec["small_sample"]) is not False,
     } for rec in table.to_dict("records"))
@@ -239,18 +246,11 @@ def _district_table(
         Column("code", _("Code")), Column("unit", _("Unit")),
         Column("n", _("Valid answers (n)")), Column("n_psu", _("Villages (PSUs)")),
         Column("estimate", _("PAPI total"), decimals=4),
-        Column("ci_low", _("%(level)s%% CI low", level=percent), decimals=4),
-        Column("ci_high", _("%(level)s%% CI high", level=percent), decimals=4),
+        *interval_columns(level),
         Column("group", _("Group")), Column("small_sample", _("Small sample")),
     )
     title = _("Districts compared")
     return ResultTable(title=f"{title} — {year or '—'}", columns=columns, rows=rows)
-
-
-def _clamp(value: object, low: float, high: float) -> float | None:
-    """``value`` cut to [low, high], the possible range of the score; None when missing."""
-    number = number_or_none(value)
-    return None if number is None else min(max(number, low), high)
 
 
 def _row(rec: Mapping[Hashable, Any], labels: dict[str, str],
@@ -271,8 +271,8 @@ def _row(rec: Mapping[Hashable, Any], labels: dict[str, str],
         "n_psu": int(rec["n_psu"]),
         "estimate": number_or_none(rec["estimate"]),
         "se": se,
-        "ci_low": _clamp(ci_low, low, high),
-        "ci_high": _clamp(ci_high, low, high),
+        "ci_low": clamp(ci_low, low, high),
+        "ci_high": clamp(ci_high, low, high),
         "change": number_or_none(rec.get("change")),
         "change_se": change_se,
         "significant": significant,
@@ -282,7 +282,6 @@ def _row(rec: Mapping[Hashable, Any], labels: dict[str, str],
 
 
 def _columns(level: float) -> tuple[Column, ...]:
-    percent = round(level * 100)
     return (
         Column("kind", _("Kind")),
         Column("id", _("Code")),
@@ -291,8 +290,7 @@ def _columns(level: float) -> tuple[Column, ...]:
         Column("n_psu", _("Villages (PSUs)")),
         Column("estimate", _("Score"), decimals=4),
         Column("se", _("Standard error"), decimals=4),
-        Column("ci_low", _("%(level)s%% CI low", level=percent), decimals=4),
-        Column("ci_high", _("%(level)s%% CI high", level=percent), decimals=4),
+        *interval_columns(level),
         Column("change", _("Change since the previous year"), decimals=4),
         Column("change_se", _("Standard error of the change"), decimals=4),
         Column("significant", _("Significant change")),

@@ -27,7 +27,14 @@ from questionnaires import Questionnaire
 from survey.frames import responses_frame
 from survey.models import Service, Target, TargetKind, Unit, UnitLevel
 from survey.periods import previous_quarter, quarters
-from survey.results import bounded, flag_or_none, number_or_none, sipas_spec, whole_or_none
+from survey.results import (
+    bounded,
+    flag_or_none,
+    interval_columns,
+    number_or_none,
+    sipas_spec,
+    whole_or_none,
+)
 from survey.text import sort_key
 
 RANKED_LEVELS = (UnitLevel.DISTRICT, UnitLevel.COMMUNE)
@@ -181,15 +188,13 @@ def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int) -> dict[str, objec
 
 
 def _columns(confidence: float) -> tuple[Column, ...]:
-    percent = round(confidence * 100)
     return (
         Column("rank", _("Rank")),
         Column("code", _("Code")),
         Column("unit", _("Unit")),
         Column("n", _("Valid answers (n)")),
         Column("estimate", _("Overall satisfaction index"), decimals=4),
-        Column("ci_low", _("%(level)s%% CI low", level=percent), decimals=4),
-        Column("ci_high", _("%(level)s%% CI high", level=percent), decimals=4),
+        *interval_columns(confidence),
         Column("change", _("Change since the previous quarter"), decimals=4),
         Column("change_se", _("Standard error of the change"), decimals=4),
         Column("significant", _("Significant change")),

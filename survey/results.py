@@ -115,7 +115,7 @@ def sipas_report(
     table = ResultTable(
         title=" — ".join(part for part in (questionnaire.title.get(language), unit.name, service.name(language), period)
                          if part),
-        columns=_columns(),
+        columns=_columns(level),
         rows=tuple(rows),
     )
     return SipasReport(table=table, n_responses=n_responses, periods=tuple(sorted(frame_periods.unique())))
@@ -131,7 +131,7 @@ def kind_labels() -> dict[str, str]:
     }
 
 
-def _columns() -> tuple[Column, ...]:
+def _columns(level: float) -> tuple[Column, ...]:
     return (
         Column("kind", _("Kind")),
         Column("id", _("Code")),
@@ -139,8 +139,7 @@ def _columns() -> tuple[Column, ...]:
         Column("n", _("Valid answers (n)")),
         Column("estimate", _("Estimate"), decimals=4),
         Column("se", _("Standard error"), decimals=4),
-        Column("ci_low", _("95% CI low"), decimals=4),
-        Column("ci_high", _("95% CI high"), decimals=4),
+        *interval_columns(level),
         Column("small_sample", _("Small sample")),
     )
 
@@ -171,11 +170,20 @@ RANGES = {"criterion": (0.0, 1.0), "element": (0.0, 1.0), "overall": (0.0, 1.0),
 
 def bounded(value: object, kind: str) -> float | None:
     """``value`` cut to the possible range of an index of ``kind`` (None when missing)."""
+    return clamp(value, *RANGES[kind])
+
+
+def clamp(value: object, low: float, high: float) -> float | None:
+    """``value`` cut to [low, high] (None when missing)."""
     number = number_or_none(value)
-    if number is None:
-        return None
-    low, high = RANGES[kind]
-    return min(max(number, low), high)
+    return None if number is None else min(max(number, low), high)
+
+
+def interval_columns(level: float) -> tuple[Column, Column]:
+    """The two columns of a confidence interval at ``level``, labelled with it."""
+    percent = round(level * 100)
+    return (Column("ci_low", _("%(level)s%% CI low", level=percent), decimals=4),
+            Column("ci_high", _("%(level)s%% CI high", level=percent), decimals=4))
 
 
 def flag_or_none(value: object) -> bool | None:

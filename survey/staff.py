@@ -141,14 +141,20 @@ def _download(rendered: Rendered, stem: str) -> Response:
     )
 
 
+def _service_or_all() -> Service | None:
+    """The service chosen in the query string; None (all services) when none is."""
+    code = request.args.get("service", "")
+    service = get_session().scalar(select(Service).where(Service.code == code)) if code else None
+    if code and service is None:
+        raise NotFound(_("Unknown service."))
+    return service
+
+
 def _ranking() -> tuple[Ranking, Questionnaire, Service | None, UnitLevel]:
     """The ranking chosen in the query string: questionnaire, service (empty: all), level, quarter."""
     session = get_session()
     questionnaire = _satisfaction_questionnaire(request.args.get("questionnaire", "sipas-kiosk"))
-    code = request.args.get("service", "")
-    service = session.scalar(select(Service).where(Service.code == code)) if code else None
-    if code and service is None:
-        raise NotFound(_("Unknown service."))
+    service = _service_or_all()
     chosen = request.args.get("level", UnitLevel.DISTRICT.value)
     level = next((lv for lv in RANKED_LEVELS if lv.value == chosen), None)
     if level is None:
@@ -230,10 +236,7 @@ def _microdata() -> tuple[Microdata, Unit]:
     session = get_session()
     questionnaire = _questionnaire(request.args.get("questionnaire", "sipas-kiosk"))
     unit = _unit_or_top()
-    service_code = request.args.get("service", "")
-    service = session.scalar(select(Service).where(Service.code == service_code)) if service_code else None
-    if service_code and service is None:
-        raise NotFound(_("Unknown service."))
+    service = _service_or_all()
     data = microdata(session, questionnaire, unit, service=service, period=_period(), language=current_language(),
                      labels=request.args.get("values") == "labels")
     return data, unit
