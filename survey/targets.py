@@ -82,20 +82,17 @@ class TargetForm(FlaskForm):
         if not super().validate(extra_validators):
             return False
         value = float(self.value.data)
+        if self.base_year.data is not None and not self.base_year.data < self.year.data:
+            self.base_year.errors = [_("The base year must come before the target year.")]
+            return False
         if self.kind.data == TargetKind.INCREASE_PCT.value:
             if self.base_year.data is None:
                 self.base_year.errors = [_("A percentage goal needs the base year it is measured from.")]
-                return False
-            if not self.base_year.data < self.year.data:
-                self.base_year.errors = [_("The base year must come before the target year.")]
                 return False
             if not 0 < value <= 500:
                 self.value.errors = [_("The percentage must be above 0 and at most 500.")]
                 return False
             return True
-        if self.base_year.data is not None and not self.base_year.data < self.year.data:
-            self.base_year.errors = [_("The base year must come before the target year.")]
-            return False
         questionnaire_id, score_id = self.score.data.split(":", 1)
         if is_satisfaction(questionnaire_id, score_id):
             low, high = 0.0, 100.0  # a percentage of satisfied answers
