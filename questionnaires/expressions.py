@@ -16,11 +16,21 @@ Grammar (lowest precedence first)::
     additive   := multiplicative (("+" | "-") multiplicative)*
     multiplicative := unary (("*" | "div" | "mod") unary)*
     unary      := "-" unary | primary
-    primary    := NUMBER | STRING | "${" NAME "}" | "." | FUNCTION "(" [expr ("," expr)*] ")"
-                | "(" expr ")"
+    primary    := NUMBER | STRING | "${" NAME "}" | PATH | "." | FUNCTION "(" [expr ("," expr)*] ")"
+                | COLUMN | "(" expr ")"
 
-Functions: ``selected(${q}, 'v')``, ``count-selected(${q})``, ``string-length(x)``, ``not(x)``,
-``true()``, ``false()``, ``number(x)``, ``regex(x, 'pattern')``.
+``PATH`` is an XPath path to a question as ODK forms write them (``/data/group/age``,
+``../age``): it means the question named by its last step, as ``${age}`` does. ``COLUMN`` is a
+bare name, which only a ``choice_filter`` may use: a column of the choices sheet of the choice
+being filtered (``district = ${district}``). Typographic quotes (‘ ’ “ ”), which spreadsheets
+put in for straight ones, are read as straight quotes.
+
+Functions (as in ODK; see :data:`FUNCTIONS`): ``selected(${q}, 'v')``, ``selected-at``,
+``count-selected``, ``string-length``, ``not``, ``true()``, ``false()``, ``boolean``,
+``boolean-from-string``, ``number``, ``int``, ``round``, ``floor``, ``ceiling``, ``abs``, ``pow``,
+``min``, ``max``, ``string``, ``concat``, ``contains``, ``starts-with``, ``ends-with``,
+``substr``, ``normalize-space``, ``regex(x, 'pattern')``, ``if(c, a, b)``, ``coalesce(a, b)``,
+``once(x)``, ``today()``, ``now()``, ``date(x)``.
 
 Values and rules (identical in the browser):
 
@@ -33,7 +43,10 @@ Values and rules (identical in the browser):
 * arithmetic works on numbers; anything non-numeric gives NaN; division or ``mod`` by zero gives
   NaN; NaN is false;
 * a multiple-choice answer is a list; ``selected`` compares its items as text (``4`` and ``'4'`` are
-  the same choice).
+  the same choice);
+* an ISO date (``2025-03-09``) used as a number is its count of days since 1970-01-01, as in ODK,
+  so ``today() - ${birth_date}`` is an age in days; ``today()`` is the date in Vietnam
+  (UTC+07:00) unless the caller passes the day; ``round`` rounds halves up on both sides.
 """
 
 from __future__ import annotations
@@ -42,12 +55,18 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["ExpressionError", "evaluate", "parse", "references", "validate"]
+__all__ = ["ExpressionError", "choice_names", "evaluate", "normalise_quotes", "parse", "references", "validate"]
+
+VIETNAM = timezone(timedelta(hours=7), "ICT")
+_EPOCH = date(1970, 1, 1)
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
+                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"'})
 
 _NUMERIC = re.compile(r"^\s*-?(\d+(\.\d*)?|\.\d+)\s*$")
 _TOKEN = re.compile(
@@ -57,6 +76,7 @@ _TOKEN = re.compile(
   | (?P<number>\d+(\.\d*)?|\.\d+)
   | (?P<string>'[^']*'|"[^"]*")
   | (?P<op><=|>=|!=|=|<|>|\+|-|\*|\(|\)|,)
+  | (?P<path>(?:\.\./|/)(?:(?:[A-Za-z_][A-Za-z0-9_\-]*|\.\.)/)*[A-Za-z_][A-Za-z0-9_\-]*)
   | (?P<dot>\.)
   | (?P<name>[A-Za-z_][A-Za-z0-9_\-]*)
     """,
@@ -71,6 +91,30 @@ FUNCTIONS: Mapping[str, tuple[int, int]] = {
     "false": (0, 0),
     "number": (1, 1),
     "regex": (2, 2),
+    "if": (3, 3),
+    "coalesce": (2, 2),
+    "concat": (0, 99),
+    "string": (1, 1),
+    "int": (1, 1),
+    "round": (1, 2),
+    "floor": (1, 1),
+    "ceiling": (1, 1),
+    "abs": (1, 1),
+    "pow": (2, 2),
+    "min": (1, 99),
+    "max": (1, 99),
+    "contains": (2, 2),
+    "starts-with": (2, 2),
+    "ends-with": (2, 2),
+    "substr": (2, 3),
+    "normalize-space": (1, 1),
+    "selected-at": (2, 2),
+    "boolean": (1, 1),
+    "boolean-from-string": (1, 1),
+    "once": (1, 1),
+    "today": (0, 0),
+    "now": (0, 0),
+    "date": (1, 1),
 }
 """Every function the language knows, with its (minimum, maximum) number of arguments."""
 _KEYWORDS = frozenset({"and", "or", "div", "mod"})
@@ -102,7 +146,10 @@ def _tokens(text: str) -> list[_Token]:
         kind = m.lastgroup or ""
         if kind == "refname":  # pragma: no cover - lastgroup names the outer group
             kind = "ref"
-        if kind != "ws":
+        if kind == "path":
+            kind, value = "ref", m.group(0).rsplit("/", 1)[1]
+            out.append(_Token(kind, value, pos))
+        elif kind != "ws":
             value = m.group("refname") if kind == "ref" else m.group(0)
             if kind == "string":
                 value = value[1:-1]
@@ -207,6 +254,9 @@ class _Parser:
             self.expect_op(")")
             return node
         if tok.kind == "name" and tok.value not in _KEYWORDS:
+            nxt = self.peek()
+            if not (nxt.kind == "op" and nxt.value == "("):
+                return ("column", tok.value)
             if tok.value not in FUNCTIONS:
                 raise ExpressionError(
                     f"unknown function {tok.value!r} at position {tok.pos + 1} in {self.text!r} "
@@ -241,7 +291,29 @@ def parse(text: str) -> Node:
     """
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("an expression cannot be empty")
-    return _Parser(text).parse()
+    return _Parser(normalise_quotes(text)).parse()
+
+
+def normalise_quotes(text: str) -> str:
+    """``text`` with typographic quotes (‘ ’ “ ”) made straight, as a spreadsheet user meant them."""
+    return text.translate(_QUOTES)
+
+
+def _walk(node: Node) -> list[Node]:
+    out = [node]
+    if node[0] == "neg":
+        out += _walk(node[1])
+    elif node[0] == "bin":
+        out += _walk(node[2]) + _walk(node[3])
+    elif node[0] == "call":
+        for arg in node[2]:
+            out += _walk(arg)
+    return out
+
+
+def choice_names(text: str) -> frozenset[str]:
+    """The bare names (choice-sheet columns) an expression uses; only a ``choice_filter`` may."""
+    return frozenset(n[1] for n in _walk(parse(text)) if n[0] == "column")
 
 
 def references(text: str) -> frozenset[str]:
@@ -281,11 +353,19 @@ def uses_current_value(text: str) -> bool:
     return walk(parse(text))
 
 
-def validate(text: str, known: set[str] | frozenset[str]) -> None:
-    """Parse ``text`` and check that every ``${id}`` is in ``known``; raise ExpressionError."""
+def validate(text: str, known: set[str] | frozenset[str], *, columns: bool = False) -> None:
+    """Parse ``text`` and check that every ``${id}`` is in ``known``; raise ExpressionError.
+
+    Bare names (choice-sheet columns) are accepted only with ``columns=True`` (a choice filter).
+    """
     unknown = sorted(references(text) - set(known))
     if unknown:
         raise ExpressionError(f"{text!r} refers to unknown or later question(s): {', '.join(unknown)}")
+    bare = sorted(choice_names(text))
+    if bare and not columns:
+        raise ExpressionError(
+            f"{text!r}: {', '.join(bare)} is neither ${{question}} nor a function (known: {', '.join(sorted(FUNCTIONS))})"
+        )
 
 
 # -- evaluation -------------------------------------------------------------------------------
@@ -316,7 +396,15 @@ def _number(value: Any) -> float:
     if isinstance(value, float):
         return value
     if isinstance(value, str):
-        return float(value) if _NUMERIC.match(value) else math.nan
+        if _NUMERIC.match(value):
+            return float(value)
+        m = _ISO_DATE.match(value)
+        if m:
+            try:
+                return float((date(int(m[1]), int(m[2]), int(m[3])) - _EPOCH).days)
+            except ValueError:
+                return math.nan
+        return math.nan
     return math.nan  # lists
 
 
@@ -378,47 +466,134 @@ def _order(op: str, a: Any, b: Any) -> bool:
     return bool(left >= right)
 
 
-def _call(name: str, args: list[Any]) -> Any:
+def _round(x: float, digits: float = 0.0) -> float:
+    """Halves rounded up (towards +infinity), the same in Python and JavaScript."""
+    if math.isnan(x) or math.isnan(digits) or math.isinf(x):
+        return x if not math.isnan(digits) else math.nan
+    scale = 10.0 ** int(digits)
+    return math.floor(x * scale + 0.5) / scale
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return value.strip()
+    x = _number(value)
+    if math.isnan(x) or math.isinf(x):
+        return None
+    return (_EPOCH + timedelta(days=math.floor(x))).isoformat()
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else _text(value).split()
+
+
+def _call(name: str, args: list[Any], today: date | None) -> Any:
     if name == "true":
         return True
     if name == "false":
         return False
-    if name == "not":
-        return not _truth(args[0])
+    if name in {"not", "boolean"}:
+        return _truth(args[0]) if name == "boolean" else not _truth(args[0])
+    if name == "boolean-from-string":
+        return _text(args[0]).strip() in {"true", "1"}
     if name == "number":
         return _number(args[0])
+    if name == "int":
+        x = _number(args[0])
+        return x if math.isnan(x) or math.isinf(x) else float(math.trunc(x))
+    if name == "round":
+        return _round(_number(args[0]), _number(args[1]) if len(args) > 1 else 0.0)
+    if name in {"floor", "ceiling", "abs"}:
+        x = _number(args[0])
+        if math.isnan(x) or math.isinf(x):
+            return x if name != "abs" else abs(x)
+        return float(math.floor(x)) if name == "floor" else float(math.ceil(x)) if name == "ceiling" else abs(x)
+    if name == "pow":
+        x, y = _number(args[0]), _number(args[1])
+        try:
+            return math.pow(x, y)
+        except (OverflowError, ValueError):
+            return math.nan
+    if name in {"min", "max"}:
+        numbers = [_number(a) for a in args]
+        if any(math.isnan(n) for n in numbers):
+            return math.nan
+        return min(numbers) if name == "min" else max(numbers)
+    if name == "string":
+        return _text(args[0])
+    if name == "concat":
+        return "".join(_text(a) for a in args)
+    if name == "contains":
+        return _text(args[1]) in _text(args[0])
+    if name == "starts-with":
+        return _text(args[0]).startswith(_text(args[1]))
+    if name == "ends-with":
+        return _text(args[0]).endswith(_text(args[1]))
+    if name == "substr":
+        text = _text(args[0])
+        start = _number(args[1])
+        end = _number(args[2]) if len(args) > 2 else float(len(text))
+        if math.isnan(start) or math.isnan(end):
+            return ""
+        return text[max(0, int(start)):max(0, int(end))]
+    if name == "normalize-space":
+        return " ".join(_text(args[0]).split())
     if name == "string-length":
         return float(len(_text(args[0])))
     if name == "selected":
-        items = args[0] if isinstance(args[0], list) else _text(args[0]).split()
         wanted = _text(args[1]).strip()
-        return any(_text(item) == wanted for item in items)
+        return any(_text(item) == wanted for item in _items(args[0]))
+    if name == "selected-at":
+        found = _items(args[0])
+        i = _number(args[1])
+        return _text(found[int(i)]) if not math.isnan(i) and 0 <= int(i) < len(found) else ""
     if name == "count-selected":
-        items = args[0] if isinstance(args[0], list) else _text(args[0]).split()
-        return float(len(items))
+        return float(len(_items(args[0])))
     if name == "regex":
         return re.search(_text(args[1]), _text(args[0])) is not None
+    if name == "if":
+        return args[1] if _truth(args[0]) else args[2]
+    if name == "coalesce":
+        return args[0] if args[0] is not None and args[0] != "" and args[0] != [] else args[1]
+    if name == "once":
+        return args[0]
+    if name == "today":
+        return (today or datetime.now(VIETNAM).date()).isoformat()
+    if name == "now":
+        return datetime.now(VIETNAM).isoformat(timespec="seconds")
+    if name == "date":
+        return _date_text(args[0])
     raise ExpressionError(f"unknown function {name!r}")  # pragma: no cover - the parser refuses it
 
 
-def _eval(node: Node, answers: Mapping[str, Any], current: Any) -> Any:
+@dataclass(frozen=True)
+class _Scope:
+    answers: Mapping[str, Any]
+    current: Any
+    choice: Mapping[str, Any]
+    today: date | None
+
+
+def _eval(node: Node, scope: _Scope) -> Any:
     kind = node[0]
     if kind in {"num", "str"}:
         return node[1]
     if kind == "ref":
-        return _normalise(answers.get(node[1]))
+        return _normalise(scope.answers.get(node[1]))
+    if kind == "column":
+        return _normalise(scope.choice.get(node[1]))
     if kind == "dot":
-        return current
+        return scope.current
     if kind == "neg":
-        return -_number(_eval(node[1], answers, current))
+        return -_number(_eval(node[1], scope))
     if kind == "call":
-        return _call(node[1], [_eval(a, answers, current) for a in node[2]])
+        return _call(node[1], [_eval(a, scope) for a in node[2]], scope.today)
     op, left_node, right_node = node[1], node[2], node[3]
     if op == "and":
-        return _truth(_eval(left_node, answers, current)) and _truth(_eval(right_node, answers, current))
+        return _truth(_eval(left_node, scope)) and _truth(_eval(right_node, scope))
     if op == "or":
-        return _truth(_eval(left_node, answers, current)) or _truth(_eval(right_node, answers, current))
-    a, b = _eval(left_node, answers, current), _eval(right_node, answers, current)
+        return _truth(_eval(left_node, scope)) or _truth(_eval(right_node, scope))
+    a, b = _eval(left_node, scope), _eval(right_node, scope)
     if op == "=":
         return _equal(a, b)
     if op == "!=":
@@ -439,15 +614,41 @@ def _eval(node: Node, answers: Mapping[str, Any], current: Any) -> Any:
     return math.fmod(x, y)  # "mod": the sign follows the dividend, as in JavaScript and XPath
 
 
-def value(text: str, answers: Mapping[str, Any], current: Any = None) -> Any:
-    """The value of an expression (number, text, boolean, list or None)."""
-    return _eval(parse(text), answers, _normalise(current))
+def value(
+    text: str,
+    answers: Mapping[str, Any],
+    current: Any = None,
+    *,
+    choice: Mapping[str, Any] | None = None,
+    today: date | None = None,
+) -> Any:
+    """The value of an expression (number, text, boolean, list or None).
+
+    ``choice`` holds the columns of the choice a ``choice_filter`` is testing (``name``,
+    ``label`` and the choice's properties); ``today`` fixes the day ``today()`` returns.
+
+    >>> value("concat(${first}, ' ', ${last})", {"first": "Lê", "last": "Văn"})
+    'Lê Văn'
+    """
+    return _eval(parse(text), _Scope(answers, _normalise(current), choice or {}, today))
 
 
-def evaluate(expr: str, answers: Mapping[str, Any], current: Any = None) -> bool:
+def evaluate(
+    expr: str,
+    answers: Mapping[str, Any],
+    current: Any = None,
+    *,
+    choice: Mapping[str, Any] | None = None,
+    today: date | None = None,
+) -> bool:
     """Whether ``expr`` holds for ``answers`` (question id → answer); ``current`` is ``.``.
 
     >>> evaluate("${q1} >= 4 and selected(${q3}, 'a')", {"q1": 5, "q3": ["a", "b"]})
     True
     """
-    return _truth(value(expr, answers, current))
+    return _truth(value(expr, answers, current, choice=choice, today=today))
+
+
+def display(result: Any) -> str:
+    """A computed value as text, the way it is stored for a ``calculate`` question."""
+    return _text(result)

@@ -19,6 +19,7 @@ import json
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 DEFAULT_LANGUAGE = "vi"
@@ -56,9 +57,14 @@ class Choice:
     value: int | str
     label: Text
     scored: bool = True
+    properties: Mapping[str, str] = field(default_factory=dict)
+    """Extra columns of the XLSForm choices sheet (e.g. ``district`` for a ``choice_filter``)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "label": self.label.to_dict(), "scored": self.scored}
+        out: dict[str, Any] = {"value": self.value, "label": self.label.to_dict(), "scored": self.scored}
+        if self.properties:
+            out["properties"] = dict(sorted(self.properties.items()))
+        return out
 
 
 @dataclass(frozen=True)
@@ -91,9 +97,14 @@ class Section:
 
     id: str
     label: Text
+    appearance: str | None = None
+    """XLSForm appearance of the group, e.g. ``field-list``: the whole section on one screen."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "label": self.label.to_dict()}
+        out: dict[str, Any] = {"id": self.id, "label": self.label.to_dict()}
+        if self.appearance:
+            out["appearance"] = self.appearance
+        return out
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,9 @@ class Question:
     ``options`` holds the type-specific settings (``min``, ``max``, ``max_length``, ``pattern``,
     ``step``); ``satisfied`` overrides the questionnaire's satisfied answers for this item;
     ``bounds`` are the theoretical (low, high) answers a PAPI indicator is rescaled from.
+    ``calculation`` is the expression a ``calculate`` question's value is computed from,
+    ``default`` the answer filled in before the respondent changes it, ``choice_filter`` an
+    expression over each choice's ``properties`` that decides which choices are offered.
     """
 
     id: str
@@ -124,6 +138,11 @@ class Question:
     satisfied: tuple[int | str, ...] | None = None
     bounds: tuple[float, float] | None = None
     retired: bool = False
+    required_message: Text | None = None
+    calculation: str | None = None
+    default: str | None = None
+    choice_filter: str | None = None
+    appearance: str | None = None
 
     def scored_values(self) -> tuple[int | str, ...]:
         return tuple(c.value for c in self.choices if c.scored)
@@ -173,6 +192,11 @@ class Question:
             "satisfied": list(self.satisfied) if self.satisfied is not None else None,
             "bounds": list(self.bounds) if self.bounds is not None else None,
             "retired": True if self.retired else None,
+            "required_message": self.required_message.to_dict() if self.required_message else None,
+            "calculation": self.calculation,
+            "default": self.default,
+            "choice_filter": self.choice_filter,
+            "appearance": self.appearance,
         }
         out.update({k: v for k, v in extra.items() if v is not None})
         return out
@@ -253,7 +277,10 @@ class Questionnaire:
         """The definition as canonical JSON (sorted keys, no whitespace, NFC text)."""
         return nfc(json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
-        """SHA-256 of :meth:`canonical_json`; a published version never changes it."""
+        """SHA-256 of :meth:`canonical_json`; a published version never changes it.
+
+        Computed once per object (the object is immutable), so callers need no cache of their own.
+        """
         return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
