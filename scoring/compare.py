@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Collection, Sequence
 from typing import Literal
 
@@ -295,21 +296,30 @@ def rank_intervals(
     Returns
     -------
     DataFrame
-        ``rank``, ``rank_low``, ``rank_high`` (quantiles of the replicate ranks, rounded outward).
+        ``rank``, ``rank_low``, ``rank_high`` (quantiles of the replicate ranks, rounded outward)
+        and ``replicates_dropped``: replicates in which the unit's estimate is undefined (its
+        domain had no weight left) are left out of its quantiles, as R's ``svrVar`` drops them
+        from a variance, and the unit is not ranked in them.
     """
     check_level(level)
     sign = -1.0 if higher_is_better else 1.0
     point = pd.Series(estimates).rank(method="min", ascending=not higher_is_better).to_numpy()
-    keys = sign * replicates
-    # competition rank of each unit within each replicate
+    keys = sign * np.asarray(replicates, dtype=float)
+    # competition rank of each unit within each replicate; NaN sorts last, so a unit whose
+    # estimate is undefined in a replicate (no weight left) is ranked in none and moves no one
     order = np.sort(keys, axis=0)
     rep_ranks = np.empty_like(keys)
     for r in range(keys.shape[1]):
         rep_ranks[:, r] = np.searchsorted(order[:, r], keys[:, r], side="left") + 1
+    undefined = np.isnan(keys)
+    rep_ranks[undefined] = np.nan
     alpha = 1 - level
-    low = np.floor(np.quantile(rep_ranks, alpha / 2, axis=1))
-    high = np.ceil(np.quantile(rep_ranks, 1 - alpha / 2, axis=1))
-    return pd.DataFrame({"rank": point, "rank_low": low, "rank_high": high})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a unit undefined in every replicate
+        low = np.floor(np.nanquantile(rep_ranks, alpha / 2, axis=1))
+        high = np.ceil(np.nanquantile(rep_ranks, 1 - alpha / 2, axis=1))
+    return pd.DataFrame({"rank": point, "rank_low": low, "rank_high": high,
+                         "replicates_dropped": undefined.sum(axis=1)})  # fmt: skip
 
 
 def unit_rank_intervals(
@@ -375,7 +385,9 @@ def score_rank_intervals(
     keep = ~np.isnan(estimates)
     if units is not None:
         keep &= np.isin(labels, np.asarray(list(units), dtype=labels.dtype))
-    out = rank_intervals(estimates[keep], reps[keep], level=level, higher_is_better=higher_is_better)
+    out = rank_intervals(
+        estimates[keep], reps[keep], level=level, higher_is_better=higher_is_better
+    )
     out.insert(0, "estimate", estimates[keep])
     out.insert(0, unit, labels[keep])
     return out

@@ -8,10 +8,14 @@ as drawn with replacement within strata (Lumley 2010, §2.3; Wolter 2007, ch. 6)
     v(θ) = Σ_h f_h · n_h/(n_h − 1) · Σ_i (z_hi − z̄_h)²,
 
 with ``z_hi`` the PSU total of the linearised score and ``f_h = 1 − n_h/N_h`` when an fpc is
-given. A stratum with one PSU ("lonely PSU") is handled as R's ``options(survey.lonely.psu=)``:
-``fail`` (default), ``adjust`` (centre at the grand mean, i.e. zero), ``average`` (drop it and
-scale up by H / (H − #lonely)), ``certainty`` and ``remove`` (contribute nothing). The design
-degrees of freedom are ``#PSU − #strata`` (R's ``degf``).
+given; a stratum with ``f_h < 10⁻⁷`` is exhaustively sampled and adds nothing (R ``onestrat``),
+so a single PSU that is its stratum's whole population (N_h = n_h = 1) is a certainty stratum,
+not a lonely one. A stratum with one PSU of several ("lonely PSU") is handled as R's
+``options(survey.lonely.psu=)``: ``fail`` (default), ``adjust`` (centre at the grand mean, i.e.
+zero), ``average`` (drop it and scale up by #strata / (#strata − #lonely), both counted among the
+strata the domain's valid answers touch, as R on the domain's subset), ``certainty`` and
+``remove`` (contribute nothing). The design degrees of freedom are ``#PSU − #strata`` (R
+``degf``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ LonelyPsu = Literal["fail", "adjust", "average", "certainty", "remove"]
 LONELY_PSU_RULES: tuple[str, ...] = get_args(LonelyPsu)
 VarianceMethod = Literal["taylor", "bootstrap", "jackknife"]
 VARIANCE_METHODS: tuple[str, ...] = get_args(VarianceMethod)
+#: Below this finite population correction 1 − n_h/N_h a stratum is exhaustively sampled
+#: (R ``onestrat``'s ``f < 1e-07``).
+CERTAINTY = 1e-7
 
 
 @dataclass(frozen=True)
@@ -150,7 +157,9 @@ class SurveyDesign:
             else np.asarray(pd.unique(data[self.stratum]), dtype=object)
         )
         finite = self._finite_correction(data, stratum, n_strata, psu_per_stratum)
-        lonely = psu_per_stratum == 1
+        # a single PSU that is the whole stratum's population (N_h = n_h = 1) is a certainty
+        # stratum: it adds no variance and is not lonely (R ``onestrat``: f < 1e-7 → 0)
+        lonely = (psu_per_stratum == 1) & (finite >= CERTAINTY)
         if lonely.any() and self.lonely_psu == "fail":
             names = ", ".join(repr(v) for v in labels[lonely][:5])
             raise ValueError(
@@ -158,20 +167,22 @@ class SurveyDesign:
                 "'certainty' or 'remove'"
             )
         with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(lonely, finite, finite * psu_per_stratum / (psu_per_stratum - 1))
+            scale = np.where(
+                psu_per_stratum == 1, finite, finite * psu_per_stratum / (psu_per_stratum - 1)
+            )
+        scale = np.where(finite < CERTAINTY, 0.0, scale)
         center = ~lonely | (self.lonely_psu != "adjust")
         if self.lonely_psu in ("certainty", "remove", "average"):
             scale = np.where(lonely, 0.0, scale)
-        multiplier = 1.0
-        if self.lonely_psu == "average" and lonely.any():
-            if lonely.all():
-                raise ValueError("every stratum has a single PSU: 'average' has nothing to average")
-            multiplier = n_strata / (n_strata - int(lonely.sum()))
+        if self.lonely_psu == "average" and lonely.all():
+            raise ValueError("every stratum has a single PSU: 'average' has nothing to average")
         factors: ReplicateFactors | None = None
         if self.variance == "bootstrap":
             factors = bootstrap_factors(stratum_of_psu, self.replicates, self.seed, self.mse)
         elif self.variance == "jackknife":
-            factors = jackknife_factors(stratum_of_psu, self.mse)
+            factors = jackknife_factors(
+                stratum_of_psu, self.mse, finite=finite, lonely=lonely, lonely_psu=self.lonely_psu
+            )
         if self.calibration is not None and len(self.calibration.weights) != n:
             raise ValueError(
                 f"the calibration has {len(self.calibration.weights)} weights for {n} rows"
@@ -186,7 +197,7 @@ class SurveyDesign:
             psu_per_stratum=psu_per_stratum,
             scale=scale,
             center=center,
-            variance_multiplier=multiplier,
+            average_lonely=self.lonely_psu == "average" and bool(lonely.any()),
             lonely_strata=lonely,
             stratum_labels=labels,
         )
@@ -227,7 +238,7 @@ class PreparedDesign:
     psu_per_stratum: IntArray
     scale: FloatArray
     center: BoolArray
-    variance_multiplier: float
+    average_lonely: bool
     lonely_strata: BoolArray
     stratum_labels: np.ndarray
     calibration: Calibration | None = None

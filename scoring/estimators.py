@@ -52,6 +52,7 @@ class Ratios:
     valid: BoolArray  # (n, k)
     group_y: FloatArray  # (G, k) totals of w·y per (domain, PSU) group
     group_x: FloatArray | None  # (G, k) totals of w·x, None for totals
+    srs_z: FloatArray | None = None  # (n, k) centred scores for the SRS variance of totals
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,6 +80,7 @@ class CompositeArrays:
     srs_variance: FloatArray  # (D, m)
     n: IntArray  # (D, m)
     n_psu: IntArray  # (D, m)
+    dropped: IntArray | None = None  # (D, m) replicates with an undefined estimate
 
 
 def ratios(
@@ -104,7 +106,13 @@ def ratios(
     if x is None:
         value = index.totals(w * yv)
         z = w * yv
-        return Ratios(value=value, z=z, valid=valid, group_y=group_totals(w * yv), group_x=None)
+        # the SRS variance of a total is centred at the domain mean (R svytotal(deff=TRUE))
+        weight_sum = index.totals(np.where(valid, w, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            domain_mean = np.vstack([value / weight_sum, np.zeros((1, value.shape[1]))])
+        srs_z = np.where(valid, w * (yv - np.take(np.nan_to_num(domain_mean), codes, axis=0)), 0.0)
+        return Ratios(value=value, z=z, valid=valid, group_y=group_totals(w * yv), group_x=None,
+                      srs_z=srs_z)  # fmt: skip
     else:
         xv = np.where(valid, x.reshape(len(x), -1), 0.0)
         wy = w * yv
@@ -127,7 +135,10 @@ def ratios(
 def replicate_values(
     design: PreparedDesign, index: DomainIndex, parts: Ratios, coef: FloatArray, offset: FloatArray
 ) -> FloatArray:
-    """Composite estimates per domain and replicate, shape ``(D, m, R)``."""
+    """Composite estimates per domain and replicate, shape ``(D, m, R)``.
+
+    NaN where a ratio the composite uses has no weight left in its domain in that replicate.
+    """
     factors = design.replicate_factors
     if factors is None:
         raise ValueError("the design has no replicate weights")
@@ -150,8 +161,10 @@ def replicate_values(
         denom = by_replicate(parts.group_x)
         with np.errstate(divide="ignore", invalid="ignore"):
             rates = numer / denom
+    used = (coef != 0).astype(float)
+    undefined = np.einsum("dkr,km->dmr", np.isnan(rates).astype(float), used) > 0
     values: FloatArray = np.einsum("dkr,km->dmr", np.nan_to_num(rates), coef) + offset[:, None]
-    return values
+    return np.where(undefined, np.nan, values)
 
 
 def composite(
@@ -178,17 +191,14 @@ def composite(
     in_domain = index.codes < index.n_domains
     for j in range(m):
         cols = np.flatnonzero(used[:, j])
-        z = (
-            parts.z[:, cols] @ coef[cols, j]
-            if len(cols) > 1
-            else parts.z[:, cols[0]] * coef[cols[0], j]
-        )
+        z = parts.z[:, cols] @ coef[cols, j]
+        zs = z if parts.srs_z is None else parts.srs_z[:, cols] @ coef[cols, j]
         any_valid = parts.valid[:, cols].any(axis=1) & in_domain & positive
         if design.calibration is not None:
             variance[:, j] = calibrated_variance(design, index, z)
         elif design.replicate_factors is None:
-            variance[:, j] = domain_variance(design, index, z)
-        srs_sum = index.totals(z * z * inverse_w)
+            variance[:, j] = domain_variance(design, index, z, any_valid)
+        srs_sum = index.totals(zs * zs * inverse_w)
         count = index.totals(any_valid.astype(float))
         weight_sum = index.totals(np.where(any_valid, w, 0.0))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -196,10 +206,13 @@ def composite(
         srs[:, j] = srs_sum * factor
         n[:, j] = count.astype(np.int64)
         n_psu[:, j] = index.psu_counts(any_valid)
+    dropped = None
     if design.replicate_factors is not None:
         replicated = replicate_values(design, index, parts, coef, offset)
         variance = design.replicate_factors.variance(replicated, value)
-    return CompositeArrays(value=value, variance=variance, srs_variance=srs, n=n, n_psu=n_psu)
+        dropped = design.replicate_factors.dropped(replicated)
+    return CompositeArrays(value=value, variance=variance, srs_variance=srs, n=n, n_psu=n_psu,
+                           dropped=dropped)  # fmt: skip
 
 
 def calibrated_variance(design: PreparedDesign, index: DomainIndex, z: FloatArray) -> FloatArray:
@@ -216,7 +229,8 @@ def calibrated_variance(design: PreparedDesign, index: DomainIndex, z: FloatArra
     out = np.empty(index.n_domains)
     for d in range(index.n_domains):
         residual = calibration.residualize(np.where(index.codes == d, z, 0.0))
-        out[d] = domain_variance(design, whole, residual)[0]
+        # a calibrated domain keeps every row (R sets weights to 0 outside it): all strata count
+        out[d] = domain_variance(design, whole, residual, np.ones(design.n_rows, dtype=bool))[0]
     return out
 
 
@@ -293,6 +307,10 @@ def build_table(
     with np.errstate(divide="ignore", invalid="ignore"):
         deff = np.where(arrays.srs_variance > 0, arrays.variance / arrays.srs_variance, np.nan)
         n_eff = arrays.n / deff
+    small = (
+        (arrays.n < min_n) | (arrays.n_psu < min_psu) | (np.nan_to_num(n_eff, nan=np.inf) < min_n)
+    )
+    dropped = np.zeros_like(arrays.n) if arrays.dropped is None else arrays.dropped
     frame = pd.DataFrame({column: np.repeat(index.labels[column].to_numpy(), m) for column in by})
     frame["kind"] = np.tile(np.asarray(kinds, dtype=object), n_domains)
     frame["id"] = np.tile(np.asarray(ids, dtype=object), n_domains)
@@ -302,11 +320,13 @@ def build_table(
     frame["ci_low"] = low.ravel()
     frame["ci_high"] = high.ravel()
     frame["deff"] = deff.ravel()
-    frame["small_sample"] = ((arrays.n < min_n) | (arrays.n_psu < min_psu)).ravel()
+    frame["small_sample"] = small.ravel()
     frame["n_eff"] = n_eff.ravel()
     frame["n_psu"] = arrays.n_psu.ravel()
     frame["df"] = df
     frame["level"] = level
+    frame["ci_method"] = np.tile(np.asarray(methods, dtype=object), n_domains)
+    frame["replicates_dropped"] = dropped.ravel()
     return EstimateTable(by=tuple(by), _frame=frame[[*by, *ESTIMATE_COLUMNS]])
 
 

@@ -9,7 +9,8 @@ domains, and combined per stratum as in R's ``onestrat``:
 
     v_d = m · Σ_h scale_h · [Σ_{i ∈ h} (z_dhi − z̄_dh)²],   z̄_dh = Σ_i z_dhi / n_h,
 
-where PSUs of stratum h without rows in domain d contribute z_dhi = 0.
+where PSUs of stratum h without rows in domain d contribute z_dhi = 0, and ``m`` is 1 except
+under ``lonely_psu="average"`` (:func:`average_multiplier`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scoring.arrays import FloatArray, IntArray
+from scoring.arrays import BoolArray, FloatArray, IntArray
 from scoring.design import PreparedDesign
 
 
@@ -123,15 +124,20 @@ def domain_index(data: pd.DataFrame, by: Sequence[str], design: PreparedDesign) 
     )
 
 
-def domain_variance(design: PreparedDesign, index: DomainIndex, z: FloatArray) -> FloatArray:
+def domain_variance(
+    design: PreparedDesign, index: DomainIndex, z: FloatArray, touched: BoolArray | None = None
+) -> FloatArray:
     """Linearised variance per domain of scores ``z`` (``(n,)`` → ``(D,)``, ``(n, k)`` → ``(D, k)``).
 
     ``z`` must be zero on rows outside the domain they belong to; each row belongs to at most
-    one domain, so one column of ``z`` serves every domain at once.
+    one domain, so one column of ``z`` serves every domain at once. ``touched`` marks the rows
+    that put their stratum into the domain's count of strata for ``lonely_psu="average"`` (the
+    domain's valid answers: R counts the strata of the domain's subset); every row of the domain
+    when omitted.
     """
     if z.ndim == 2:
         return np.stack(
-            [domain_variance(design, index, z[:, j]) for j in range(z.shape[1])], axis=1
+            [domain_variance(design, index, z[:, j], touched) for j in range(z.shape[1])], axis=1
         )
     n_groups = len(index.group_domain)
     n_strata = design.n_strata
@@ -149,5 +155,28 @@ def domain_variance(design: PreparedDesign, index: DomainIndex, z: FloatArray) -
     n_present = np.bincount(cell, minlength=size).astype(float)
     absent = (n_h - n_present) * mean * mean
     contribution = (present + absent).reshape(index.n_domains + 1, n_strata) * design.scale
-    variance: FloatArray = contribution.sum(axis=1)[: index.n_domains] * design.variance_multiplier
+    variance: FloatArray = contribution.sum(axis=1)[: index.n_domains]
+    if design.average_lonely:
+        variance = variance * average_multiplier(design, index, touched)
     return variance
+
+
+def average_multiplier(
+    design: PreparedDesign, index: DomainIndex, touched: BoolArray | None = None
+) -> FloatArray:
+    """``lonely_psu="average"``: per domain, #strata touched / #touched strata not lonely.
+
+    As R's ``onestage`` on the domain's subset (``nstrat / nokstrat``); NaN when every stratum
+    the domain touches is lonely.
+    """
+    rows = index.codes < index.n_domains
+    if touched is not None:
+        rows &= touched
+    cell = index.codes * design.n_strata + design.stratum
+    hit = np.bincount(cell[rows], minlength=(index.n_domains + 1) * design.n_strata) > 0
+    hit = hit.reshape(index.n_domains + 1, design.n_strata)[: index.n_domains]
+    strata = hit.sum(axis=1).astype(float)
+    ok = (hit & ~design.lonely_strata[None, :]).sum(axis=1).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        multiplier: FloatArray = np.where(ok > 0, strata / ok, np.nan)
+    return multiplier

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 #: Columns every estimate table carries after its domain columns, in this order.
@@ -27,6 +28,8 @@ ESTIMATE_COLUMNS: tuple[str, ...] = (
     "n_psu",
     "df",
     "level",
+    "ci_method",
+    "replicates_dropped",
 )
 
 
@@ -38,6 +41,11 @@ class ConfidenceInterval:
     high: float
     level: float = 0.95
     method: str = "wald"
+
+    @property
+    def defined(self) -> bool:
+        """False when there is no interval (e.g. a domain inside a single PSU)."""
+        return bool(np.isfinite(self.low) and np.isfinite(self.high))
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,10 @@ class Estimate:
     n_psu : int
         Number of PSUs with at least one valid answer.
     small_sample : bool
-        True when ``n`` or ``n_psu`` falls below the configured minimum.
+        True when ``n``, Kish's ``n_eff`` or ``n_psu`` falls below the configured minimum.
+    replicates_dropped : int
+        Replicates left out of a replicate variance because the estimate was undefined in them
+        (its domain had no weight left), as R ``svrVar``; 0 for Taylor variances.
     """
 
     value: float
@@ -75,6 +86,7 @@ class Estimate:
     df: float
     n_psu: int = 0
     small_sample: bool = False
+    replicates_dropped: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,7 +103,8 @@ class EstimateTable:
     def to_frame(self) -> pd.DataFrame:
         """Return the estimates as a new DataFrame: the ``by`` columns, then ``kind``, ``id``,
         ``n``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``, ``small_sample``,
-        ``n_eff``, ``n_psu``, ``df``, ``level``.
+        ``n_eff``, ``n_psu``, ``df``, ``level``, ``ci_method`` (``"wald"`` or ``"logit"``),
+        ``replicates_dropped``.
         """
         return self._frame.copy()
 
@@ -123,11 +136,17 @@ class EstimateTable:
         return Estimate(
             value=float(row["estimate"]),
             se=float(row["se"]),
-            ci=ConfidenceInterval(float(row["ci_low"]), float(row["ci_high"]), float(row["level"])),
+            ci=ConfidenceInterval(
+                float(row["ci_low"]),
+                float(row["ci_high"]),
+                float(row["level"]),
+                str(row["ci_method"]),
+            ),  # fmt: skip
             n=int(row["n"]),
             n_eff=float(row["n_eff"]),
             deff=float(row["deff"]),
             df=float(row["df"]),
             n_psu=int(row["n_psu"]),
             small_sample=bool(row["small_sample"]),
+            replicates_dropped=int(row["replicates_dropped"]),
         )
