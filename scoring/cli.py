@@ -34,8 +34,10 @@ from scoring.linearization import domain_index
 STATISTICS = ("mean", "satisfied")
 OUTPUT_COLUMNS = (
     "domain", "item", "statistic", "n", "estimate", "se", "ci_low", "ci_high", "deff",
-    "n_eff", "small_sample", "df",
+    "n_eff", "small_sample", "df", "note",
 )  # fmt: skip
+#: ``note`` of a row whose domain has no valid answer to the item: it has no estimate.
+NO_VALID_ANSWER = "no valid answer in this domain: no estimate"
 CHUNK = 4  # items scored together: bounds memory at n × CHUNK × a few float arrays
 
 
@@ -67,10 +69,13 @@ def score_file(
 ) -> pd.DataFrame:
     """Score ``items`` per domain and return the CLI's output table (no IO here).
 
+    A domain without any valid answer to an item still gets its row, with no estimate and
+    ``note`` saying why (:data:`NO_VALID_ANSWER`); the other domains are scored as usual.
+
     Raises
     ------
     ValueError
-        For a missing column, bad weights, a lonely PSU under ``fail``, an empty domain.
+        For a missing column, bad weights, a lonely PSU under ``fail``, no domain at all.
     """
     check_level(level)
     for statistic in statistics:
@@ -84,11 +89,9 @@ def score_file(
         raise ValueError(f"the domain columns {list(by)!r} have no values")
     dof = resolve_df(df, prepared)  # type: ignore[arg-type]
     frames = []
-    any_valid = np.zeros(index.n_domains)
     for start in range(0, len(items), CHUNK):
         names = list(items[start : start + CHUNK])
         answers = item_values(data, names, missing_codes)
-        any_valid += index.totals((~np.isnan(answers)).any(axis=1).astype(float))
         for statistic in statistics:
             if statistic == "mean":
                 y = answers
@@ -103,11 +106,8 @@ def score_file(
                 ci=method, min_n=min_n,
             )  # fmt: skip
             frames.append(table.to_frame())
-    empty = np.flatnonzero(any_valid == 0)
-    if len(empty):
-        label = index.labels.iloc[int(empty[0])].to_dict() if by else "ALL"
-        raise ValueError(f"domain {label} has no valid answers for any item")
     out = pd.concat(frames, ignore_index=True)
+    out["note"] = np.where(out["n"] == 0, NO_VALID_ANSWER, "")
     if by:
         out["domain"] = (
             out[list(by)].astype(str).agg("|".join, axis=1) if len(by) > 1 else out[by[0]]
@@ -188,8 +188,9 @@ def score_command(
     """Score survey items in FILE.csv with design-based standard errors and intervals.
 
     Writes one row per domain × item × statistic: domain, item, statistic, n (valid answers),
-    estimate, se, ci_low, ci_high, deff, n_eff, small_sample, df. Empty cells and
-    --missing-codes are not valid answers.
+    estimate, se, ci_low, ci_high, deff, n_eff, small_sample, df, note. Empty cells and
+    --missing-codes are not valid answers; a domain with no valid answer to an item gets a row
+    without estimate whose note says so.
     """
     item_list = _split(items)
     by_list = _split(by)
@@ -211,4 +212,8 @@ def score_command(
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     table.to_csv(out, index=False, encoding="utf-8")
+    empty = table[table["note"] == NO_VALID_ANSWER]
+    if len(empty):
+        pairs = ", ".join(f"{d}/{i}" for d, i in zip(empty["domain"], empty["item"], strict=True))
+        click.echo(f"no valid answer, so no estimate, for (domain/item): {pairs}", err=True)
     click.echo(f"wrote {len(table)} estimates to {out}")

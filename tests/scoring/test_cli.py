@@ -72,7 +72,6 @@ def test_without_by_the_domain_is_all(survey: pd.DataFrame, tmp_path: Path) -> N
         (None, ["--psu", "nope"], "column 'nope' is not in"),
         ("weights", [], "'heavy'"),
         ("lonely", [], "only one PSU"),
-        ("empty", ["--by", "unit_id"], "no valid answers"),
         (None, ["--statistic", "median"], "'median'"),
     ],
 )
@@ -85,8 +84,6 @@ def test_clear_errors_exit_2_without_traceback(
         survey.loc[5, "weight"] = "heavy"
     elif change == "lonely":
         survey.loc[survey["stratum"] == 0, "psu"] = 0
-    elif change == "empty":
-        survey.loc[survey["unit_id"] == "u2", ["c1", "c2"]] = np.nan
     source = tmp_path / "bad.csv"
     survey.to_csv(source, index=False)
     args = [str(source), "--weight", "weight", "--strata", "stratum", "--psu", "psu",
@@ -98,3 +95,36 @@ def test_clear_errors_exit_2_without_traceback(
     assert code == 2
     assert message in output
     assert "Traceback" not in output
+
+
+def test_a_domain_without_valid_answers_gets_a_row_that_says_why(
+    survey: pd.DataFrame, tmp_path: Path
+) -> None:
+    survey = survey.copy()
+    survey.loc[survey["unit_id"] == "u2", "c1"] = np.nan  # u2 still answers c2
+    survey.loc[survey["unit_id"] == "u3", ["c1", "c2"]] = np.nan  # u3 answers nothing
+    source, out = tmp_path / "s.csv", tmp_path / "o.csv"
+    survey.to_csv(source, index=False)
+    result = CliRunner().invoke(score_command, [str(source), *DESIGN_ARGS, "--by", "unit_id",
+                                "--items", "c1,c2", "--statistic", "mean,satisfied",
+                                "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    assert len(frame) == 3 * 2 * 2
+    empty = frame[frame["n"] == 0]
+    assert sorted(set(zip(empty["unit_id"], empty["item"], strict=True))) == [
+        ("u2", "c1"),
+        ("u3", "c1"),
+        ("u3", "c2"),
+    ]
+    assert empty["estimate"].isna().all() and empty["se"].isna().all()
+    assert (empty["note"] == "no valid answer in this domain: no estimate").all()
+    assert "u3/c2" in result.output
+    # the other domains are scored exactly as the API scores them
+    design = SurveyDesign(weight="weight", stratum="stratum", psu="psu")
+    api = estimators.mean(survey, ["c1", "c2"], design=design, by=["unit_id"]).to_frame()
+    scored = frame[(frame["n"] > 0) & (frame["statistic"] == "mean")].merge(
+        api.rename(columns={"id": "item"}), on=["unit_id", "item"], suffixes=("", "_api")
+    )
+    assert len(scored) == 3 and scored["note"].isna().all()
+    np.testing.assert_allclose(scored["se"], scored["se_api"], rtol=1e-12)
