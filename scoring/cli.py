@@ -18,17 +18,10 @@ import click
 import numpy as np
 import pandas as pd
 
+from scoring.composites import composite, ratios
 from scoring.design import LONELY_PSU_RULES, LonelyPsu, SurveyDesign
-from scoring.estimators import (
-    MIN_N,
-    CiMethod,
-    build_table,
-    check_level,
-    composite,
-    item_values,
-    ratios,
-    resolve_df,
-)
+from scoring.estimators import item_values
+from scoring.intervals import MIN_N, CiMethod, build_table, check_level, resolve_df
 from scoring.linearization import domain_index
 
 STATISTICS = ("mean", "satisfied")

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.arrays import BoolArray, FloatArray, IntArray
+from scoring.columns import codes, numeric_column
 from scoring.replicates import ReplicateFactors, bootstrap_factors, jackknife_factors
 from scoring.weighting import Calibration
 
@@ -139,11 +140,11 @@ class SurveyDesign:
             raise ValueError(
                 f"weights must be finite and non-negative; column {self.weight!r} has {value!r}"
             )
-        stratum = _codes(data, self.stratum, n)
+        stratum = codes(data, self.stratum, n)
         if self.psu is None:
             psu = np.arange(n, dtype=np.int64)
         else:
-            raw_psu = _codes(data, self.psu, n)
+            raw_psu = codes(data, self.psu, n)
             key = stratum * (int(raw_psu.max()) + 1) + raw_psu
             psu = pd.factorize(key)[0].astype(np.int64)
         n_psu = int(psu.max()) + 1
@@ -260,29 +261,3 @@ class PreparedDesign:
     def df(self) -> int:
         """Design degrees of freedom, #PSU − #strata (R ``degf``)."""
         return self.n_psu - self.n_strata
-
-
-def numeric_column(data: pd.DataFrame, column: str, *, what: str) -> FloatArray:
-    """Return ``data[column]`` as floats, raising ValueError that echoes a non-numeric value."""
-    series = data[column]
-    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
-        converted = pd.to_numeric(series, errors="coerce")
-        bad = converted.isna() & series.notna()
-        if bad.any():
-            raise ValueError(
-                f"{what} column {column!r} must be numeric; found {series[bad].iloc[0]!r}"
-            )
-        series = converted
-    values: FloatArray = series.to_numpy(dtype=float, na_value=np.nan)
-    if what in ("weight", "fpc") and np.isnan(values).any():
-        raise ValueError(f"{what} column {column!r} has a missing value")
-    return values
-
-
-def _codes(data: pd.DataFrame, column: str | None, n: int) -> IntArray:
-    if column is None:
-        return np.zeros(n, dtype=np.int64)
-    codes = pd.factorize(data[column])[0]
-    if (codes < 0).any():
-        raise ValueError(f"design column {column!r} has a missing value")
-    return codes.astype(np.int64)

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from scoring.design import SurveyDesign
-from scoring.estimators import MIN_N, DegreesOfFreedom, item_values, proportion
+from scoring.estimators import item_values, proportion
+from scoring.intervals import MIN_N, DegreesOfFreedom
 from scoring.results import EstimateTable
 
 DossierRule = Literal["all", "mean"]

@@ -25,19 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scoring.composites import LinearPlan, composite, ratios
 from scoring.design import SurveyDesign
-from scoring.estimators import (
-    MIN_N,
-    MIN_PSU,
-    DegreesOfFreedom,
-    LinearPlan,
-    build_table,
-    check_level,
-    composite,
-    item_values,
-    ratios,
-    resolve_df,
-)
+from scoring.estimators import item_values
+from scoring.intervals import MIN_N, MIN_PSU, DegreesOfFreedom, build_table, check_level, resolve_df
 from scoring.linearization import domain_index
 from scoring.results import EstimateTable
 

@@ -24,19 +24,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from scoring.composites import LinearPlan, composite, ratios
 from scoring.design import SurveyDesign
-from scoring.estimators import (
-    MIN_N,
-    MIN_PSU,
-    DegreesOfFreedom,
-    LinearPlan,
-    build_table,
-    check_level,
-    composite,
-    item_values,
-    ratios,
-    resolve_df,
-)
+from scoring.estimators import item_values
+from scoring.intervals import MIN_N, MIN_PSU, DegreesOfFreedom, build_table, check_level, resolve_df
 from scoring.linearization import domain_index
 from scoring.results import EstimateTable
 
@@ -223,7 +214,9 @@ def sipas_plan(data: pd.DataFrame, spec: SipasSpec) -> LinearPlan:
     else:
         plain = sum(element_vectors, np.zeros(2 * k)) / len(element_vectors)
         add("overall", "overall", dict(enumerate(plain)))
-    if maxima.sum() > 0:  # PAR 8.1 points need the elements' maxima (public-service forms have none)
+    if (
+        maxima.sum() > 0
+    ):  # PAR 8.1 points need the elements' maxima (public-service forms have none)
         add("par_points", "par_points", dict(enumerate(points)))
     add("mean_score", "mean_score", {k + position[c]: 1.0 / len(criteria) for c in criteria})
     coef = np.column_stack(coefs)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.arrays import FloatArray
+from scoring.columns import numeric_column
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,8 +113,6 @@ def _levels(data: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
 def _base(data: pd.DataFrame, weight: str | None) -> FloatArray:
     if weight is None:
         return np.ones(len(data))
-    from scoring.design import numeric_column
-
     return numeric_column(data, weight, what="weight")
 
 

@@ -75,6 +75,10 @@ def test_normal_quantile_interval(data: pd.DataFrame, reference: pd.DataFrame) -
 def test_logit_interval_matches_svyciprop(data: pd.DataFrame, reference: pd.DataFrame) -> None:
     table = estimators.proportion(data, "c4", design=DESIGN, by=["unit"], ci="logit")
     check(table, expected(reference, "logit").assign(id="c4"), ["unit"], deff=False)
+    logit = table.get("c4", unit="u1").ci
+    assert logit.method == "logit" and logit.defined
+    wald = estimators.proportion(data, "c4", design=DESIGN, by=["unit"]).get("c4", unit="u1").ci
+    assert wald.method == "wald" and (wald.low, wald.high) != (logit.low, logit.high)
 
 
 def test_total(data: pd.DataFrame, reference: pd.DataFrame) -> None:

@@ -1,0 +1,201 @@
+"""Ranks of units with their uncertainty, performance groups, medians over units.
+
+- Ranks: 1 = best; ties share the best rank (competition ranking "1224", R ``rank(ties.method=
+  "min")``); units without a score are left out of the ranking but count in nothing else.
+- Rank intervals: ranks recomputed in every bootstrap replicate of any score (an item or a
+  composite); the interval is the (α/2, 1 − α/2) quantiles of the replicate ranks (Goldstein &
+  Spiegelhalter 1996). Jackknife replicates are refused: their spread is not the sampling spread.
+- Performance groups (nhóm 1–4): cut at the 25th, 50th and 75th percentiles of the scores of the
+  ranked units (linear interpolation, R ``quantile(type=7)``); nhóm 1 = score ≥ Q3, nhóm 2 =
+  ≥ median, nhóm 3 = ≥ Q1, nhóm 4 below; a score equal to a cut point goes to the better group.
+- Median over units ("điểm trung vị"), best score, and the "Highest" row as the column-wise
+  maximum over units.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Collection
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from scoring.composites import LinearPlan, composite_value, ratios, replicate_values
+from scoring.design import SurveyDesign
+from scoring.estimators import Statistic, item_answers
+from scoring.intervals import check_level
+from scoring.linearization import domain_index
+
+__all__ = ["groups", "rank", "rank_intervals", "score_rank_intervals", "summary_rows",
+           "unit_rank_intervals"]  # fmt: skip
+
+GroupRule = Literal["quartile", "equal_count"]
+
+
+def rank(scores: pd.Series, *, higher_is_better: bool = True) -> pd.Series:
+    """Competition ranks (1 = best, ties share the best rank); missing scores get no rank.
+
+    Examples
+    --------
+    >>> rank(pd.Series([5.0, 7.0, 7.0, None, 6.0])).tolist()
+    [4.0, 1.0, 1.0, nan, 3.0]
+    """
+    return scores.rank(method="min", ascending=not higher_is_better, na_option="keep")
+
+
+def groups(scores: pd.Series, *, rule: GroupRule = "quartile") -> pd.Series:
+    """Performance group nhóm 1 (highest) … 4 (lowest) by quartile of ``scores``.
+
+    ``quartile``: cut at Q1, median, Q3 of the scores (R type 7); a score on a cut goes to the
+    better group. ``equal_count``: group ``ceil(4 · rank / N)`` with competition ranks.
+    Missing scores get no group.
+
+    Examples
+    --------
+    >>> groups(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0])).tolist()
+    [4.0, 3.0, 2.0, 1.0, 1.0]
+    """
+    valid = scores.dropna()
+    out = pd.Series(np.nan, index=scores.index)
+    if valid.empty:
+        return out
+    if rule == "quartile":
+        q1, q2, q3 = np.quantile(valid.to_numpy(dtype=float), [0.25, 0.5, 0.75])
+        values = valid.to_numpy(dtype=float)
+        out[valid.index] = np.select([values >= q3, values >= q2, values >= q1], [1, 2, 3], 4)
+    elif rule == "equal_count":
+        ranks = rank(valid).to_numpy()
+        out[valid.index] = np.ceil(4 * ranks / len(valid))
+    else:
+        raise ValueError(f"rule must be 'quartile' or 'equal_count', got {rule!r}")
+    return out
+
+
+def summary_rows(scores: pd.DataFrame) -> pd.DataFrame:
+    """Median ("điểm trung vị"), best score and "Highest" (column-wise maximum) of each column.
+
+    ``scores`` has one row per unit and one column per measure. The "Highest" of a total is the
+    maximum of that column, which differs from the sum of the dimension maxima; use
+    ``highest_total`` for the official-sheet convention.
+    """
+    numeric = scores.select_dtypes("number")
+    return pd.DataFrame(
+        {"median": numeric.median(skipna=True), "highest": numeric.max(skipna=True),
+         "lowest": numeric.min(skipna=True)}
+    ).T  # fmt: skip
+
+
+def rank_intervals(
+    estimates: np.ndarray, replicates: np.ndarray, *, level: float = 0.95,
+    higher_is_better: bool = True,
+) -> pd.DataFrame:  # fmt: skip
+    """Ranks of units with intervals from replicate estimates.
+
+    Parameters
+    ----------
+    estimates : ndarray, shape (U,)
+        Full-sample estimates per unit.
+    replicates : ndarray, shape (U, R)
+        Replicate estimates per unit.
+    level : float
+        Coverage of the rank interval.
+
+    Returns
+    -------
+    DataFrame
+        ``rank``, ``rank_low``, ``rank_high`` (quantiles of the replicate ranks, rounded outward)
+        and ``replicates_dropped``: replicates in which the unit's estimate is undefined (its
+        domain had no weight left) are left out of its quantiles, as R's ``svrVar`` drops them
+        from a variance, and the unit is not ranked in them.
+    """
+    check_level(level)
+    sign = -1.0 if higher_is_better else 1.0
+    point = pd.Series(estimates).rank(method="min", ascending=not higher_is_better).to_numpy()
+    keys = sign * np.asarray(replicates, dtype=float)
+    # competition rank of each unit within each replicate; NaN sorts last, so a unit whose
+    # estimate is undefined in a replicate (no weight left) is ranked in none and moves no one
+    order = np.sort(keys, axis=0)
+    rep_ranks = np.empty_like(keys)
+    for r in range(keys.shape[1]):
+        rep_ranks[:, r] = np.searchsorted(order[:, r], keys[:, r], side="left") + 1
+    undefined = np.isnan(keys)
+    rep_ranks[undefined] = np.nan
+    alpha = 1 - level
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a unit undefined in every replicate
+        low = np.floor(np.nanquantile(rep_ranks, alpha / 2, axis=1))
+        high = np.ceil(np.nanquantile(rep_ranks, 1 - alpha / 2, axis=1))
+    return pd.DataFrame({"rank": point, "rank_low": low, "rank_high": high,
+                         "replicates_dropped": undefined.sum(axis=1)})  # fmt: skip
+
+
+def unit_rank_intervals(
+    data: pd.DataFrame,
+    column: str,
+    *,
+    unit: str,
+    design: SurveyDesign,
+    statistic: Statistic = "mean",
+    satisfied: Collection[float] = frozenset({4, 5}),
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Rank units on a mean or share satisfied with 95% rank intervals from bootstrap replicates.
+
+    ``design`` must use ``variance="bootstrap"``.
+    """
+    answers = item_answers(data, column, statistic, satisfied)[:, None]
+    plan = LinearPlan(y=answers, coef=np.eye(1), offset=np.zeros(1), kinds=("item",), ids=(column,))
+    return score_rank_intervals(data, plan, score=column, unit=unit, design=design, level=level)
+
+
+def score_rank_intervals(
+    data: pd.DataFrame,
+    plan: LinearPlan,
+    *,
+    score: str,
+    unit: str,
+    design: SurveyDesign,
+    level: float = 0.95,
+    units: Collection[object] | None = None,
+    higher_is_better: bool = True,
+) -> pd.DataFrame:
+    """Rank units on one score of ``plan`` — a single item or a composite such as the SIPAS
+    overall index (:func:`scoring.sipas.sipas_plan`) or the PAPI total
+    (:func:`scoring.papi.papi_plan`) — with rank intervals from bootstrap replicates.
+
+    Each unit is a domain of the full design. ``units``, when given, restricts the ranking to
+    those unit values (e.g. the units with enough answers to publish); the others get no rank.
+    The design must use ``variance="bootstrap"``: the spread of (Rao–Wu rescaled) bootstrap
+    replicates is the sampling spread, whereas jackknife replicates sit much closer to the full
+    estimate and would give intervals that are far too narrow.
+
+    Returns
+    -------
+    DataFrame
+        One row per unit ranked: the unit value, ``estimate``, ``rank``, ``rank_low``,
+        ``rank_high``.
+    """
+    if design.variance != "bootstrap":
+        raise ValueError("rank intervals need a bootstrap design: variance='bootstrap'")
+    check_level(level)
+    try:
+        j = plan.ids.index(score)
+    except ValueError:
+        raise ValueError(f"score {score!r} is not one of the plan's scores") from None
+    prepared = design.prepare(data)
+    index = domain_index(data, [unit], prepared)
+    parts = ratios(prepared, index, plan.y, np.ones_like(plan.y))
+    coef, offset = plan.coef[:, [j]], plan.offset[[j]]
+    reps = replicate_values(prepared, index, parts, coef, offset)[:, 0, :]
+    estimates = composite_value(parts.value, coef, offset)[:, 0]
+    labels = index.labels[unit].to_numpy()
+    keep = ~np.isnan(estimates)
+    if units is not None:
+        keep &= np.isin(labels, np.asarray(list(units), dtype=labels.dtype))
+    out = rank_intervals(
+        estimates[keep], reps[keep], level=level, higher_is_better=higher_is_better
+    )
+    out.insert(0, "estimate", estimates[keep])
+    out.insert(0, unit, labels[keep])
+    return out
