@@ -24,7 +24,7 @@ import psycopg  # noqa: E402
 
 from survey import create_app  # noqa: E402
 from survey.demo import load_demo  # noqa: E402
-from survey.migrate import upgrade  # noqa: E402
+from survey.store.migrate import upgrade  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
 
 PAGES = {

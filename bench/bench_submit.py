@@ -34,8 +34,8 @@ import psycopg  # noqa: E402
 from sqlalchemy import create_engine, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from survey import credentials  # noqa: E402
-from survey.models import Desk  # noqa: E402
+from survey.collect import credentials  # noqa: E402
+from survey.store.models import Desk  # noqa: E402
 from tests.browser import HAILONG, free_port  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
 

@@ -1,6 +1,6 @@
 """``hailong questionnaires ...``: list, validate, export to and import from XLSForm.
 
-Registered on the ``hailong`` command by ``survey/cli.py``. Needs no database and no app.
+Registered on the ``hailong`` command by ``survey/commands.py``. Needs no database and no app.
 """
 
 from __future__ import annotations

@@ -21,23 +21,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: defaults, instance config, ``HAILONG_*`` environment, extensions."""
-    from survey import (
-        api,
-        auth,
-        db,
-        desks,
-        enumerator,
-        errors,
-        i18n,
-        kiosk,
-        links,
-        preview,
-        public,
-        review,
-        staff,
-        targets,
-    )
+    from survey import auth, errors, i18n
+    from survey.collect import api, enumerator, kiosk, links
     from survey.config import DEFAULTS, finalize
+    from survey.portal import home as public
+    from survey.staff import desks, preview, review, targets
+    from survey.staff import workspace as staff
+    from survey.store import db
 
     app = Flask(__name__, instance_relative_config=True, instance_path=os.environ.get("HAILONG_INSTANCE_PATH") or None)
     app.config.from_mapping(DEFAULTS)

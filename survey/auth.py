@@ -19,8 +19,8 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from survey.db import get_session
-from survey.models import Role, User
+from survey.store.db import get_session
+from survey.store.models import Role, User
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 login_manager = LoginManager()

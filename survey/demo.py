@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 
 from questionnaires import Question
 from survey.auth import hash_password
-from survey.catalogue import latest, publish, publish_library
-from survey.db import session_scope
-from survey.models import (
+from survey.collect.responses import answer_values, payload_hash
+from survey.reports.papi_tables import PAPI_QUESTIONNAIRE
+from survey.store.catalogue import latest, publish, publish_library
+from survey.store.db import session_scope
+from survey.store.models import (
     Answer,
     Channel,
     Desk,
@@ -27,8 +29,6 @@ from survey.models import (
     UnitLevel,
     User,
 )
-from survey.papi import PAPI_QUESTIONNAIRE
-from survey.responses import answer_values, payload_hash
 
 DEMO_PASSWORD = "hailong-demo"  # noqa: S105 - the demo's published credentials, shown on the sign-in page
 
@@ -105,7 +105,7 @@ def load_demo(
 
 def _demo_fieldwork(session: Session) -> None:
     """An enumerator ('dieutravien') with two villages of 16 interviews each (PAPI's quota)."""
-    from survey.models import Assignment
+    from survey.store.models import Assignment
 
     enumerator = User(username="dieutravien", full_name="Điều tra viên Nguyễn Văn A",
                       password_hash=hash_password(DEMO_PASSWORD), role=Role.ENUMERATOR)

@@ -17,13 +17,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from survey import create_app
-from survey.models import Base
+from survey.store.models import Base
 from tests.databases import BACKENDS, fresh_database
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from survey.migrate import upgrade
+    from survey.store.migrate import upgrade
 
     with fresh_database(request.param, tmp_path_factory.mktemp(request.param)) as url:
         upgrade(url)

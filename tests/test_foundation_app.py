@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from questionnaires import load_library
 from survey import create_app
-from survey.catalogue import VersionConflict, latest, publish
-from survey.migrate import downgrade, upgrade
-from survey.models import Answer, Base, Channel, QuestionnaireVersion, Response, Service, Unit
-from survey.responses import store_response
+from survey.collect.responses import store_response
+from survey.store.catalogue import VersionConflict, latest, publish
+from survey.store.migrate import downgrade, upgrade
+from survey.store.models import Answer, Base, Channel, QuestionnaireVersion, Response, Service, Unit
 from tests.databases import BACKENDS, fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,7 +236,7 @@ def test_sign_in_never_redirects_off_site(client, demo) -> None:  # type: ignore
 def test_staff_results_are_computed_from_the_stored_answers(app, client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
     import math
 
-    from survey.results import sipas_report, subtree_ids
+    from survey.reports.sipas_tables import sipas_report, subtree_ids
 
     q = latest("sipas-kiosk")
     unit, service = _one(db, Unit, "96-01"), _one(db, Service, "CHUNG-THUC")
@@ -290,7 +290,7 @@ def test_unknown_questionnaire_is_a_404_on_the_page_and_the_download(client, dem
 
 
 def test_latest_version_orders_numbers_not_strings(monkeypatch: pytest.MonkeyPatch) -> None:
-    import survey.catalogue as catalogue
+    import survey.store.catalogue as catalogue
 
     q = latest("sipas-kiosk")
     library = {(q.id, v): type(q)(**{**q.__dict__, "version": v}) for v in ("2025.2", "2025.10", "2017.1")}

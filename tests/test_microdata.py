@@ -14,10 +14,10 @@ import pyreadstat
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from survey.catalogue import latest
-from survey.models import Answer, Channel, Response, Service, Unit
-from survey.responses import store_response
-from survey.results import subtree_ids
+from survey.collect.responses import store_response
+from survey.reports.sipas_tables import subtree_ids
+from survey.store.catalogue import latest
+from survey.store.models import Answer, Channel, Response, Service, Unit
 
 QUERY = "questionnaire=sipas-kiosk&unit=96-02"
 

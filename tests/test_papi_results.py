@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from scipy import stats
 from sqlalchemy import select
 
-from survey.catalogue import latest
-from survey.models import Answer, Response, Unit, UnitLevel
-from survey.papi import PAPI_QUESTIONNAIRE, papi_spec
+from survey.reports.papi_tables import PAPI_QUESTIONNAIRE, papi_spec
+from survey.store.catalogue import latest
+from survey.store.models import Answer, Response, Unit, UnitLevel
 
 YEAR = "2026"
 

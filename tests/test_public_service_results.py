@@ -10,10 +10,10 @@ import uuid
 
 from sqlalchemy import select
 
-from survey.catalogue import latest
-from survey.models import Channel, Service, Unit
-from survey.responses import store_response
-from survey.results import scored_as_sipas, sipas_spec
+from survey.collect.responses import store_response
+from survey.reports.sipas_tables import scored_as_sipas, sipas_spec
+from survey.store.catalogue import latest
+from survey.store.models import Channel, Service, Unit
 
 HOSPITAL = "service-hospital"
 
@@ -70,7 +70,7 @@ def test_an_overall_item_outside_the_elements_can_be_the_overall_index(app, db, 
     """``overall_rule: overall_item``: the index is the share satisfied on that one question."""
     import dataclasses
 
-    from survey.results import sipas_report
+    from survey.reports.sipas_tables import sipas_report
 
     kiosk = latest("sipas-kiosk")
     q = dataclasses.replace(kiosk, overall_rule="overall_item", overall_question="overall")

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from survey.catalogue import latest
-from survey.models import Answer, Response, Service, Unit, UnitLevel
 from survey.periods import previous_quarter, quarter
+from survey.store.catalogue import latest
+from survey.store.models import Answer, Response, Service, Unit, UnitLevel
 from survey.text import sort_key
 
 

@@ -6,10 +6,10 @@ import uuid
 
 from sqlalchemy import select, update
 
-from survey.catalogue import latest
-from survey.frames import responses_frame
-from survey.models import Channel, Response, ReviewStatus, Service, Unit
-from survey.responses import store_response
+from survey.collect.responses import store_response
+from survey.reports.frames import responses_frame
+from survey.store.catalogue import latest
+from survey.store.models import Channel, Response, ReviewStatus, Service, Unit
 
 ANSWERS = {"access_facilities": 1, "procedure_as_regulated": 1, "servant_conduct": 1, "result_on_time": 1,
            "feedback_channel": 1}

@@ -8,7 +8,7 @@ import math
 
 from sqlalchemy import func, select
 
-from survey.models import Target
+from survey.store.models import Target
 from tests.test_papi_results import YEAR, _hand_scores
 
 

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey import credentials
-from survey.models import Desk
+from survey.collect import credentials
+from survey.store.models import Desk
 
 FIVE = {"access_facilities": 5, "procedure_as_regulated": 4, "servant_conduct": 5, "result_on_time": 3,
         "feedback_channel": 4}

@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from survey.models import Answer, Channel, Response
+from survey.store.models import Answer, Channel, Response
 from tests.channels.conftest import FIVE, submission
 
 
@@ -76,7 +76,7 @@ def test_batch_reports_each_fate_and_is_all_or_nothing_per_submission(device_api
 
 
 def test_one_rating_per_dossier_code(device_api, db) -> None:  # type: ignore[no-untyped-def]
-    from survey.catalogue import latest
+    from survey.store.catalogue import latest
 
     q = latest("sipas-kiosk")
     code_q = next((x.id for x in q.questions if x.type == "dossier_code"), None)

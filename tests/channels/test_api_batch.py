@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select, update
 
-from survey.catalogue import latest
-from survey.models import Answer, Credential, Response, utcnow
-from survey.responses import Pending, store_many
+from survey.collect.responses import Pending, store_many
+from survey.store.catalogue import latest
+from survey.store.models import Answer, Credential, Response, utcnow
 from tests.channels.conftest import FIVE, Api, submission
 
 CODE_Q = "dossier_code"

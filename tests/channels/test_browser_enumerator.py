@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from survey.models import Channel, Response
+from survey.store.models import Channel, Response
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, served
 from tests.channels.conftest import FIVE
 from tests.databases import BACKENDS, fresh_database

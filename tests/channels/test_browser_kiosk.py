@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from survey import credentials
-from survey.models import Channel, Desk, Response
+from survey.collect import credentials
+from survey.store.models import Channel, Desk, Response
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, served
 from tests.channels.conftest import FIVE
 from tests.databases import fresh_database

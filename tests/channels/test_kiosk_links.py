@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import select
 
-from survey.models import Channel, Response
+from survey.store.models import Channel, Response
 from tests.channels.conftest import FIVE, device_token
 
 FORM = {k: str(v) for k, v in FIVE.items()}
@@ -43,8 +43,8 @@ def test_unregistered_browser_ratings_are_flagged_or_refused(app, client, db, de
 
 
 def test_receipt_token_is_tamper_evident_and_prefills_the_dossier(app, client, db, demo) -> None:  # type: ignore[no-untyped-def]
-    from survey.catalogue import latest
-    from survey.links import make_receipt
+    from survey.collect.links import make_receipt
+    from survey.store.catalogue import latest
 
     with app.test_request_context():
         token = make_receipt("96-01-01", "CHUNG-THUC", "000.00.12.H12-250101-0001")

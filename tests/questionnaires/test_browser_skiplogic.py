@@ -18,7 +18,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from questionnaires import load_library
-from survey.forms import build_form, shown_questions
+from survey.collect.forms import build_form, shown_questions
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from questionnaires import load_library
-from survey.forms import answers_from_form, build_form
+from survey.collect.forms import answers_from_form, build_form
 
 INFRA = "/staff/questionnaires/service-infrastructure/2025.1"
 

@@ -263,7 +263,7 @@
     return true;
   }
 
-  // The same rules as survey/forms.py: required, number ranges, text length, dossier pattern.
+  // The same rules as survey/collect/forms.py: required, number ranges, text length, dossier pattern.
   function check(question, value) {
     var o = question.options || {};
     var empty = value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length);

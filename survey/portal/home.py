@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, render_template
 from sqlalchemy import select, text
 
-from survey.db import get_session
-from survey.models import Desk
+from survey.store.db import get_session
+from survey.store.models import Desk
 
 bp = Blueprint("public", __name__)
 

@@ -14,16 +14,16 @@ from exports import Rendered, render
 from exports.microdata import Microdata, write
 from questionnaires import Questionnaire
 from survey.auth import staff_required
-from survey.catalogue import in_use, latest
-from survey.db import get_session
 from survey.errors import AppError, NotFound
 from survey.i18n import current_language
-from survey.microdata import microdata
-from survey.models import Service, Unit, UnitLevel
-from survey.papi import PAPI_QUESTIONNAIRE, RANK_REPLICATES, PapiReport, papi_report
 from survey.periods import is_quarter
-from survey.ranking import RANKED_LEVELS, Ranking, unit_ranking
-from survey.results import SipasReport, scored_as_sipas, sipas_report
+from survey.reports.microdata_frame import microdata
+from survey.reports.papi_tables import PAPI_QUESTIONNAIRE, RANK_REPLICATES, PapiReport, papi_report
+from survey.reports.ranking import RANKED_LEVELS, Ranking, unit_ranking
+from survey.reports.sipas_tables import SipasReport, scored_as_sipas, sipas_report
+from survey.store.catalogue import in_use, latest
+from survey.store.db import get_session
+from survey.store.models import Service, Unit, UnitLevel
 from survey.text import sort_key
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")

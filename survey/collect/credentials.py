@@ -16,7 +16,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from survey.models import Credential, Desk, User, utcnow
+from survey.store.models import Credential, Desk, User, utcnow
 
 DEFAULT_TOKEN_DAYS = 30
 

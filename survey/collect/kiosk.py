@@ -6,7 +6,7 @@ by itself after ``KIOSK_RETURN_SECONDS`` on the thank-you screen and after
 ``KIOSK_IDLE_SECONDS`` idle.
 
 A tablet becomes a desk's kiosk by opening any kiosk page once with ``?device=<token>`` (the
-token staff get when they register the device, see :mod:`survey.desks`): the token is kept in
+token staff get when they register the device, see :mod:`survey.staff.desks`): the token is kept in
 an HttpOnly, SameSite=Strict cookie. A signed-in staff member's browser also works as a kiosk.
 Ratings from any other browser are refused when ``KIOSK_REQUIRE_DEVICE`` is set, else stored
 with the flag ``unregistered``. Each rating carries an id made on the tablet, so the offline
@@ -32,15 +32,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from survey import credentials
 from survey.auth import csrf
-from survey.catalogue import latest
-from survey.db import get_session
+from survey.collect import credentials
+from survey.collect.forms import answers_from_form, build_form
+from survey.collect.submissions import desk_scope, desk_services, parse_time, store_checked
 from survey.errors import AppError, NotFound
-from survey.forms import answers_from_form, build_form
 from survey.i18n import current_language
-from survey.models import Credential, Desk, Role, Service
-from survey.submissions import desk_scope, desk_services, parse_time, store_checked
+from survey.store.catalogue import latest
+from survey.store.db import get_session
+from survey.store.models import Credential, Desk, Role, Service
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 DEVICE_COOKIE = "hailong_kiosk_device"
@@ -111,7 +111,7 @@ def _dossier_field(questionnaire: Any) -> str | None:
 
 def _receipt_dossier(desk: Desk, service: Service) -> str | None:
     """The dossier code of a signed receipt QR (``?receipt=``) for this unit and service."""
-    from survey.links import read_receipt
+    from survey.collect.links import read_receipt
 
     token = request.args.get("receipt")
     receipt = read_receipt(token) if token else None

@@ -26,8 +26,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
-from survey.catalogue import publish
-from survey.models import Answer, Channel, QuestionnaireVersion, Response, utcnow
+from survey.store.catalogue import publish
+from survey.store.models import Answer, Channel, QuestionnaireVersion, Response, utcnow
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """One submission, from any channel: parse it, scope it to the caller, validate it, store it.
 
 The kiosk form, the enumerator app and the JSON API all end here. Answers are validated by the
-questionnaire's own form class (:func:`survey.forms.build_form`), so the rules (required,
+questionnaire's own form class (:func:`survey.collect.forms.build_form`), so the rules (required,
 ranges, patterns, skip logic) are the same ones the browser enforces. Every failure is a
 :class:`SubmissionError` with a message per bad field, in the caller's language.
 """
@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from questionnaires import Questionnaire, load_library
-from survey.catalogue import latest
-from survey.forms import answers_from_form, build_form
-from survey.models import (
+from survey.collect.forms import answers_from_form, build_form
+from survey.collect.responses import Pending, StoreResult, store_many
+from survey.store.catalogue import latest
+from survey.store.models import (
     Assignment,
     Channel,
     Credential,
@@ -39,7 +40,6 @@ from survey.models import (
     UnitService,
     utcnow,
 )
-from survey.responses import Pending, StoreResult, store_many
 
 PARADATA_KEYS: dict[str, Any] = {
     "started_at": str, "ended_at": str, "duration_seconds": (int, float), "device": str,
@@ -150,7 +150,7 @@ _LATEST: dict[str, Questionnaire] = {}
 
 
 def form_class(questionnaire: Questionnaire, language: str) -> type[FlaskForm]:
-    """:func:`survey.forms.build_form`, looked up by questionnaire object (no content hashing
+    """:func:`survey.collect.forms.build_form`, looked up by questionnaire object (no content hashing
     per submission): a questionnaire object never changes."""
     found = _FORMS.get((id(questionnaire), language))
     if found is not None and found[0] is questionnaire:
@@ -163,7 +163,7 @@ def form_class(questionnaire: Questionnaire, language: str) -> type[FlaskForm]:
 
 
 def latest_version(questionnaire_id: str) -> Questionnaire:
-    """:func:`survey.catalogue.latest`, once per process (the library is loaded once)."""
+    """:func:`survey.store.catalogue.latest`, once per process (the library is loaded once)."""
     found = _LATEST.get(questionnaire_id)
     if found is None or load_library().get((found.id, found.version)) is not found:
         found = _LATEST[questionnaire_id] = latest(questionnaire_id)
@@ -353,7 +353,7 @@ def _utc(moment: datetime) -> datetime:
 
 
 def store_all(session: Session, items: list[tuple[Scope, Pending]], *, precheck: bool = True) -> list[StoreResult]:
-    """Store validated submissions (see :func:`survey.responses.store_many`), flagging kiosk
+    """Store validated submissions (see :func:`survey.collect.responses.store_many`), flagging kiosk
     bursts and unregistered kiosks; one outcome per item, in order."""
     owners: dict[int, tuple[int | None, int | None]] = {}
     for scope, item in items:

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from exports.tables import Column, ResultTable
 from questionnaires import Questionnaire
-from survey.frames import responses_frame
-from survey.models import Service, Unit
 from survey.periods import quarters
+from survey.reports.frames import responses_frame
+from survey.store.models import Service, Unit
 
 if TYPE_CHECKING:
     from scoring.sipas import SipasSpec

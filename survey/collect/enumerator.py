@@ -2,7 +2,7 @@
 
 The page is an app shell (served network-first by its service worker, so it opens with no
 network); everything else — sign-in, assignments, questionnaires, submissions — goes through
-the JSON API (:mod:`survey.api`). Drafts and the outbox live in IndexedDB on the device and are
+the JSON API (:mod:`survey.collect.api`). Drafts and the outbox live in IndexedDB on the device and are
 deleted only after the server confirms. User-facing strings are rendered into the page from
 the gettext catalogue.
 """
@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from survey import __version__
 
 bp = Blueprint("enumerator", __name__, url_prefix="/enumerator")
-STATIC_JS = Path(__file__).parent / "static" / "js" / "enumerator"
+STATIC_JS = Path(__file__).parent.parent / "static" / "js" / "enumerator"
 
 
 def _messages() -> dict[str, str]:

@@ -26,13 +26,13 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 
 from questionnaires import Questionnaire
 from survey.auth import staff_required
-from survey.catalogue import in_use, latest
-from survey.db import get_session
-from survey.forms import ChoiceField, PickField, stop_if_unparsed
+from survey.collect.forms import ChoiceField, PickField, stop_if_unparsed
 from survey.i18n import current_language
-from survey.models import Target, TargetKind, Unit, UnitLevel
-from survey.papi import PAPI_QUESTIONNAIRE, score_ranges
-from survey.results import scored_as_sipas
+from survey.reports.papi_tables import PAPI_QUESTIONNAIRE, score_ranges
+from survey.reports.sipas_tables import scored_as_sipas
+from survey.store.catalogue import in_use, latest
+from survey.store.db import get_session
+from survey.store.models import Target, TargetKind, Unit, UnitLevel
 from survey.text import sort_key
 
 bp = Blueprint("targets", __name__, url_prefix="/staff/targets")

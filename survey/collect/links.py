@@ -19,14 +19,14 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from survey.catalogue import latest
-from survey.db import get_session
+from survey.collect.forms import answers_from_form, build_form
+from survey.collect.submissions import Scope, store_checked
 from survey.errors import AppError, NotFound
-from survey.forms import answers_from_form, build_form
 from survey.i18n import current_language
-from survey.models import Channel, Desk, Service, Unit
 from survey.ratelimit import limiter
-from survey.submissions import Scope, store_checked
+from survey.store.catalogue import latest
+from survey.store.db import get_session
+from survey.store.models import Channel, Desk, Service, Unit
 
 bp = Blueprint("links", __name__)
 DEFAULT_QUESTIONNAIRE = "sipas-kiosk"

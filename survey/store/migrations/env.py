@@ -1,9 +1,9 @@
-"""Alembic environment: runs migrations on the URL given by survey.migrate.alembic_config."""
+"""Alembic environment: runs migrations on the URL given by survey.store.migrate.alembic_config."""
 
 from alembic import context
 
-from survey.db import make_engine
-from survey.models import Base
+from survey.store.db import make_engine
+from survey.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -23,11 +23,10 @@ from sqlalchemy.orm import Session
 
 from exports.tables import Column, ResultTable
 from questionnaires import Questionnaire
-from survey.frames import responses_frame
-from survey.models import Target, TargetKind, Unit, UnitLevel
 from survey.periods import years
-from survey.ranking import area_of
-from survey.results import (
+from survey.reports.frames import responses_frame
+from survey.reports.ranking import area_of
+from survey.reports.sipas_tables import (
     clamp,
     flag_or_none,
     interval_columns,
@@ -35,6 +34,7 @@ from survey.results import (
     subtree_ids,
     whole_or_none,
 )
+from survey.store.models import Target, TargetKind, Unit, UnitLevel
 
 if TYPE_CHECKING:
     from scoring.design import SurveyDesign

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
-from survey.models import Answer, Response, ReviewStatus
+from survey.store.models import Answer, Response, ReviewStatus
 
 DESIGN_COLUMNS = ["response_id", "unit_id", "service_id", "channel", "submitted_at", "weight"]
 

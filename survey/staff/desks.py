@@ -13,13 +13,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from survey import credentials
 from survey.auth import staff_required
-from survey.db import get_session
+from survey.collect import credentials
+from survey.collect.links import qr_bytes
+from survey.collect.submissions import desk_services
 from survey.errors import NotFound
-from survey.links import qr_bytes
-from survey.models import Credential, Desk, Response
-from survey.submissions import desk_services
+from survey.store.db import get_session
+from survey.store.models import Credential, Desk, Response
 
 bp = Blueprint("desks", __name__, url_prefix="/staff/desks")
 

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from exports.microdata import Microdata, Variable
 from questionnaires import Question, Questionnaire, load_library
 from questionnaires.loader import version_key
-from survey.models import Answer, QuestionnaireVersion, Response, Service, Unit
 from survey.periods import local, quarter
-from survey.results import subtree_ids
+from survey.reports.sipas_tables import subtree_ids
+from survey.store.models import Answer, QuestionnaireVersion, Response, Service, Unit
 
 EXCLUDED_TYPES = {"dossier_code", "text", "longtext", "note"}
 

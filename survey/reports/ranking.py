@@ -24,10 +24,9 @@ from sqlalchemy.orm import Session
 
 from exports.tables import Column, ResultTable
 from questionnaires import Questionnaire
-from survey.frames import responses_frame
-from survey.models import Service, Target, TargetKind, Unit, UnitLevel
 from survey.periods import previous_quarter, quarters
-from survey.results import (
+from survey.reports.frames import responses_frame
+from survey.reports.sipas_tables import (
     bounded,
     flag_or_none,
     interval_columns,
@@ -35,6 +34,7 @@ from survey.results import (
     sipas_spec,
     whole_or_none,
 )
+from survey.store.models import Service, Target, TargetKind, Unit, UnitLevel
 from survey.text import sort_key
 
 RANKED_LEVELS = (UnitLevel.DISTRICT, UnitLevel.COMMUNE)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire, load_library
 from questionnaires.loader import version_key
-from survey.models import QuestionnaireVersion, utcnow
+from survey.store.models import QuestionnaireVersion, utcnow
 
 
 class VersionConflict(ValueError):
@@ -61,7 +61,7 @@ def latest(questionnaire_id: str) -> Questionnaire:
 def in_use(session: Session) -> list[Questionnaire]:
     """The latest library version of every questionnaire a desk asks or a response answered,
     in id order (ids no longer in the library are left out)."""
-    from survey.models import Desk, Response
+    from survey.store.models import Desk, Response
 
     ids = set(session.scalars(select(Desk.questionnaire_id))) | set(
         session.scalars(select(Response.questionnaire_id).distinct()))

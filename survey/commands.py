@@ -45,7 +45,7 @@ def main() -> None:
 @with_appcontext
 def init_db() -> None:
     """Create the database, or upgrade it to the newest schema."""
-    from survey.migrate import upgrade
+    from survey.store.migrate import upgrade
 
     url = current_app.config["DATABASE_URL"]
     upgrade(url)
@@ -61,7 +61,7 @@ def init_db() -> None:
 def demo(responses: int, papi_per_village: int, seed: int) -> None:
     """Load the demo province, desks, users, synthetic ratings and household interviews (idempotent)."""
     from survey.demo import load_demo
-    from survey.migrate import upgrade
+    from survey.store.migrate import upgrade
 
     upgrade(current_app.config["DATABASE_URL"])
     summary = load_demo(current_app.extensions["hailong.engine"], secret=current_app.config["SECRET_KEY"],
@@ -77,8 +77,8 @@ def demo(responses: int, papi_per_village: int, seed: int) -> None:
 def create_user(username: str, role: str, password: str) -> None:
     """Create a staff or admin account."""
     from survey.auth import hash_password
-    from survey.db import session_scope
-    from survey.models import Role, User
+    from survey.store.db import session_scope
+    from survey.store.models import Role, User
 
     with session_scope(current_app.extensions["hailong.engine"]) as session:
         session.add(User(username=username, password_hash=hash_password(password), role=Role(role)))
@@ -98,7 +98,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         app = create_app()  # fail here, before forking, if the configuration is unsafe
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
-    from survey.api import warm_caches
+    from survey.collect.api import warm_caches
 
     warm_caches(app)  # before forking: every worker inherits the parsed library and form classes
 

@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from survey.auth import staff_required
-from survey.db import get_session
 from survey.errors import AppError
-from survey.models import Answer, Response, ReviewStatus
+from survey.store.db import get_session
+from survey.store.models import Answer, Response, ReviewStatus
 
 bp = Blueprint("review", __name__, url_prefix="/staff/review")
 

@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 from questionnaires import Questionnaire, load_library
 from questionnaires.loader import latest_versions, version_key
 from survey.auth import staff_required
+from survey.collect.forms import answers_from_form, build_form
 from survey.errors import NotFound
-from survey.forms import answers_from_form, build_form
 from survey.i18n import current_language
 
 bp = Blueprint("preview", __name__, url_prefix="/staff/questionnaires")

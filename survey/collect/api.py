@@ -20,16 +20,11 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from questionnaires import load_library
-from survey import credentials
 from survey.auth import csrf, verify_password
-from survey.catalogue import latest
-from survey.db import get_session
-from survey.errors import AppError
-from survey.models import Assignment, Credential, Response, Role, User, utcnow
-from survey.openapi import OPENAPI
-from survey.ratelimit import limiter
-from survey.responses import Pending, StoreResult, content_hash
-from survey.submissions import (
+from survey.collect import credentials
+from survey.collect.openapi import OPENAPI
+from survey.collect.responses import Pending, StoreResult, content_hash
+from survey.collect.submissions import (
     Scope,
     SubmissionError,
     assignment_scope,
@@ -39,6 +34,11 @@ from survey.submissions import (
     form_class,
     store_all,
 )
+from survey.errors import AppError
+from survey.ratelimit import limiter
+from survey.store.catalogue import latest
+from survey.store.db import get_session
+from survey.store.models import Assignment, Credential, Response, Role, User, utcnow
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
@@ -171,7 +171,7 @@ def _refusal(item: Any, exc: SubmissionError) -> tuple[dict[str, Any], int]:
 
 def _submit_many(cred: Credential, items: list[Any], *, precheck: bool) -> list[tuple[dict[str, Any], int]]:
     """Validate every submission first, then store the valid ones together (one transaction,
-    multi-row INSERTs; see :func:`survey.submissions.store_all`); one fate per item, in order."""
+    multi-row INSERTs; see :func:`survey.collect.submissions.store_all`); one fate per item, in order."""
     scopes = _Scopes(cred)
     fates: list[tuple[dict[str, Any], int] | None] = [None] * len(items)
     valid: list[tuple[int, tuple[Scope, Pending]]] = []
