@@ -28,7 +28,8 @@ put in for straight ones, are read as straight quotes.
 Functions (as in ODK; see :data:`FUNCTIONS`): ``selected(${q}, 'v')``, ``selected-at``,
 ``count-selected``, ``string-length``, ``not``, ``true()``, ``false()``, ``boolean``,
 ``boolean-from-string``, ``number``, ``int``, ``round``, ``floor``, ``ceiling``, ``abs``, ``pow``,
-``min``, ``max``, ``string``, ``concat``, ``contains``, ``starts-with``, ``ends-with``,
+``min``, ``max``, ``sqrt``, ``exp``, ``log``, ``log10``, ``sin``, ``cos``, ``tan``, ``asin``, ``acos``,
+``atan``, ``atan2``, ``pi()``, ``string``, ``concat``, ``contains``, ``starts-with``, ``ends-with``,
 ``substr``, ``normalize-space``, ``regex(x, 'pattern')``, ``if(c, a, b)``, ``coalesce(a, b)``,
 ``once(x)``, ``today()``, ``now()``, ``date(x)``.
 
@@ -101,6 +102,18 @@ FUNCTIONS: Mapping[str, tuple[int, int]] = {
     "ceiling": (1, 1),
     "abs": (1, 1),
     "pow": (2, 2),
+    "sqrt": (1, 1),
+    "exp": (1, 1),
+    "log": (1, 1),
+    "log10": (1, 1),
+    "sin": (1, 1),
+    "cos": (1, 1),
+    "tan": (1, 1),
+    "asin": (1, 1),
+    "acos": (1, 1),
+    "atan": (1, 1),
+    "atan2": (2, 2),
+    "pi": (0, 0),
     "min": (1, 99),
     "max": (1, 99),
     "contains": (2, 2),
@@ -483,6 +496,13 @@ def _date_text(value: Any) -> Any:
     return (_EPOCH + timedelta(days=math.floor(x))).isoformat()
 
 
+_MATH: Mapping[str, Any] = {
+    "pow": math.pow, "sqrt": math.sqrt, "exp": math.exp, "log": math.log, "log10": math.log10, "sin": math.sin,
+    "cos": math.cos, "tan": math.tan, "asin": math.asin, "acos": math.acos, "atan": math.atan, "atan2": math.atan2,
+}
+"""XPath 3 / ODK maths functions; a domain error (``sqrt(-1)``) gives NaN, as in JavaScript."""
+
+
 def _items(value: Any) -> list[Any]:
     return value if isinstance(value, list) else _text(value).split()
 
@@ -508,12 +528,13 @@ def _call(name: str, args: list[Any], today: date | None) -> Any:
         if math.isnan(x) or math.isinf(x):
             return x if name != "abs" else abs(x)
         return float(math.floor(x)) if name == "floor" else float(math.ceil(x)) if name == "ceiling" else abs(x)
-    if name == "pow":
-        x, y = _number(args[0]), _number(args[1])
+    if name in _MATH:
         try:
-            return math.pow(x, y)
-        except (OverflowError, ValueError):
+            return float(_MATH[name](*(_number(a) for a in args)))
+        except (OverflowError, ValueError, ZeroDivisionError):
             return math.nan
+    if name == "pi":
+        return math.pi
     if name in {"min", "max"}:
         numbers = [_number(a) for a in args]
         if any(math.isnan(n) for n in numbers):

@@ -12,7 +12,7 @@ from openpyxl import Workbook, load_workbook
 from pyxform.xls2xform import convert
 
 from questionnaires import load_library
-from questionnaires.xlsform import import_xlsform, to_xlsx_bytes
+from questionnaires.xlsform import import_xlsform, to_workbook, to_xlsx_bytes
 
 LIBRARY = load_library()
 # ODK Validate (shipped with pyxform) needs Java; without it pyxform's own checks still run.
@@ -42,6 +42,19 @@ def test_export_is_a_valid_xform_and_round_trips(key: tuple[str, str]) -> None:
     assert back.report == []
     assert back.questionnaire.to_dict() == questionnaire.to_dict()
     assert back.questionnaire.content_hash == questionnaire.content_hash
+    # export → import → export gives the same workbook, cell for cell
+    assert _cells(to_workbook(back.questionnaire)) == _cells(to_workbook(questionnaire))
+    # sections reach ODK as groups, in order, each holding its questions
+    groups = [g for g in root.iter(f"{XF}group") if g.get("ref")]
+    sectioned = [q for q in questionnaire.questions if q.section]
+    assert len(groups) >= len({q.section for q in sectioned})
+    for q in sectioned:
+        group = next(g for g in groups if any(c.get("ref", "").endswith(f"/{q.id}") for c in g))
+        assert group.get("ref", "").split("/")[-1].startswith(q.section), q.id
+
+
+def _cells(wb: Workbook) -> dict[str, list[list[object]]]:
+    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
 
 
 def test_workbook_has_the_standard_sheets_and_language_columns() -> None:
@@ -99,6 +112,8 @@ def test_import_of_a_foreign_xlsform_reports_what_it_cannot_keep(tmp_path: Path)
     assert [(x.id, x.type) for x in q.questions] == [("likes", "single"), ("times", "integer"), ("why", "longtext")]
     assert q.question("likes").required and q.question("times").relevant == "${likes} = 'y'"
     assert q.question("likes").label.get("en") == "Do you like it?"
-    report = "\n".join(result.report)
-    assert "'where'" in report and "geopoint" in report
-    assert "group" in report and "start" in report
+    report = "\n".join(p.message("en") for p in result.report)
+    assert "'where'" in report and "geopoint" in report and "row 6" in report
+    assert "start" in report
+    assert [s.id for s in q.sections] == ["g1"] and q.question("likes").section == "g1"
+    assert {p.row for p in result.left_out} == {2, 6}
