@@ -11,7 +11,7 @@ from typing import Any
 import click
 from flask import current_app
 
-from questionnaires.cli import questionnaires_group
+from questionnaires.command import questionnaires_group
 from scoring.cli import score_command
 from survey import __version__, create_app
 
