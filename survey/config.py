@@ -35,6 +35,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TOKEN_DAYS", 30, "Days an enumerator's API token stays valid; after that the app answers 401 and asks them to sign in again (`0`: never expires). Kiosk device tokens do not expire; staff revoke them on the desk page."),
     Setting("MIN_PUBLISH_N", 30, "Estimates with fewer valid answers are flagged as small samples."),
     Setting("CONFIDENCE_LEVEL", 0.95, "Confidence level of the intervals shown to staff."),
+    Setting("MIN_EFFECTIVE_N", 20.0, "A release suppresses a cell whose effective sample size (n / design effect) is below this, as well as one with fewer than `MIN_PUBLISH_N` valid answers."),
+    Setting("METHODOLOGY_VERSION", "2026.1", "Methodology version a new release states by default (the analyst may change it)."),
+    Setting("QUEUE_URL", "", "Task queue of the background jobs (release builds): empty for Huey's SQLite storage in the instance folder (`huey.sqlite`), `sqlite:///FILE`, or `redis://host:6379/0` for Redis."),
+    Setting("QUEUE_IMMEDIATE", False, "`true`: jobs run at once in the process that asks for them (tests, scripts) instead of on the queue."),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Enum,
     Float,
@@ -61,6 +62,8 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     STAFF = "staff"
     ENUMERATOR = "enumerator"
+    ANALYST = "analyst"  # prepares releases of results
+    PUBLISHER = "publisher"  # approves and publishes releases prepared by another account
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -311,6 +314,120 @@ class Target(Base):
     unit: Mapped[Unit] = relationship()
 
 
+class ReleaseStatus(enum.StrEnum):
+    DRAFT = "draft"  # prepared; its build job is queued or running
+    READY = "ready"  # built: staff preview it, a publisher may approve it
+    FAILED = "failed"  # the build failed (error_code / error_detail say why); rebuild or discard
+    PUBLISHED = "published"  # approved and public: its snapshot never changes again
+    WITHDRAWN = "withdrawn"  # taken down with a public notice; still listed, never changed
+
+
+class Release(Base):
+    """A publication of results: one period, one scope (a unit with everything below it), the
+    questionnaires chosen. Its numbers are ONE JSON document, ``snapshot``
+    (:mod:`survey.portal.snapshot` documents it), built by a background job and fixed with its
+    SHA-256 when a publisher approves it. Versions of the same ``series`` (scope × period) are
+    corrections; each carries its public ``changelog`` note."""
+
+    __tablename__ = "release"
+    __table_args__ = (UniqueConstraint("series", "version", name="uq_release_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series: Mapped[str] = mapped_column(String(80), index=True)
+    version: Mapped[int]
+    status: Mapped[ReleaseStatus] = mapped_column(_enum(ReleaseStatus, "release_status"), default=ReleaseStatus.DRAFT)
+    period_code: Mapped[str] = mapped_column(String(10))
+    period_kind: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    scope_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"))
+    scope_code: Mapped[str] = mapped_column(String(40))
+    questionnaires: Mapped[list[str]] = mapped_column(JSON)
+    overall_rule: Mapped[str | None] = mapped_column(String(20))
+    methodology_version: Mapped[str] = mapped_column(String(20))
+    weighting: Mapped[str] = mapped_column(String(10), default="none")
+    confidence_level: Mapped[float] = mapped_column(Float)
+    min_publish_n: Mapped[int]
+    min_effective_n: Mapped[float] = mapped_column(Float)
+    changelog: Mapped[str] = mapped_column(Text, default="")
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    progress: Mapped[int] = mapped_column(default=0)
+    stage: Mapped[str] = mapped_column(String(20), default="queued")
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_detail: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    built_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawal_notice: Mapped[str | None] = mapped_column(Text)
+
+    scope: Mapped[Unit] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    published_by: Mapped[User | None] = relationship(foreign_keys=[published_by_id])
+
+
+class ReleaseUnit(Base):
+    """The units a release shows, so that a unit's page finds its newest release."""
+
+    __tablename__ = "release_unit"
+
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+# Once published, a release changes only by being withdrawn (status, who, when, the notice).
+_WITHDRAWAL = {"status", "withdrawn_by_id", "withdrawn_at", "withdrawal_notice"}
+
+
+@event.listens_for(Release, "before_update")
+def _published_releases_are_immutable(_mapper: Any, _conn: Any, target: Release) -> None:
+    from sqlalchemy import inspect
+
+    state = inspect(target)
+    history = state.attrs.status.history
+    before = history.deleted[0] if history.deleted else target.status
+    if before not in (ReleaseStatus.PUBLISHED, ReleaseStatus.WITHDRAWN):
+        return
+    changed = {a.key for a in state.attrs if a.history.has_changes()}
+    if changed - _WITHDRAWAL or (before == ReleaseStatus.WITHDRAWN and changed) or (
+            "status" in changed and target.status != ReleaseStatus.WITHDRAWN):
+        raise ValueError(f"release {target.id} ({target.series} v{target.version}) is published and cannot change: "
+                         "publish a correction as a new version")
+
+
+@event.listens_for(Release, "before_delete")
+def _published_releases_stay(_mapper: Any, _conn: Any, target: Release) -> None:
+    if target.status in (ReleaseStatus.PUBLISHED, ReleaseStatus.WITHDRAWN):
+        raise ValueError(f"release {target.id} was published and cannot be deleted: withdraw it with a notice")
+
+
+
+class AdminIndexFigure(Base):
+    """One Decision 766/QĐ-TTg indicator of a unit for a period, imported from the national public
+    service portal's figures (numerator and denominator, as the portal shows them). Re-importing
+    a unit × period × indicator replaces its figures (``survey.portal.admin_index``)."""
+
+    __tablename__ = "admin_index_figure"
+    __table_args__ = (UniqueConstraint("unit_id", "period", "indicator", name="uq_admin_index_figure"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    period: Mapped[str] = mapped_column(String(10))  # 2026-Q3, 2026-H1, 2026-9M, 2026
+    indicator: Mapped[str] = mapped_column(String(40))
+    numerator: Mapped[int]
+    denominator: Mapped[int]
+    source: Mapped[str] = mapped_column(String(200), default="")  # the file it came from
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+
+    unit: Mapped[Unit] = relationship()
+
+
 __all__ = [
     "Answer",
     "Assignment",
@@ -320,6 +437,9 @@ __all__ = [
     "Channel",
     "Desk",
     "QuestionnaireVersion",
+    "Release",
+    "ReleaseStatus",
+    "ReleaseUnit",
     "Response",
     "ReviewStatus",
     "Role",
