@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session
 from exports.microdata import Microdata, Variable
 from questionnaires import Question, Questionnaire, load_library
 from questionnaires.loader import version_key
+from questionnaires.types import TYPES
 from survey.periods import local, quarter
 from survey.reports.sipas_tables import subtree_ids
 from survey.store.models import Answer, QuestionnaireVersion, Response, Service, Unit
 
-EXCLUDED_TYPES = {"dossier_code", "text", "longtext", "note"}
+EXCLUDED_TYPES = frozenset(name for name, t in TYPES.items() if not t.in_microdata)
+"""Types never exported (free text, dossier codes, notes, calculations): from the type registry."""
 
 
 def exported_questions(questionnaire_id: str) -> list[Question]:
@@ -98,8 +100,8 @@ def microdata(
 
 
 def _numeric(question: Question) -> bool:
-    return question.type in {"scale5", "rating", "yesno", "integer", "decimal", "consent"} or (
-        question.type == "single" and all(isinstance(c.value, int | float) for c in question.choices))
+    kind = TYPES[question.type]
+    return kind.answer in {"number", "bool"} and all(isinstance(c.value, int | float) for c in question.choices)
 
 
 def _value_labels(question: Question, language: str) -> dict[float, str] | None:

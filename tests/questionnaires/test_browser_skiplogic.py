@@ -29,7 +29,8 @@ CASES: list[dict[str, Any]] = json.loads((HERE / "skiplogic_cases.json").read_te
 ORIGIN = "http://hailong.test"
 
 RUN_CASES = """cases => cases.map(c => {
-  try { return {value: SkipLogic.evaluate(c.expression, c.answers || {}, c.current === undefined ? null : c.current)}; }
+  try { return {value: SkipLogic.evaluate(c.expression, c.answers || {}, c.current === undefined ? null : c.current,
+                                          {choice: c.choice, today: c.today})}; }
   catch (e) { return {error: e.name}; }
 })"""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ def test_shared_case(case: dict[str, Any]) -> None:
         with pytest.raises(ExpressionError):
             evaluate(case["expression"], case.get("answers", {}))
     else:
-        assert evaluate(case["expression"], case["answers"], case.get("current")) is case["expected"]
+        today = date.fromisoformat(case["today"]) if case.get("today") else None
+        got = evaluate(case["expression"], case["answers"], case.get("current"), choice=case.get("choice"), today=today)
+        assert got is case["expected"]
 
 
 def test_cases_cover_both_outcomes_and_errors() -> None:
