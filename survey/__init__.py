@@ -7,23 +7,19 @@ no migrations, no prompts and no network here (``hailong init-db`` migrates).
 from __future__ import annotations
 
 import os
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-try:
-    __version__ = version("hailong")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0"
+from survey.config import VERSION as __version__  # noqa: F401 - ``hailong --version``
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: defaults, instance config, ``HAILONG_*`` environment, extensions."""
     from survey import auth, errors, i18n
     from survey.collect import api, enumerator, kiosk, links
-    from survey.config import DEFAULTS, finalize
+    from survey.config import DEFAULTS, finalize, from_environment
     from survey.portal import home as public
     from survey.staff import desks, preview, review, targets
     from survey.staff import workspace as staff
@@ -40,7 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     if test_config is None:
         app.config.from_pyfile("hailong.cfg", silent=True)
-        app.config.from_prefixed_env("HAILONG")
+        app.config.update(from_environment(os.environ))  # as text: finalize parses each once
     else:
         app.config.update(test_config)
     finalize(app.config, Path(app.instance_path))

@@ -1,15 +1,53 @@
 """Configuration: defaults, then the instance file, then ``HAILONG_*`` environment variables.
 
-Every setting is listed in :data:`SETTINGS` with its default and meaning; the README table is
-checked against this list by a test, so the documentation cannot drift.
+Every setting is listed in :data:`SETTINGS` with its default, its type and its meaning; the
+README table is checked against this list by a test, so the documentation cannot drift.
+
+Settings are typed and checked once, at start-up (:func:`finalize`, called by ``create_app``):
+booleans (``true/false``, ``1/0``, ``yes/no``, ``on/off``, any case), whole numbers and decimals
+are parsed from the environment's text once, and the app only ever sees the parsed value. An
+ill-typed value, a value outside its choices, or a ``HAILONG_*`` variable that names no setting
+(a misspelling) raises :class:`ConfigError`, whose one-line message ``hailong serve`` and
+``hailong init-db`` print instead of starting.
+
+Adding a setting is one line in :data:`SETTINGS`: ``Setting("NAME", default, "help")``. Its type
+is the default's type; give ``kind=`` when the default is ``None`` (e.g. ``kind=bool``) or for a
+comma-separated list (``kind=list``), ``choices=`` for a closed set of words and ``between=`` for
+a decimal strictly inside a range. Whole numbers are never negative. Then add the README row.
+A ``HAILONG_*`` variable read by tooling rather than the app goes in :data:`NOT_SETTINGS`.
+
+>>> parse_value(SETTING["KIOSK_REQUIRE_DEVICE"], "False")
+False
+>>> parse_value(SETTING["LANGUAGES"], "vi, en")
+['vi', 'en']
+>>> try:
+...     parse_value(SETTING["KIOSK_BURST_COUNT"], "five")
+... except ConfigError as exc:
+...     print(exc)
+HAILONG_KIOSK_BURST_COUNT='five' is not a whole number (default: 5).
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+try:
+    VERSION = version("hailong")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    VERSION = "0.0.0"
+
+PREFIX = "HAILONG_"
+
+
+class ConfigError(RuntimeError):
+    """A setting the app cannot start with; the message is one line for the operator."""
 
 
 @dataclass(frozen=True)
@@ -17,14 +55,23 @@ class Setting:
     name: str
     default: Any
     help: str
+    kind: type | None = None  # None: the default's type (str when the default is None)
+    choices: tuple[str, ...] = ()
+    between: tuple[float, float] | None = None  # a decimal strictly between these bounds
+
+    @property
+    def type(self) -> type:
+        if self.kind is not None:
+            return self.kind
+        return str if self.default is None else type(self.default)
 
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, "SQLAlchemy database URL. Default: SQLite file `hailong.sqlite` in the instance folder. PostgreSQL: `postgresql+psycopg://user@host/db`."),
     Setting("SECRET_KEY", None, "Signs sessions, CSRF tokens and QR tokens. Required in production; the demo generates one and keeps it in the instance folder."),
-    Setting("ENV", "production", "`production` (refuses to start without a secret key) or `demo`."),
-    Setting("DEFAULT_LANGUAGE", "vi", "Language shown when the user has not chosen one (`vi` or `en`)."),
-    Setting("LANGUAGES", "vi,en", "Languages offered in the language switch, comma-separated."),
+    Setting("ENV", "production", "`production` (refuses to start without a secret key) or `demo`.", choices=("production", "demo")),
+    Setting("DEFAULT_LANGUAGE", "vi", "Language shown when the user has not chosen one (`vi` or `en`).", choices=("vi", "en")),
+    Setting("LANGUAGES", "vi,en", "Languages offered in the language switch, comma-separated.", kind=list),
     Setting("KIOSK_RETURN_SECONDS", 8, "Seconds the kiosk shows its thank-you screen before returning to the start screen."),
     Setting("KIOSK_IDLE_SECONDS", 60, "Seconds without a touch after which a half-filled kiosk form is abandoned and the start screen returns."),
     Setting("KIOSK_REQUIRE_DEVICE", False, "`true`: a kiosk accepts ratings only from a registered device (or a signed-in staff member); `false`: ratings from an unregistered browser are stored but flagged `unregistered` for review."),
@@ -34,7 +81,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("API_BATCH_MAX", 2000, "Most submissions accepted in one batch request."),
     Setting("TOKEN_DAYS", 30, "Days an enumerator's API token stays valid; after that the app answers 401 and asks them to sign in again (`0`: never expires). Kiosk device tokens do not expire; staff revoke them on the desk page."),
     Setting("MIN_PUBLISH_N", 30, "Estimates with fewer valid answers are flagged as small samples."),
-    Setting("CONFIDENCE_LEVEL", 0.95, "Confidence level of the intervals shown to staff."),
+    Setting("CONFIDENCE_LEVEL", 0.95, "Confidence level of the intervals shown to staff.", between=(0.0, 1.0)),
     Setting("MIN_EFFECTIVE_N", 20.0, "A release suppresses a cell whose effective sample size (n / design effect) is below this, as well as one with fewer than `MIN_PUBLISH_N` valid answers."),
     Setting("METHODOLOGY_VERSION", "2026.1", "Methodology version a new release states by default (the analyst may change it)."),
     Setting("QUEUE_URL", "", "Task queue of the background jobs (release builds): empty for Huey's SQLite storage in the instance folder (`huey.sqlite`), `sqlite:///FILE`, or `redis://host:6379/0` for Redis."),
@@ -42,22 +89,108 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
+SETTING = {s.name: s for s in SETTINGS}
+
+# HAILONG_* variables that are not app settings: read before the app exists, or by tooling.
+NOT_SETTINGS = frozenset({"INSTANCE_PATH", "TEST_PG", "CHROMIUM", "BENCH"})
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text",
+               list: "a comma-separated list"}
+
+
+def parse_value(setting: Setting, value: Any) -> Any:
+    """``value`` (text from the environment, or a Python value from the instance file or a
+    test) as the setting's type; :class:`ConfigError` if it is not one."""
+    kind = setting.type
+    if value is None or (isinstance(value, str) and not value.strip() and setting.default is None):
+        if setting.default is None:
+            return None
+        raise _bad(setting, value)
+    parsed: Any
+    if kind is bool:
+        if isinstance(value, bool):
+            parsed = value
+        elif isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            parsed = value.strip().lower() in _TRUE
+        elif isinstance(value, int) and value in (0, 1):
+            parsed = bool(value)
+        else:
+            raise _bad(setting, value)
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            parsed = value
+        elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            parsed = int(value.strip())
+        else:
+            raise _bad(setting, value)
+        if parsed < 0:
+            raise _bad(setting, value, "is negative")
+    elif kind is float:
+        try:
+            parsed = float(value.strip().replace(",", ".") if isinstance(value, str) else value)
+        except (TypeError, ValueError):
+            raise _bad(setting, value) from None
+        if isinstance(value, bool) or not math.isfinite(parsed):
+            raise _bad(setting, value)
+        if setting.between and not setting.between[0] < parsed < setting.between[1]:
+            low, high = setting.between
+            raise _bad(setting, value, f"is not strictly between {low:g} and {high:g}")
+    elif kind is list:
+        if isinstance(value, str):
+            parsed = [x.strip() for x in value.split(",") if x.strip()]
+        elif isinstance(value, list | tuple) and all(isinstance(x, str) for x in value):
+            parsed = list(value)
+        else:
+            raise _bad(setting, value)
+    elif isinstance(value, kind):
+        parsed = value
+    else:
+        raise _bad(setting, value)
+    if setting.choices:
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            if item not in setting.choices:
+                raise _bad(setting, value, f"is not one of {', '.join(setting.choices)}")
+    return parsed
+
+
+def _bad(setting: Setting, value: Any, problem: str | None = None) -> ConfigError:
+    problem = problem or f"is not {_KIND_WORDS.get(setting.type, setting.type.__name__)}"
+    default = ",".join(setting.default) if isinstance(setting.default, list) else setting.default
+    hint = "" if setting.default is None else f" (default: {str(default).lower() if isinstance(default, bool) else default})"
+    return ConfigError(f"{PREFIX}{setting.name}={value!r} {problem}{hint}.")
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``HAILONG_*`` settings in ``environ``, as text; :class:`ConfigError` for a variable
+    that names no setting."""
+    found: dict[str, str] = {}
+    for key, value in environ.items():
+        if not key.startswith(PREFIX):
+            continue
+        name = key[len(PREFIX):]
+        if name in SETTING:
+            found[name] = value
+        elif name not in NOT_SETTINGS:
+            close = difflib.get_close_matches(name, list(SETTING), n=1)
+            hint = f"; did you mean {PREFIX}{close[0]}?" if close else "; the README lists the settings."
+            raise ConfigError(f"{key} is not a Hài Lòng setting{hint}")
+    return found
 
 
 def finalize(config: dict[str, Any], instance_path: Path) -> None:
-    """Fill derived settings and refuse an unsafe production configuration."""
+    """Parse every setting to its type, fill derived settings and refuse an unsafe production
+    configuration; :class:`ConfigError` (one line) for anything the app cannot start with."""
+    for setting in SETTINGS:
+        config[setting.name] = parse_value(setting, config.get(setting.name, setting.default))
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'hailong.sqlite'}"
-    if isinstance(config.get("LANGUAGES"), str):
-        config["LANGUAGES"] = [x.strip() for x in config["LANGUAGES"].split(",") if x.strip()]
-    for key in ("KIOSK_RETURN_SECONDS", "KIOSK_IDLE_SECONDS", "MIN_PUBLISH_N", "TOKEN_DAYS"):
-        config[key] = int(config[key])
-    config["CONFIDENCE_LEVEL"] = float(config["CONFIDENCE_LEVEL"])
     if not config.get("SECRET_KEY"):
         if config.get("TESTING") or config.get("ENV") == "demo":
             config["SECRET_KEY"] = demo_secret_key(instance_path)
         else:
-            raise RuntimeError(
+            raise ConfigError(
                 "HAILONG_SECRET_KEY is not set. Production refuses to start without a secret key: "
                 "set HAILONG_SECRET_KEY (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`) "
                 "or run the demo with HAILONG_ENV=demo."

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, send_file, url_for
 from flask_babel import gettext as _
 
-from survey import __version__
+from survey.config import VERSION as __version__
 
 bp = Blueprint("enumerator", __name__, url_prefix="/enumerator")
 STATIC_JS = Path(__file__).parent.parent / "static" / "js" / "enumerator"
