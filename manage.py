@@ -85,6 +85,7 @@ def test(args: argparse.Namespace) -> None:
         ("ruff", [BIN / "ruff", "check", "."]),
         ("mypy --strict (pure packages)", [BIN / "mypy", "--strict", "scoring", "questionnaires", "exports"]),
         ("mypy (web app)", [BIN / "mypy", "survey"]),
+        ("lint-imports (the rooms' direction)", [BIN / "lint-imports"]),
         ("pytest", [BIN / "pytest", "--cov", "--cov-report=term:skip-covered", *args.pytest_args]),
     ]:
         if run(*cmd, check=False) != 0:
