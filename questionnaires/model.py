@@ -19,7 +19,7 @@ import json
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+import weakref
 from typing import Any
 
 DEFAULT_LANGUAGE = "vi"
@@ -277,10 +277,22 @@ class Questionnaire:
         """The definition as canonical JSON (sorted keys, no whitespace, NFC text)."""
         return nfc(json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
-    @cached_property
+    @property
     def content_hash(self) -> str:
         """SHA-256 of :meth:`canonical_json`; a published version never changes it.
 
         Computed once per object (the object is immutable), so callers need no cache of their own.
+        The digest is kept beside the object, not in it, so ``dataclasses.replace`` and
+        ``type(q)(**vars(q))`` still build a new questionnaire with its own hash.
         """
-        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+        key = id(self)
+        digest = _HASHES.get(key)
+        if digest is None:
+            digest = hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+            _HASHES[key] = digest
+            weakref.finalize(self, _HASHES.pop, key, None)  # forgotten with the object
+        return digest
+
+
+_HASHES: dict[int, str] = {}
+"""``id(questionnaire)`` → its content hash, for as long as the questionnaire lives."""

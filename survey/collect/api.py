@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 from questionnaires import load_library
 from survey.auth import csrf, verify_password
 from survey.collect import credentials
+from survey.collect.forms import build_form
 from survey.collect.openapi import OPENAPI
-from survey.collect.responses import Pending, StoreResult, content_hash
+from survey.collect.responses import Pending, StoreResult
 from survey.collect.submissions import (
     Scope,
     SubmissionError,
@@ -31,7 +32,6 @@ from survey.collect.submissions import (
     check,
     desk_scope,
     enumerator_assignment,
-    form_class,
     store_all,
 )
 from survey.errors import AppError
@@ -51,9 +51,9 @@ def warm_caches(app: Flask) -> None:
     library itself (seconds under load). Kept out of ``create_app``, which does no such work."""
     with app.app_context():
         for questionnaire in load_library().values():
-            content_hash(questionnaire)
+            questionnaire.content_hash  # noqa: B018 - computed once, before the workers fork
             for language in app.config["LANGUAGES"]:
-                form_class(questionnaire, language)
+                build_form(questionnaire, language)
 
 
 OUTCOME_STATUS = {"created": 201, "duplicate": 200, "conflict": 409, "dossier_used": 409}

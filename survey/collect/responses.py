@@ -95,27 +95,10 @@ _VERSION_IDS: weakref.WeakKeyDictionary[Engine, dict[tuple[str, str, str], int]]
 _VERSION_LOCK = threading.Lock()
 
 
-_HASHES: dict[int, tuple[Questionnaire, str]] = {}
-
-
-def content_hash(questionnaire: Questionnaire) -> str:
-    """``questionnaire.content_hash``, computed once per questionnaire object (it is immutable;
-    the library is loaded once per process, so its objects live as long as this cache)."""
-    found = _HASHES.get(id(questionnaire))
-    if found is not None and found[0] is questionnaire:
-        return found[1]
-    digest = questionnaire.content_hash
-    with _VERSION_LOCK:
-        if len(_HASHES) > 1000:  # questionnaires built on the fly (previews, tests): forget them
-            _HASHES.clear()
-        _HASHES[id(questionnaire)] = (questionnaire, digest)
-    return digest
-
-
 def version_id(session: Session, questionnaire: Questionnaire) -> int:
     """The database id of ``questionnaire``'s published version, publishing it on first use."""
     engine = session.get_bind()
-    key = (questionnaire.id, questionnaire.version, content_hash(questionnaire))
+    key = (questionnaire.id, questionnaire.version, questionnaire.content_hash)
     cache = _VERSION_IDS.get(engine) if isinstance(engine, Engine) else None
     if cache is not None and key in cache:
         return cache[key]

@@ -19,7 +19,6 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -145,21 +144,7 @@ def _formdata(questionnaire: Questionnaire, answers: dict[str, Any], errors: dic
     return data
 
 
-_FORMS: dict[tuple[int, str], tuple[Questionnaire, type[FlaskForm]]] = {}
 _LATEST: dict[str, Questionnaire] = {}
-
-
-def form_class(questionnaire: Questionnaire, language: str) -> type[FlaskForm]:
-    """:func:`survey.collect.forms.build_form`, looked up by questionnaire object (no content hashing
-    per submission): a questionnaire object never changes."""
-    found = _FORMS.get((id(questionnaire), language))
-    if found is not None and found[0] is questionnaire:
-        return found[1]
-    form = build_form(questionnaire, language)
-    if len(_FORMS) > 1000:  # questionnaires built on the fly (previews, tests): forget them
-        _FORMS.clear()
-    _FORMS[(id(questionnaire), language)] = (questionnaire, form)
-    return form
 
 
 def latest_version(questionnaire_id: str) -> Questionnaire:
@@ -177,7 +162,7 @@ def validate_answers(questionnaire: Questionnaire, answers: Any, language: str) 
     errors: dict[str, str] = {}
     formdata = _formdata(questionnaire, answers, errors)
     with force_locale(language):
-        form = form_class(questionnaire, language)(formdata=formdata, meta={"csrf": False})
+        form = build_form(questionnaire, language)(formdata=formdata, meta={"csrf": False})
         valid = form.validate()
         for name, messages in form.errors.items():
             if name != "csrf_token" and messages:
