@@ -19,7 +19,15 @@ from scipy import special
 from scoring.composites import LinearPlan, composite, composite_value, ratios
 from scoring.design import SurveyDesign
 from scoring.estimators import Statistic, item_answers
-from scoring.intervals import MIN_N, MIN_PSU, DegreesOfFreedom, build_table, check_level, resolve_df
+from scoring.intervals import (
+    MIN_N,
+    MIN_PSU,
+    DegreesOfFreedom,
+    build_table,
+    check_confidence,
+    former_level,
+    resolve_df,
+)
 from scoring.linearization import domain_index
 from scoring.papi import PapiSpec, papi_plan
 from scoring.results import EstimateTable
@@ -39,7 +47,7 @@ def change(
     by: Sequence[str] = (),
     statistic: Statistic = "mean",
     satisfied: Collection[float] = frozenset({4, 5}),
-    level: float = 0.95,
+    confidence: float = 0.95,
     df: DegreesOfFreedom = "design",
     min_n: int = MIN_N,
     min_psu: int = MIN_PSU,
@@ -61,7 +69,7 @@ def change(
                       ids=(column,))  # fmt: skip
     return change_scores(
         data, plan, period=period, base=base, current=current, design=design, by=by,
-        level=level, df=df, min_n=min_n, min_psu=min_psu,
+        confidence=confidence, df=df, min_n=min_n, min_psu=min_psu,
     )  # fmt: skip
 
 
@@ -74,18 +82,20 @@ def change_sipas(
     current: object,
     design: SurveyDesign | None = None,
     by: Sequence[str] = (),
-    level: float = 0.95,
+    confidence: float = 0.95,
     df: DegreesOfFreedom = "design",
     min_n: int = MIN_N,
     min_psu: int = MIN_PSU,
+    level: float | None = None,
 ) -> EstimateTable:
     """Change of every SIPAS score (criterion rates, element indices, overall, PAR points, mean
     score) from period ``base`` to ``current``, per domain; rows keep the kinds and ids of
     :func:`scoring.sipas.score_sipas`. See :func:`change_scores` for the variance and columns.
     """
+    confidence = former_level(confidence, level)
     return change_scores(
         data, sipas_plan(data, spec), period=period, base=base, current=current, design=design,
-        by=by, level=level, df=df, min_n=min_n, min_psu=min_psu,
+        by=by, confidence=confidence, df=df, min_n=min_n, min_psu=min_psu,
     )  # fmt: skip
 
 
@@ -98,18 +108,20 @@ def change_papi(
     current: object,
     design: SurveyDesign | None = None,
     by: Sequence[str] = (),
-    level: float = 0.95,
+    confidence: float = 0.95,
     df: DegreesOfFreedom = "design",
     min_n: int = MIN_N,
     min_psu: int = MIN_PSU,
+    level: float | None = None,
 ) -> EstimateTable:
     """Change of every PAPI score (indicators, sub-dimensions, dimensions, total) from period
     ``base`` to ``current``, per domain (e.g. province); rows keep the kinds and ids of
     :func:`scoring.papi.score_papi`. See :func:`change_scores` for the variance and columns.
     """
+    confidence = former_level(confidence, level)
     return change_scores(
         data, papi_plan(data, spec), period=period, base=base, current=current, design=design,
-        by=by, level=level, df=df, min_n=min_n, min_psu=min_psu,
+        by=by, confidence=confidence, df=df, min_n=min_n, min_psu=min_psu,
     )  # fmt: skip
 
 
@@ -122,7 +134,7 @@ def change_scores(
     current: object,
     design: SurveyDesign | None = None,
     by: Sequence[str] = (),
-    level: float = 0.95,
+    confidence: float = 0.95,
     df: DegreesOfFreedom = "design",
     min_n: int = MIN_N,
     min_psu: int = MIN_PSU,
@@ -147,7 +159,7 @@ def change_scores(
     ValueError
         If the period column is missing or ``base``/``current`` do not occur in it.
     """
-    check_level(level)
+    check_confidence(confidence)
     if period not in data.columns:
         raise ValueError(f"period column {period!r} is not in the data")
     design = design or SurveyDesign()
@@ -166,7 +178,7 @@ def change_scores(
     levels = np.vstack([plan.coef, zero]), np.vstack([zero, plan.coef])
     current_value, base_value = (composite_value(parts.value, c, plan.offset) for c in levels)
     dof = resolve_df(df, prepared)
-    table = build_table(index, by, plan.kinds, plan.ids, arrays, level=level, df=dof,
+    table = build_table(index, by, plan.kinds, plan.ids, arrays, confidence=confidence, df=dof,
                         min_n=min_n, min_psu=min_psu)  # fmt: skip
     frame = table.to_frame()
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -66,7 +66,7 @@ def progress(
 
 
 def significant_difference(
-    a: float, se_a: float, b: float, se_b: float, level: float = 0.95
+    a: float, se_a: float, b: float, se_b: float, confidence: float = 0.95
 ) -> bool:
-    """Whether two independent estimates differ at ``level`` (normal test on a − b)."""
-    return bool(abs(a - b) > quantile(level, float("inf")) * float(np.hypot(se_a, se_b)))
+    """Whether two independent estimates differ at ``confidence`` (normal test on a − b)."""
+    return bool(abs(a - b) > quantile(confidence, float("inf")) * float(np.hypot(se_a, se_b)))

@@ -41,7 +41,7 @@ def rate_dossiers(
     threshold: float = 0.9,
     max_points: float = 1.0,
     design: SurveyDesign | None = None,
-    level: float = 0.95,
+    confidence: float = 0.95,
     df: DegreesOfFreedom = "inf",
     min_n: int = MIN_N,
 ) -> EstimateTable:
@@ -77,7 +77,7 @@ def rate_dossiers(
         for column in design.columns():
             work[column] = data[column]
     table = proportion(work, "_dossier_satisfied", values={1.0}, design=design, by=by,
-                       level=level, df=df, min_n=min_n)  # fmt: skip
+                       confidence=confidence, df=df, min_n=min_n)  # fmt: skip
     rate = table.to_frame()
     rate["kind"] = "dossier_rate"
     rate["id"] = "dossiers"

@@ -24,7 +24,7 @@ from scoring.intervals import (
     CiMethod,
     DegreesOfFreedom,
     build_table,
-    check_level,
+    check_confidence,
     resolve_df,
 )
 from scoring.linearization import domain_index
@@ -82,19 +82,19 @@ def _estimate(
     kind: str,
     design: SurveyDesign,
     by: Sequence[str],
-    level: float,
+    confidence: float,
     df: DegreesOfFreedom,
     ci: CiMethod,
     min_n: int,
     min_psu: int,
 ) -> EstimateTable:
-    check_level(level)
+    check_confidence(confidence)
     prepared = design.prepare(data)
     index = domain_index(data, by, prepared)
     parts = ratios(prepared, index, y, x)
     arrays = composite(prepared, index, parts, np.eye(y.shape[1]))
     return build_table(
-        index, by, [kind] * len(ids), ids, arrays, level=level,
+        index, by, [kind] * len(ids), ids, arrays, confidence=confidence,
         df=resolve_df(df, prepared), ci=ci, min_n=min_n, min_psu=min_psu,
     )  # fmt: skip
 
@@ -105,7 +105,7 @@ def mean(
     *,
     design: SurveyDesign | None = None,
     by: Sequence[str] = (),
-    level: float = 0.95,
+    confidence: float = 0.95,
     df: DegreesOfFreedom = "design",
     missing_codes: Collection[float] = (),
     min_n: int = MIN_N,
@@ -123,7 +123,7 @@ def mean(
         The sampling design; simple random sampling with equal weights when omitted.
     by : sequence of str
         Domain columns; estimates use the full design (no row subsetting).
-    level : float
+    confidence : float
         Confidence level.
     df : {"design", "inf"} or float
         Student t on the design df (#PSU − #strata), normal quantile, or a given df.
@@ -148,7 +148,7 @@ def mean(
     names = _columns(columns)
     y = item_values(data, names, missing_codes)
     return _estimate(
-        data, y, np.ones_like(y), names, "mean", design or SurveyDesign(), by, level, df,
+        data, y, np.ones_like(y), names, "mean", design or SurveyDesign(), by, confidence, df,
         "wald", min_n, min_psu,
     )  # fmt: skip
 
@@ -160,7 +160,7 @@ def proportion(
     values: Collection[float] = frozenset({4, 5}),
     design: SurveyDesign | None = None,
     by: Sequence[str] = (),
-    level: float = 0.95,
+    confidence: float = 0.95,
     df: DegreesOfFreedom = "design",
     ci: CiMethod = "wald",
     missing_codes: Collection[float] = (),
@@ -184,7 +184,7 @@ def proportion(
     hit = np.isin(answers, np.asarray(list(values), dtype=float)).astype(float)
     y = np.where(np.isnan(answers), np.nan, hit)
     return _estimate(
-        data, y, np.ones_like(y), names, "proportion", design or SurveyDesign(), by, level, df,
+        data, y, np.ones_like(y), names, "proportion", design or SurveyDesign(), by, confidence, df,
         ci, min_n, min_psu,
     )  # fmt: skip
 
@@ -195,7 +195,7 @@ def total(
     *,
     design: SurveyDesign | None = None,
     by: Sequence[str] = (),
-    level: float = 0.95,
+    confidence: float = 0.95,
     df: DegreesOfFreedom = "design",
     missing_codes: Collection[float] = (),
     min_n: int = MIN_N,
@@ -215,7 +215,7 @@ def total(
     names = _columns(columns)
     y = item_values(data, names, missing_codes)
     return _estimate(
-        data, y, None, names, "total", design or SurveyDesign(), by, level, df, "wald",
+        data, y, None, names, "total", design or SurveyDesign(), by, confidence, df, "wald",
         min_n, min_psu,
     )  # fmt: skip
 
@@ -227,7 +227,7 @@ def ratio(
     *,
     design: SurveyDesign | None = None,
     by: Sequence[str] = (),
-    level: float = 0.95,
+    confidence: float = 0.95,
     df: DegreesOfFreedom = "design",
     min_n: int = MIN_N,
     min_psu: int = MIN_PSU,
@@ -250,5 +250,5 @@ def ratio(
     x = np.where(both, values[:, 1], 0.0)[:, None]
     return _estimate(
         data, y, x, [f"{numerator}/{denominator}"], "ratio", design or SurveyDesign(), by,
-        level, df, "wald", min_n, min_psu,
+        confidence, df, "wald", min_n, min_psu,
     )  # fmt: skip

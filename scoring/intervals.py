@@ -31,10 +31,10 @@ MIN_N = 30
 MIN_PSU = 2
 
 
-def quantile(level: float, df: float) -> float:
+def quantile(confidence: float, df: float) -> float:
     """Two-sided quantile: Student t on ``df`` degrees of freedom, normal when ``df`` is inf."""
-    check_level(level)
-    p = 1 - (1 - level) / 2
+    check_confidence(confidence)
+    p = 1 - (1 - confidence) / 2
     if np.isinf(df):
         return float(special.ndtri(p))
     if not df > 0:
@@ -42,10 +42,16 @@ def quantile(level: float, df: float) -> float:
     return float(special.stdtrit(df, p))
 
 
-def check_level(level: float) -> None:
-    """Raise ValueError unless ``0 < level < 1``."""
-    if not 0 < level < 1:
-        raise ValueError(f"level must lie strictly between 0 and 1, got {level!r}")
+def former_level(confidence: float, level: float | None) -> float:
+    """``level`` is the former name of ``confidence`` (a confidence level, never a unit level);
+    still accepted by the functions the Flask app calls while its callers move to the new name."""
+    return confidence if level is None else level
+
+
+def check_confidence(confidence: float) -> None:
+    """Raise ValueError unless ``0 < confidence < 1``."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence!r}")
 
 
 def resolve_df(df: DegreesOfFreedom, design: PreparedDesign) -> float:
@@ -60,10 +66,10 @@ def resolve_df(df: DegreesOfFreedom, design: PreparedDesign) -> float:
 
 
 def interval(
-    value: FloatArray, se: FloatArray, level: float, df: float, method: CiMethod
+    value: FloatArray, se: FloatArray, confidence: float, df: float, method: CiMethod
 ) -> tuple[FloatArray, FloatArray]:
     """Confidence limits; ``method="logit"`` needs values in [0, 1] (proportions)."""
-    q = quantile(level, df)
+    q = quantile(confidence, df)
     if method == "wald":
         return value - q * se, value + q * se
     if method == "logit":
@@ -84,7 +90,7 @@ def build_table(
     ids: Sequence[str],
     arrays: CompositeArrays,
     *,
-    level: float,
+    confidence: float,
     df: float,
     ci: Sequence[CiMethod] | CiMethod = "wald",
     min_n: int = MIN_N,
@@ -99,7 +105,7 @@ def build_table(
     for method in set(methods):
         cols = [j for j in range(m) if methods[j] == method]
         low[:, cols], high[:, cols] = interval(
-            arrays.value[:, cols], se[:, cols], level, df, method
+            arrays.value[:, cols], se[:, cols], confidence, df, method
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         deff = np.where(arrays.srs_variance > 0, arrays.variance / arrays.srs_variance, np.nan)
@@ -121,7 +127,7 @@ def build_table(
     frame["n_eff"] = n_eff.ravel()
     frame["n_psu"] = arrays.n_psu.ravel()
     frame["df"] = df
-    frame["level"] = level
+    frame["confidence"] = confidence
     frame["ci_method"] = np.tile(np.asarray(methods, dtype=object), n_domains)
     frame["replicates_dropped"] = dropped.ravel()
     return EstimateTable(by=tuple(by), _frame=frame[[*by, *ESTIMATE_COLUMNS]])

@@ -28,7 +28,15 @@ import pandas as pd
 from scoring.composites import LinearPlan, composite, ratios
 from scoring.design import SurveyDesign
 from scoring.estimators import item_values
-from scoring.intervals import MIN_N, MIN_PSU, DegreesOfFreedom, build_table, check_level, resolve_df
+from scoring.intervals import (
+    MIN_N,
+    MIN_PSU,
+    DegreesOfFreedom,
+    build_table,
+    check_confidence,
+    former_level,
+    resolve_df,
+)
 from scoring.linearization import domain_index
 from scoring.results import EstimateTable
 
@@ -95,10 +103,11 @@ def score_papi(
     *,
     design: SurveyDesign | None = None,
     by: Sequence[str] = (),
-    level: float = 0.95,
+    confidence: float = 0.95,
     df: DegreesOfFreedom = "design",
     min_n: int = MIN_N,
     min_psu: int = MIN_PSU,
+    level: float | None = None,
 ) -> EstimateTable:
     """Score PAPI per domain (e.g. province): rescaled indicators, sub-dimensions, dimensions, total.
 
@@ -114,7 +123,8 @@ def score_papi(
     >>> float(frame.loc[frame["kind"] == "total", "estimate"].iloc[0])
     5.5
     """
-    check_level(level)
+    confidence = former_level(confidence, level)
+    check_confidence(confidence)
     design = design or SurveyDesign()
     plan = papi_plan(data, spec)
     prepared = design.prepare(data)
@@ -122,7 +132,7 @@ def score_papi(
     parts = ratios(prepared, index, plan.y, np.ones_like(plan.y))
     arrays = composite(prepared, index, parts, plan.coef, plan.offset)
     return build_table(
-        index, by, plan.kinds, plan.ids, arrays, level=level, df=resolve_df(df, prepared),
+        index, by, plan.kinds, plan.ids, arrays, confidence=confidence, df=resolve_df(df, prepared),
         min_n=min_n, min_psu=min_psu,
     )  # fmt: skip
 

@@ -24,7 +24,7 @@ import pandas as pd
 from scoring.composites import LinearPlan, composite_value, ratios, replicate_values
 from scoring.design import SurveyDesign
 from scoring.estimators import Statistic, item_answers
-from scoring.intervals import check_level
+from scoring.intervals import check_confidence, former_level
 from scoring.linearization import domain_index
 
 __all__ = ["groups", "rank", "rank_intervals", "score_rank_intervals", "summary_rows",
@@ -87,7 +87,7 @@ def summary_rows(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def rank_intervals(
-    estimates: np.ndarray, replicates: np.ndarray, *, level: float = 0.95,
+    estimates: np.ndarray, replicates: np.ndarray, *, confidence: float = 0.95,
     higher_is_better: bool = True,
 ) -> pd.DataFrame:  # fmt: skip
     """Ranks of units with intervals from replicate estimates.
@@ -98,7 +98,7 @@ def rank_intervals(
         Full-sample estimates per unit.
     replicates : ndarray, shape (U, R)
         Replicate estimates per unit.
-    level : float
+    confidence : float
         Coverage of the rank interval.
 
     Returns
@@ -109,7 +109,7 @@ def rank_intervals(
         domain had no weight left) are left out of its quantiles, as R's ``svrVar`` drops them
         from a variance, and the unit is not ranked in them.
     """
-    check_level(level)
+    check_confidence(confidence)
     sign = -1.0 if higher_is_better else 1.0
     point = pd.Series(estimates).rank(method="min", ascending=not higher_is_better).to_numpy()
     keys = sign * np.asarray(replicates, dtype=float)
@@ -121,7 +121,7 @@ def rank_intervals(
         rep_ranks[:, r] = np.searchsorted(order[:, r], keys[:, r], side="left") + 1
     undefined = np.isnan(keys)
     rep_ranks[undefined] = np.nan
-    alpha = 1 - level
+    alpha = 1 - confidence
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a unit undefined in every replicate
         low = np.floor(np.nanquantile(rep_ranks, alpha / 2, axis=1))
@@ -138,7 +138,7 @@ def unit_rank_intervals(
     design: SurveyDesign,
     statistic: Statistic = "mean",
     satisfied: Collection[float] = frozenset({4, 5}),
-    level: float = 0.95,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Rank units on a mean or share satisfied with 95% rank intervals from bootstrap replicates.
 
@@ -146,7 +146,9 @@ def unit_rank_intervals(
     """
     answers = item_answers(data, column, statistic, satisfied)[:, None]
     plan = LinearPlan(y=answers, coef=np.eye(1), offset=np.zeros(1), kinds=("item",), ids=(column,))
-    return score_rank_intervals(data, plan, score=column, unit=unit, design=design, level=level)
+    return score_rank_intervals(
+        data, plan, score=column, unit=unit, design=design, confidence=confidence
+    )
 
 
 def score_rank_intervals(
@@ -156,9 +158,10 @@ def score_rank_intervals(
     score: str,
     unit: str,
     design: SurveyDesign,
-    level: float = 0.95,
+    confidence: float = 0.95,
     units: Collection[object] | None = None,
     higher_is_better: bool = True,
+    level: float | None = None,
 ) -> pd.DataFrame:
     """Rank units on one score of ``plan`` — a single item or a composite such as the SIPAS
     overall index (:func:`scoring.sipas.sipas_plan`) or the PAPI total
@@ -176,9 +179,10 @@ def score_rank_intervals(
         One row per unit ranked: the unit value, ``estimate``, ``rank``, ``rank_low``,
         ``rank_high``.
     """
+    confidence = former_level(confidence, level)
     if design.variance != "bootstrap":
         raise ValueError("rank intervals need a bootstrap design: variance='bootstrap'")
-    check_level(level)
+    check_confidence(confidence)
     try:
         j = plan.ids.index(score)
     except ValueError:
@@ -194,7 +198,7 @@ def score_rank_intervals(
     if units is not None:
         keep &= np.isin(labels, np.asarray(list(units), dtype=labels.dtype))
     out = rank_intervals(
-        estimates[keep], reps[keep], level=level, higher_is_better=higher_is_better
+        estimates[keep], reps[keep], confidence=confidence, higher_is_better=higher_is_better
     )
     out.insert(0, "estimate", estimates[keep])
     out.insert(0, unit, labels[keep])

@@ -27,7 +27,7 @@ ESTIMATE_COLUMNS: tuple[str, ...] = (
     "n_eff",
     "n_psu",
     "df",
-    "level",
+    "confidence",
     "ci_method",
     "replicates_dropped",
 )
@@ -35,11 +35,11 @@ ESTIMATE_COLUMNS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class ConfidenceInterval:
-    """A two-sided confidence interval ``[low, high]`` at ``level``."""
+    """A two-sided confidence interval ``[low, high]`` at ``confidence``."""
 
     low: float
     high: float
-    level: float = 0.95
+    confidence: float = 0.95
     method: str = "wald"
 
     @property
@@ -103,7 +103,7 @@ class EstimateTable:
     def to_frame(self) -> pd.DataFrame:
         """Return the estimates as a new DataFrame: the ``by`` columns, then ``kind``, ``id``,
         ``n``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``, ``small_sample``,
-        ``n_eff``, ``n_psu``, ``df``, ``level``, ``ci_method`` (``"wald"`` or ``"logit"``),
+        ``n_eff``, ``n_psu``, ``df``, ``confidence``, ``ci_method`` (``"wald"`` or ``"logit"``),
         ``replicates_dropped``.
         """
         return self._frame.copy()
@@ -139,7 +139,7 @@ class EstimateTable:
             ci=ConfidenceInterval(
                 float(row["ci_low"]),
                 float(row["ci_high"]),
-                float(row["level"]),
+                float(row["confidence"]),
                 str(row["ci_method"]),
             ),  # fmt: skip
             n=int(row["n"]),

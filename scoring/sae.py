@@ -39,7 +39,7 @@ from scipy import special
 from scoring.arrays import FloatArray
 from scoring.design import SurveyDesign
 from scoring.estimators import Statistic, mean, proportion
-from scoring.intervals import check_level
+from scoring.intervals import check_confidence
 
 FitMethod = Literal["REML", "ML"]
 MseMethod = Literal["analytic", "bootstrap"]
@@ -344,7 +344,7 @@ def small_area_estimates(
         ``direct_se``, ``gamma`` (weight of the direct estimate), ``n``, ``label``
         (:data:`MODELLED_LABEL`); attributes ``fit`` (the :class:`FayHerriotFit`).
     """
-    check_level(confidence)
+    check_confidence(confidence)
     missing = [c for c in (area, *columns) if c not in covariates.columns]
     if missing:
         raise ValueError(f"covariate column {missing[0]!r} is not in the covariates table")

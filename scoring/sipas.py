@@ -27,7 +27,15 @@ import pandas as pd
 from scoring.composites import LinearPlan, composite, ratios
 from scoring.design import SurveyDesign
 from scoring.estimators import item_values
-from scoring.intervals import MIN_N, MIN_PSU, DegreesOfFreedom, build_table, check_level, resolve_df
+from scoring.intervals import (
+    MIN_N,
+    MIN_PSU,
+    DegreesOfFreedom,
+    build_table,
+    check_confidence,
+    former_level,
+    resolve_df,
+)
 from scoring.linearization import domain_index
 from scoring.results import EstimateTable
 
@@ -104,10 +112,11 @@ def score_sipas(
     *,
     design: SurveyDesign | None = None,
     by: Sequence[str] = (),
-    level: float = 0.95,
+    confidence: float = 0.95,
     df: DegreesOfFreedom = "design",
     min_n: int = MIN_N,
     min_psu: int = MIN_PSU,
+    level: float | None = None,
 ) -> EstimateTable:
     """Score SIPAS per domain: criterion rates, element indices, overall, PAR points, mean score.
 
@@ -121,8 +130,11 @@ def score_sipas(
         Sampling design (equal weights, each row its own PSU when omitted).
     by : sequence of str
         Domain columns (unit, service, channel, period …), estimated on the full design.
-    level : float
+    confidence : float
         Confidence level of the intervals.
+    level : float, optional
+        Former name of ``confidence``, still accepted (the Flask app's callers move to
+        ``confidence``).
     df : {"design", "inf"} or float
         Degrees of freedom of the t interval (default #PSU − #strata).
     min_n, min_psu : int
@@ -146,7 +158,8 @@ def score_sipas(
     >>> float(frame.loc[frame["kind"] == "element", "estimate"].iloc[0])
     0.75
     """
-    check_level(level)
+    confidence = former_level(confidence, level)
+    check_confidence(confidence)
     design = design or SurveyDesign()
     plan = sipas_plan(data, spec)
     prepared = design.prepare(data)
@@ -154,7 +167,7 @@ def score_sipas(
     parts = ratios(prepared, index, plan.y, np.ones_like(plan.y))
     arrays = composite(prepared, index, parts, plan.coef)
     return build_table(
-        index, by, plan.kinds, plan.ids, arrays, level=level, df=resolve_df(df, prepared),
+        index, by, plan.kinds, plan.ids, arrays, confidence=confidence, df=resolve_df(df, prepared),
         min_n=min_n, min_psu=min_psu,
     )  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""``hailong score`` (scoring.cli.score_command): same numbers as the Python API, clear errors."""
+"""``hailong score`` (scoring.command.score_command): same numbers as the Python API, clear errors."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from scoring import estimators
-from scoring.cli import score_command
+from scoring.command import score_command
 from scoring.design import SurveyDesign
 
 DESIGN_ARGS = ["--weight", "weight", "--strata", "stratum", "--psu", "psu"]

@@ -22,7 +22,7 @@ SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[Healt
 
 
 def scored(data: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    frame = score_sipas(data, SPEC, design=DESIGN, by=["unit_id"], level=level).to_frame()
+    frame = score_sipas(data, SPEC, design=DESIGN, by=["unit_id"], confidence=level).to_frame()
     return frame.sort_values(["unit_id", "kind", "id"]).reset_index(drop=True)
 
 

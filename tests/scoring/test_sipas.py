@@ -23,7 +23,7 @@ DESIGN = SurveyDesign(weight="weight", stratum="stratum", psu="psu")
 
 def test_frame_columns_and_kinds(survey: pd.DataFrame) -> None:
     frame = score_sipas(
-        survey, SPEC, design=DESIGN, by=["unit_id", "service_id"], level=0.95
+        survey, SPEC, design=DESIGN, by=["unit_id", "service_id"], confidence=0.95
     ).to_frame()
     assert list(frame.columns[:11]) == [
         "unit_id", "service_id", "kind", "id", "n", "estimate", "se", "ci_low", "ci_high",
@@ -111,5 +111,5 @@ def test_bad_data_raises_value_error_echoing_the_value(survey: pd.DataFrame) -> 
     text = survey.assign(weight=survey["weight"].astype(object).where(survey.index != 0, "heavy"))
     with pytest.raises(ValueError, match="'heavy'"):
         score_sipas(text, SPEC, design=DESIGN)
-    with pytest.raises(ValueError, match="level"):
+    with pytest.raises(ValueError, match="confidence"):
         score_sipas(survey, SPEC, level=95)
