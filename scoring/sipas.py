@@ -30,6 +30,7 @@ from scoring.estimators import item_values
 from scoring.intervals import (
     MIN_N,
     MIN_PSU,
+    CiMethod,
     DegreesOfFreedom,
     build_table,
     check_confidence,
@@ -40,6 +41,8 @@ from scoring.linearization import domain_index
 from scoring.results import EstimateTable
 
 OverallRule = Literal["par_weighted", "plain_mean"] | str
+#: Kinds of score that are shares in [0, 1] (their interval may be the logit one).
+SHARE_KINDS = frozenset({"criterion", "element", "overall"})
 #: PAR Index criterion 8.1 maxima of the five SIPAS elements (10 points in all).
 PAR_MAXIMA: tuple[float, ...] = (1.5, 1.5, 2.5, 2.5, 2.0)
 
@@ -116,6 +119,7 @@ def score_sipas(
     df: DegreesOfFreedom = "design",
     min_n: int = MIN_N,
     min_psu: int = MIN_PSU,
+    ci: CiMethod = "logit",
     level: float | None = None,
 ) -> EstimateTable:
     """Score SIPAS per domain: criterion rates, element indices, overall, PAR points, mean score.
@@ -139,6 +143,10 @@ def score_sipas(
         Degrees of freedom of the t interval (default #PSU − #strata).
     min_n, min_psu : int
         Thresholds for the ``small_sample`` flag.
+    ci : {"logit", "wald"}
+        Interval of the shares (criterion rates, element indices, the overall index): the logit
+        interval of R ``svyciprop(method="logit")`` by default, so a share near 0 or 1 keeps its
+        interval inside [0, 1]; PAR points and the mean score always use Wald.
 
     Returns
     -------
@@ -166,9 +174,10 @@ def score_sipas(
     index = domain_index(data, by, prepared)
     parts = ratios(prepared, index, plan.y, np.ones_like(plan.y))
     arrays = composite(prepared, index, parts, plan.coef)
+    methods: list[CiMethod] = [ci if kind in SHARE_KINDS else "wald" for kind in plan.kinds]
     return build_table(
         index, by, plan.kinds, plan.ids, arrays, confidence=confidence, df=resolve_df(df, prepared),
-        min_n=min_n, min_psu=min_psu,
+        ci=methods, min_n=min_n, min_psu=min_psu,
     )  # fmt: skip
 
 

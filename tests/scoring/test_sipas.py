@@ -113,3 +113,32 @@ def test_bad_data_raises_value_error_echoing_the_value(survey: pd.DataFrame) -> 
         score_sipas(text, SPEC, design=DESIGN)
     with pytest.raises(ValueError, match="confidence"):
         score_sipas(survey, SPEC, level=95)
+
+
+def test_shares_use_the_logit_interval_of_svyciprop(survey: pd.DataFrame) -> None:
+    """Criterion rates get exactly the logit interval of estimators.proportion (checked against
+    R svyciprop in test_against_r); a share near 1 keeps its interval inside [0, 1], where the
+    Wald interval crosses 1; PAR points and the mean score stay Wald (symmetric)."""
+    survey = survey.copy()
+    near_one = survey["unit_id"] == "u1"
+    survey.loc[near_one, ["c1", "c2", "c3"]] = 5.0
+    survey.loc[survey.index[near_one][:2], "c1"] = 1.0
+    frame = score_sipas(survey, SPEC, design=DESIGN, by=["unit_id"]).to_frame()
+    rates = frame[frame["kind"] == "criterion"]
+    direct = estimators.proportion(survey, list(SPEC.criteria), design=DESIGN, by=["unit_id"],
+                                   ci="logit").to_frame()  # fmt: skip
+    merged = rates.merge(direct, on=["unit_id", "id"], suffixes=("", "_p"))
+    assert len(merged) == len(rates) == 18
+    np.testing.assert_allclose(merged["ci_low"], merged["ci_low_p"], rtol=1e-12)
+    np.testing.assert_allclose(merged["ci_high"], merged["ci_high_p"], rtol=1e-12)
+    shares = frame[frame["kind"].isin(["criterion", "element", "overall"])]
+    assert (shares["ci_method"] == "logit").all()
+    assert ((shares["ci_low"] >= 0) & (shares["ci_high"] <= 1)).all()
+    access = frame[(frame["unit_id"] == "u1") & (frame["id"] == "access")].iloc[0]
+    assert access["estimate"] + 1.96 * access["se"] > 1 > access["ci_high"] > access["estimate"]
+    others = frame[frame["kind"].isin(["par_points", "mean_score"])]
+    assert (others["ci_method"] == "wald").all()
+    np.testing.assert_allclose(others["ci_high"] - others["estimate"],
+                               others["estimate"] - others["ci_low"], rtol=1e-12)  # fmt: skip
+    wald = score_sipas(survey, SPEC, design=DESIGN, by=["unit_id"], ci="wald").to_frame()
+    assert (wald["ci_method"] == "wald").all()
