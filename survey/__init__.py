@@ -21,7 +21,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey.collect import api, enumerator, kiosk, links
     from survey.config import DEFAULTS, finalize, from_environment
     from survey.portal import home as public
-    from survey.staff import desks, preview, review, targets
+    from survey.portal import jobs
+    from survey.staff import desks, preview, releases, review, targets
     from survey.staff import workspace as staff
     from survey.store import db
 
@@ -45,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    jobs.init_app(app)
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
@@ -57,4 +59,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(preview.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(targets.bp)
+    app.register_blueprint(releases.bp)
     return app

@@ -14,6 +14,7 @@ from flask import current_app
 from questionnaires.command import questionnaires_group
 from scoring.cli import score_command
 from survey import __version__, create_app
+from survey.portal.release_commands import release_group, worker_command
 
 
 def with_appcontext(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -90,9 +91,13 @@ def create_user(username: str, role: str, password: str) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
 @click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
-def serve(host: str, port: int, workers: int, threads: int) -> None:
-    """Run the web app with the gunicorn WSGI server."""
+@click.option("--no-worker", is_flag=True, help="Do not start the background-job worker beside the server "
+              "(run `hailong worker` yourself, e.g. on another machine).")
+def serve(host: str, port: int, workers: int, threads: int, no_worker: bool) -> None:
+    """Run the web app with the gunicorn WSGI server, and the background-job worker beside it."""
     from gunicorn.app.base import BaseApplication
+
+    from survey.portal.jobs import start_worker_process, stop_worker_process
 
     try:
         app = create_app()  # fail here, before forking, if the configuration is unsafe
@@ -109,12 +114,18 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", "-")
             self.cfg.set("graceful_timeout", 5)
+            self.cfg.set("on_exit", lambda _arbiter: stop_worker_process(job_worker))
 
         def load(self) -> Any:
             return app
 
+    # The consumer of the task queue (release builds), so that `manage.py start` needs nothing else.
+    job_worker = None if no_worker or app.config["QUEUE_IMMEDIATE"] else start_worker_process()
     click.echo(f"Hài Lòng is running at http://{host}:{port}/  (Ctrl+C to stop)")
-    _Server().run()
+    try:
+        _Server().run()
+    finally:
+        stop_worker_process(job_worker)
 
 
 def _redact(url: str) -> str:
@@ -127,6 +138,8 @@ def _redact(url: str) -> str:
 # Commands that live with the code they operate on.
 main.add_command(score_command, "score")
 main.add_command(questionnaires_group, "questionnaires")
+main.add_command(release_group, "release")
+main.add_command(worker_command, "worker")
 
 
 if __name__ == "__main__":  # pragma: no cover

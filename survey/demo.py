@@ -92,6 +92,13 @@ def load_demo(
             User(username="admin", full_name="Quản trị viên", password_hash=hash_password(DEMO_PASSWORD), role=Role.ADMIN),
             User(username="canbo", full_name="Cán bộ Sở Nội vụ", password_hash=hash_password(DEMO_PASSWORD), role=Role.STAFF),
         ])
+        releases_hash = hash_password(DEMO_PASSWORD)  # the two release roles: one prepares, another publishes
+        session.add_all([
+            User(username="phantich", full_name="Chuyên viên phân tích số liệu", password_hash=releases_hash,
+                 role=Role.ANALYST, unit_id=province.id),
+            User(username="congbo", full_name="Lãnh đạo duyệt công bố", password_hash=releases_hash,
+                 role=Role.PUBLISHER, unit_id=province.id),
+        ])
         session.flush()
         _demo_fieldwork(session)
         n = _synthetic_ratings(session, desks, n_responses, seed)

@@ -24,6 +24,11 @@ class AppError(Exception):
         self.fields = fields or {}
 
 
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(AppError):
     status = 404
     code = "not_found"
