@@ -323,6 +323,8 @@ def _sipas(context: _Context, questionnaire: Questionnaire, sipas: SipasSpec,
     before = spec.period.previous().contains(everything["submitted_at"])
     frame = everything[now | before].copy()
     frame["_p"] = np.where(now[now | before], "current", "base")
+    if not (frame["_p"] == "current").any():
+        return [], []  # nothing in the period: no row (the build fails if no questionnaire has any)
     context.answered |= set(frame.loc[frame["_p"] == "current", "unit_id"].astype(int))
     shown = context.listed | {uid for uid in context.answered if uid in set(context.subtree)}
     codes = {uid: context.tree.units[uid].code for uid in context.subtree}
@@ -381,18 +383,20 @@ def _level_rows(
     scored = score_sipas(frame, sipas, design=context.design, by=["_p", *by], level=spec.confidence_level,
                          min_n=spec.min_publish_n).to_frame()
     scored = scored[scored["_area"] >= 0]
-    current = _groups(scored[scored["_p"] == "current"], by)
-    base = _groups(scored[scored["_p"] == "base"], by)
-    deltas: dict[Any, dict[str, Any]] = {}
-    if has_base and (frame["_p"] == "current").any():
+    current: dict[tuple[int, ...], dict[tuple[str, str], dict[Any, Any]]] = {}
+    base: dict[tuple[int, ...], dict[tuple[str, str], dict[Any, Any]]] = {}
+    for rec in _records(scored):
+        (current if rec["_p"] == "current" else base).setdefault(_key(rec, by), {})[(rec["kind"], rec["id"])] = rec
+    deltas: dict[tuple[int, ...], dict[Any, Any]] = {}
+    if has_base:
         delta = change_sipas(frame, sipas, period="_p", base="base", current="current", design=context.design,
                              by=by, level=spec.confidence_level).to_frame()
         delta = delta[(delta["kind"] == "overall") & (delta["_area"] >= 0)]
-        deltas = {_key(rec, by): rec for rec in delta.to_dict("records")}
+        deltas = {_key(rec, by): rec for rec in _records(delta)}
     now = frame[(frame["_p"] == "current") & (frame["_area"] >= 0)]
     counts = pd.DataFrame({level: (now[counted] == level).sum(axis=1) for level, _vi, _en in scale})
     counts[by] = now[by]
-    distribution = _groups(counts, by)
+    distribution = {_key(rec, by): rec for rec in _records(counts.groupby(by, as_index=False).sum())}
     keys: list[tuple[int, ...]] = list(current)
     if by == ["_area"]:
         keys = sorted(set(keys) | {(uid,) for uid in level_units})
@@ -400,23 +404,22 @@ def _level_rows(
     for key in keys:
         area = int(key[0])
         service = int(key[1]) if len(key) > 1 else None
-        table = current.get(key)
-        records = {} if table is None else {(r["kind"], r["id"]): r for r in table.to_dict("records")}
+        records = current.get(key, {})
         overall = records.get(("overall", "overall"))
         n = 0 if overall is None else int(overall["n"])
         n_eff = None if overall is None else _effective_n(overall)
         hidden = context.suppressed(n, n_eff)
-        then = base.get(key)
-        before = None if then is None else then[(then["kind"] == "overall")].to_dict("records")[0]
+        before = base.get(key, {}).get(("overall", "overall"))
         change: Change | None = None
-        rec = deltas.get(key)
-        if (not hidden and before is not None and rec is not None
+        delta_rec = deltas.get(key)
+        if (not hidden and before is not None and delta_rec is not None
                 and not context.suppressed(int(before["n"]), _effective_n(before))
-                and number_or_none(rec["se"]) is not None):
+                and number_or_none(delta_rec["se"]) is not None):
             change = {"previous_period": spec.period.previous().code,
-                      "previous_estimate": float(rec["base_estimate"]), "delta": float(rec["estimate"]),
-                      "se": float(rec["se"]), "ci_low": float(rec["ci_low"]), "ci_high": float(rec["ci_high"]),
-                      "p_value": float(rec["p_value"]), "significant": bool(rec["significant"])}
+                      "previous_estimate": float(delta_rec["base_estimate"]), "delta": float(delta_rec["estimate"]),
+                      "se": float(delta_rec["se"]), "ci_low": float(delta_rec["ci_low"]),
+                      "ci_high": float(delta_rec["ci_high"]), "p_value": float(delta_rec["p_value"]),
+                      "significant": bool(delta_rec["significant"])}
         dist = distribution.get(key)
         elements: list[ElementRow] = []
         for element in questionnaire.elements:
@@ -443,7 +446,7 @@ def _level_rows(
             "mean_score": _interval(records.get(("mean_score", "mean_score")), "mean_score", hidden),
             "distribution": [
                 {"level": level, "label_vi": vi, "label_en": en,
-                 "count": None if hidden or dist is None else int(dist[level].sum())}
+                 "count": None if hidden or dist is None else int(dist[level])}
                 for level, vi, en in scale],
             "change": change,
             "target": target,
@@ -458,13 +461,11 @@ def _effective_n(rec: Mapping[Hashable, Any]) -> float:
     return float(rec["n"]) if value is None or not np.isfinite(value) else value
 
 
-def _groups(frame: pd.DataFrame, by: list[str]) -> dict[tuple[int, ...], pd.DataFrame]:
-    """The rows of ``frame`` by the integer key of its ``by`` columns."""
-    out: dict[tuple[int, ...], pd.DataFrame] = {}
-    for key, group in frame.groupby(by):
-        values: tuple[Any, ...] = key if isinstance(key, tuple) else (key,)
-        out[tuple(int(v) for v in values)] = group
-    return out
+def _records(frame: pd.DataFrame) -> list[dict[Any, Any]]:
+    """The rows of ``frame`` as dicts (much faster than ``DataFrame.to_dict`` on text columns)."""
+    columns = list(frame.columns)
+    arrays = [frame[c].to_numpy(dtype=object) for c in frame.columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*arrays, strict=True)]
 
 
 def _key(rec: Mapping[Hashable, Any], by: list[str]) -> tuple[int, ...]:

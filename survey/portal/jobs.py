@@ -1,0 +1,146 @@
+"""The task queue: every background job of the product, and the one way to enqueue one.
+
+Jobs run on `Huey <https://huey.readthedocs.io>`_ — never in threads of the web process:
+
+- by default on Huey's SQLite storage, a file ``huey.sqlite`` in the instance folder (the
+  embedded default: nothing to install or run but the consumer);
+- on Redis when ``QUEUE_URL`` is a ``redis://`` (or ``rediss://``, ``unix://``) URL;
+- in the calling process, at once, when ``QUEUE_IMMEDIATE`` is true (Huey's immediate mode:
+  tests and one-off scripts).
+
+The consumer is ``hailong worker``; ``hailong serve`` (and so ``python3 manage.py start``)
+starts one beside the web server. Every job is listed in :data:`TASKS`: a named function that
+takes ids (never ORM objects) and is safe to run twice. Enqueue with
+:func:`enqueue_after_commit`, so that a worker never looks for a row that is not committed yet.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+QUEUE_NAME = "hailong"
+_worker_app: Flask | None = None
+
+
+class QueueConfigError(ValueError):
+    pass
+
+
+def make_queue(config: dict[str, Any], instance_path: Path) -> Any:
+    """The Huey instance the configuration asks for, with every task of :data:`TASKS` on it."""
+    from huey import MemoryHuey, RedisHuey, SqliteHuey
+
+    url = str(config.get("QUEUE_URL") or "").strip()
+    if config.get("QUEUE_IMMEDIATE"):
+        huey = MemoryHuey(QUEUE_NAME, immediate=True)
+    elif not url:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        huey = SqliteHuey(QUEUE_NAME, filename=str(instance_path / "huey.sqlite"))
+    elif url.startswith("sqlite:///"):
+        huey = SqliteHuey(QUEUE_NAME, filename=url.removeprefix("sqlite:///"))
+    elif url.startswith(("redis://", "rediss://", "unix://")):
+        huey = RedisHuey(QUEUE_NAME, url=url)
+    else:
+        raise QueueConfigError(f"HAILONG_QUEUE_URL must be empty (SQLite in the instance folder), sqlite:///FILE "
+                               f"or redis://HOST:PORT/DB, got {url!r}")
+    tasks = {name: huey.task(name=name, retries=0)(function) for name, function in TASKS.items()}
+    huey.hailong_tasks = tasks
+    return huey
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["hailong.queue"] = make_queue(app.config, Path(app.instance_path))
+
+
+def queue() -> Any:
+    """The application's Huey instance."""
+    return current_app.extensions["hailong.queue"]
+
+
+@contextmanager
+def _app() -> Iterator[Flask]:
+    """The application a job runs in: the caller's (immediate mode) or the worker's own."""
+    global _worker_app
+    if has_app_context():
+        yield current_app._get_current_object()  # type: ignore[attr-defined]
+        return
+    if _worker_app is None:
+        from survey import create_app
+
+        _worker_app = create_app()
+    with _worker_app.app_context():
+        yield _worker_app
+
+
+# -- the jobs -----------------------------------------------------------------------------------
+
+def build_release(release_id: int) -> str:
+    """Compute and store every number of a draft release (idempotent: a release that is no
+    longer a draft is left as it is). Returns the release's status."""
+    from flask_babel import force_locale
+
+    from survey.portal.releases import build
+
+    with _app() as app, force_locale(app.config["DEFAULT_LANGUAGE"]):
+        return build(app.extensions["hailong.sessionmaker"], release_id)
+
+
+#: Every background job, by the name it has on the queue.
+TASKS: dict[str, Callable[..., Any]] = {"build_release": build_release}
+
+
+def enqueue_after_commit(session: Session, name: str, **ids: int) -> str:
+    """Enqueue job ``name`` with ``ids`` once ``session``'s transaction commits (not at all if
+    it rolls back). Returns the job's id, known at once (to store beside the row)."""
+    huey = queue()
+    task = huey.hailong_tasks[name].s(**ids)
+
+    pending = [task]  # emptied by the commit that enqueues it, or by a rollback
+
+    def _enqueue(_session: Session) -> None:
+        if pending:
+            huey.enqueue(pending.pop())
+
+    event.listen(session, "after_commit", _enqueue)
+    event.listen(session, "after_rollback", lambda _session: pending.clear())
+    return str(task.id)
+
+
+def run_worker(app: Flask, workers: int = 1) -> None:
+    """Consume jobs until interrupted (``hailong worker``)."""
+    global _worker_app
+    from huey.consumer import Consumer
+
+    huey = app.extensions["hailong.queue"]
+    if huey.immediate:
+        raise QueueConfigError("QUEUE_IMMEDIATE is on: jobs run in the calling process, there is nothing to consume")
+    _worker_app = app
+    Consumer(huey, workers=workers, worker_type="thread", periodic=False, check_worker_health=True).run()
+
+
+def start_worker_process(env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start ``hailong worker`` as a child process (``hailong serve`` does, beside gunicorn)."""
+    return subprocess.Popen([sys.executable, "-m", "survey.commands", "worker"], env=env)  # noqa: S603
+
+
+def stop_worker_process(process: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+    """Stop a worker started by :func:`start_worker_process`: it finishes its job, then exits
+    (Huey's graceful SIGINT); killed if it has not after ``timeout`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

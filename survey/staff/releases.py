@@ -1,0 +1,259 @@
+"""Staff pages of the release workflow (:mod:`survey.portal.releases`): the list of releases,
+prepare one, follow its build, preview it exactly as the public will see it, approve and
+publish it (a publisher, not the preparer), withdraw it with a notice, prepare a correction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from survey.auth import role_required
+from survey.errors import AppError, NotFound
+from survey.i18n import current_language
+from survey.periods import local
+from survey.portal import releases as workflow
+from survey.portal.jobs import enqueue_after_commit
+from survey.reports.sipas_tables import scored_as_sipas
+from survey.store.catalogue import in_use
+from survey.store.db import get_session
+from survey.store.models import Release, Role, Unit, User
+from survey.text import sort_key
+
+bp = Blueprint("releases", __name__, url_prefix="/staff/releases")
+
+READERS = (Role.STAFF, Role.ANALYST, Role.PUBLISHER)
+viewer_required = role_required(*READERS)
+analyst_required = role_required(Role.ANALYST)
+publisher_required = role_required(Role.PUBLISHER)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class PrepareForm(FlaskForm):
+    period = StringField(_l("Period"), validators=[InputRequired(message=_l("Write the period, e.g. 2026-Q3."))],
+                         description=_l("2026-Q3 for a quarter, 2026-H1 or 2026-H2 for a half-year, 2026-9M for "
+                                        "the first nine months, 2026 for a year."))
+    unit = SelectField(_l("Unit (with every unit below it)"), validators=[InputRequired()])
+    questionnaires = MultiCheckboxField(_l("Questionnaires"), validators=[
+        InputRequired(message=_l("Choose at least one questionnaire."))])
+    overall_rule = SelectField(_l("Rule of the overall index"), choices=[
+        ("", _l("Each questionnaire's own rule")),
+        ("par_weighted", _l("Elements weighted by their PAR 8.1 points")),
+        ("mean", _l("Plain mean of the elements")),
+        ("overall_item", _l("The overall question")),
+    ], validators=[Optional()])
+    methodology_version = StringField(_l("Methodology version"), validators=[Length(max=20)])
+    weighting = RadioField(_l("Weighting"), choices=[
+        ("none", _l("None: every response counts the same")),
+        ("design", _l("The responses' design weights")),
+    ], default="none")
+    changelog = TextAreaField(_l("What this version changes (shown to the public)"), validators=[Length(max=2000)],
+                              description=_l("Required for a correction, e.g. “phiên bản 2: sửa số liệu của xã …”."))
+
+
+class NoticeForm(FlaskForm):
+    notice = TextAreaField(_l("Public notice"), validators=[
+        InputRequired(message=_l("Write the public notice that explains the withdrawal.")), Length(max=2000)])
+
+
+def _release(release_id: int) -> Release:
+    release = get_session().get(Release, release_id)
+    if release is None:
+        raise NotFound(_("This release does not exist."))
+    return release
+
+
+def _user() -> User:
+    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    return user
+
+
+def _prepare_form(source: Release | None = None) -> PrepareForm:
+    session = get_session()
+    language = current_language()
+    form = PrepareForm()
+    units = sorted(session.scalars(select(Unit)).all(), key=lambda u: (u.parent_id is not None, sort_key(u.name)))
+    form.unit.choices = [(u.code, u.name) for u in units]
+    form.questionnaires.choices = [(q.id, q.title.get(language)) for q in in_use(session)
+                                   if scored_as_sipas(q) or q.kind == "papi"]
+    if request.method == "GET":
+        form.methodology_version.data = current_app.config["METHODOLOGY_VERSION"]
+        if source is not None:  # a correction starts from the published choices
+            form.period.data, form.unit.data = source.period_code, source.scope_code
+            form.questionnaires.data = list(source.questionnaires)
+            form.overall_rule.data = source.overall_rule or ""
+            form.methodology_version.data, form.weighting.data = source.methodology_version, source.weighting
+        else:
+            form.questionnaires.data = [c[0] for c in form.questionnaires.choices if c[0] != "papi-household"][:1]
+    return form
+
+
+@bp.route("/")
+@viewer_required
+def index() -> Any:
+    releases = get_session().scalars(select(Release).order_by(Release.id.desc())).all()
+    return render_template("staff/releases/index.html", releases=releases)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@analyst_required
+def new() -> Any:
+    source_id = request.args.get("from", type=int)
+    source = _release(source_id) if source_id else None
+    form = _prepare_form(source)
+    if request.method == "POST" and form.validate():
+        session = get_session()
+        choice = workflow.Choice(period=form.period.data or "", scope=form.unit.data or "",
+                                 questionnaires=form.questionnaires.data or [], overall_rule=form.overall_rule.data,
+                                 methodology_version=form.methodology_version.data,
+                                 weighting=form.weighting.data or "none", changelog=form.changelog.data or "")
+        try:
+            release = workflow.prepare(session, choice, _user())
+        except AppError as exc:
+            session.rollback()
+            target = {"period": form.period, "changelog": form.changelog}.get(next(iter(exc.fields), ""))
+            if target is not None:
+                target.errors = [*target.errors, exc.message]
+            else:
+                form.form_errors.append(exc.message)
+            return render_template("staff/releases/new.html", form=form, source=source), exc.status
+        release.job_id = enqueue_after_commit(session, "build_release", release_id=release.id)
+        session.commit()
+        flash(_("Release no. %(id)s is being built.", id=release.id))
+        return redirect(url_for("releases.detail", release_id=release.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/releases/new.html", form=form, source=source), status
+
+
+@bp.route("/<int:release_id>")
+@viewer_required
+def detail(release_id: int) -> Any:
+    release = _release(release_id)
+    return render_template("staff/releases/detail.html", release=release, error=workflow.error_message(release),
+                           stage=workflow.STAGES.get(release.stage, release.stage), notice_form=NoticeForm(),
+                           can_publish=_can_publish(release), can_prepare=_has(workflow.PREPARERS))
+
+
+def _has(roles: tuple[Role, ...]) -> bool:
+    return bool(current_user.is_authenticated and current_user.role in roles)
+
+
+def _can_publish(release: Release) -> bool:
+    return _has(workflow.PUBLISHERS) and release.created_by_id != current_user.id
+
+
+@bp.route("/<int:release_id>/progress.json")
+@viewer_required
+def progress(release_id: int) -> Any:
+    release = _release(release_id)
+    return jsonify({"id": release.id, "status": release.status.value, "progress": release.progress,
+                    "stage": str(workflow.STAGES.get(release.stage, release.stage)),
+                    "error": workflow.error_message(release)})
+
+
+@bp.route("/<int:release_id>/preview")
+@viewer_required
+def preview(release_id: int) -> Any:
+    from survey.portal.snapshot import draft_snapshot, published_snapshot
+
+    release = _release(release_id)
+    session = get_session()
+    snapshot = draft_snapshot(session, release.id) or published_snapshot(session, release.id)
+    if snapshot is None:
+        abort(404)
+    unit = request.args.get("unit") or release.scope_code
+    service = request.args.get("service") or None
+    rows = [row for row in snapshot["indices"] if row["unit"] == unit and row["service"] == service]
+    rankings = [r for r in snapshot["rankings"] if r["parent"] == unit and r["service"] == service]
+    language = current_language()
+    return render_template(
+        "staff/releases/preview.html", release=release, snapshot=snapshot, unit=unit, service=service, rows=rows,
+        rankings=rankings, names={u["code"]: u["name"] for u in snapshot["units"]},
+        service_names={s["code"]: s["name_en" if language == "en" else "name_vi"] for s in snapshot["services"]},
+        titles={q["id"]: q["title_en" if language == "en" else "title_vi"] for q in snapshot["questionnaires"]})
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"when": when}
+
+
+def when(moment: datetime | None) -> str:
+    """A moment as staff read it: Vietnam time, with its zone."""
+    if moment is None:
+        return ""
+    return local(moment).strftime("%d/%m/%Y %H:%M") + " (UTC+7)"
+
+
+def _act(release_id: int, action: str) -> Any:
+    session = get_session()
+    release = _release(release_id)
+    try:
+        if action == "publish":
+            workflow.publish(session, release, _user())
+            message = _("Release no. %(id)s is published.", id=release.id)
+        elif action == "rebuild":
+            workflow.rebuild(session, release, _user())
+            release.job_id = enqueue_after_commit(session, "build_release", release_id=release.id)
+            message = _("Release no. %(id)s is being built again.", id=release.id)
+        elif action == "discard":
+            workflow.discard(session, release, _user())
+            message = _("The draft no. %(id)s was discarded.", id=release_id)
+        else:
+            form = NoticeForm()
+            workflow.withdraw(session, release, _user(), form.notice.data or "")
+            message = _("Release no. %(id)s is withdrawn; its notice is public.", id=release.id)
+        session.commit()
+    except AppError:
+        session.rollback()
+        raise
+    flash(message)
+    return redirect(url_for("releases.index") if action == "discard" else url_for("releases.detail",
+                                                                                      release_id=release_id))
+
+
+@bp.route("/<int:release_id>/publish", methods=["POST"])
+@publisher_required
+def publish(release_id: int) -> Any:
+    return _act(release_id, "publish")
+
+
+@bp.route("/<int:release_id>/withdraw", methods=["POST"])
+@publisher_required
+def withdraw(release_id: int) -> Any:
+    return _act(release_id, "withdraw")
+
+
+@bp.route("/<int:release_id>/rebuild", methods=["POST"])
+@analyst_required
+def rebuild(release_id: int) -> Any:
+    return _act(release_id, "rebuild")
+
+
+@bp.route("/<int:release_id>/discard", methods=["POST"])
+@analyst_required
+def discard(release_id: int) -> Any:
+    return _act(release_id, "discard")
