@@ -17,7 +17,7 @@ from survey.config import VERSION as __version__  # noqa: F401 - ``hailong --ver
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: defaults, instance config, ``HAILONG_*`` environment, extensions."""
-    from survey import auth, errors, i18n
+    from survey import auth, errors, i18n, security
     from survey.collect import api, enumerator, kiosk, links
     from survey.config import DEFAULTS, finalize, from_environment
     from survey.portal import home as public
@@ -46,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     jobs.init_app(app)
 
     app.register_blueprint(public.bp)

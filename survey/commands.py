@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -65,7 +66,9 @@ def demo(responses: int, papi_per_village: int, seed: int) -> None:
     from survey.store.migrate import upgrade
 
     upgrade(current_app.config["DATABASE_URL"])
-    summary = load_demo(current_app.extensions["hailong.engine"], secret=current_app.config["SECRET_KEY"],
+    from survey.store import dossier_keys
+
+    summary = load_demo(current_app.extensions["hailong.engine"], secret=dossier_keys.keyring(current_app).secret,
                         n_responses=responses, seed=seed, papi_per_village=papi_per_village)
     click.echo(summary)
 
@@ -76,14 +79,90 @@ def demo(responses: int, papi_per_village: int, seed: int) -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @with_appcontext
 def create_user(username: str, role: str, password: str) -> None:
-    """Create a staff or admin account."""
-    from survey.auth import hash_password
+    """Create a staff or admin account (the password needs at least 10 characters and must not
+    be a common one)."""
+    from survey.auth import hash_password, password_problem
+    from survey.ratelimit import normalize_username
     from survey.store.db import session_scope
     from survey.store.models import Role, User
 
+    username = normalize_username(username)
+    problem = password_problem(password, username)
+    if problem:
+        raise click.ClickException(problem)
     with session_scope(current_app.extensions["hailong.engine"]) as session:
         session.add(User(username=username, password_hash=hash_password(password), role=Role(role)))
     click.echo(f"User {username} ({role}) created.")
+
+
+@main.command("unlock-user")
+@click.argument("username")
+@with_appcontext
+def unlock_user(username: str) -> None:
+    """Lift the lock that many failed sign-ins put on an account."""
+    from sqlalchemy import select
+
+    from survey.ratelimit import normalize_username
+    from survey.store.db import session_scope
+    from survey.store.models import User
+
+    with session_scope(current_app.extensions["hailong.engine"]) as session:
+        user = session.scalar(select(User).where(User.username == normalize_username(username)))
+        if user is None:
+            raise click.ClickException(f"No user {username}.")
+        user.locked_until = None
+    click.echo(f"User {normalize_username(username)} unlocked.")
+
+
+@main.command("backup")
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(archive: Path) -> None:
+    """Write the database and its dossier keys to ARCHIVE (a .tar file; keep it safe)."""
+    from survey.store import backup, dossier_keys
+
+    config = current_app.config
+    try:
+        manifest = backup.backup(config["DATABASE_URL"], dossier_keys.keyring(current_app),
+                                 dossier_keys.key_file(config), archive)
+    except (backup.BackupError, dossier_keys.KeyMismatch) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backup written: {archive} ({manifest['counts'].get('response', 0)} responses, "
+               f"schema {manifest['revision']}).")
+
+
+@main.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def restore_command(archive: Path) -> None:
+    """Restore ARCHIVE (from `hailong backup`) into the empty database of DATABASE_URL; refused
+    when the dossier keys here do not match the backup's."""
+    from survey.store import backup, dossier_keys
+
+    config = current_app.config
+    try:
+        manifest = backup.restore(config["DATABASE_URL"], config["SECRET_KEY"], dossier_keys.key_file(config),
+                                  archive)
+    except (backup.BackupError, dossier_keys.KeyMismatch) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored {archive}: {manifest['counts'].get('response', 0)} responses, schema "
+               f"{manifest['revision']}. Run `hailong init-db` if this version's schema is newer.")
+
+
+@main.group("dossier-key")
+def dossier_key_group() -> None:
+    """The keys that hash dossier codes (see DOSSIER_KEY_FILE)."""
+
+
+@dossier_key_group.command("rotate")
+@with_appcontext
+def dossier_key_rotate() -> None:
+    """Add a new current dossier key; older ones keep refusing repeated dossiers. Restart the server after."""
+    from survey.store import dossier_keys
+
+    ring = dossier_keys.rotate(dossier_keys.key_file(current_app.config), current_app.config["SECRET_KEY"])
+    click.echo(f"Dossier key version {ring.current} is now current ({len(ring.keys)} keys in "
+               f"{dossier_keys.key_file(current_app.config)}).")
 
 
 @main.command("serve")
@@ -104,6 +183,7 @@ def serve(host: str, port: int, workers: int, threads: int, no_worker: bool) -> 
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     from survey.collect.api import warm_caches
+    from survey.security import access_logger_class
 
     warm_caches(app)  # before forking: every worker inherits the parsed library and form classes
 
@@ -114,6 +194,7 @@ def serve(host: str, port: int, workers: int, threads: int, no_worker: bool) -> 
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", "-")
             self.cfg.set("graceful_timeout", 5)
+            self.cfg.set("logger_class", access_logger_class())  # no credential or dossier code in the log
             self.cfg.set("on_exit", lambda _arbiter: stop_worker_process(job_worker))
 
         def load(self) -> Any:

@@ -86,6 +86,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("METHODOLOGY_VERSION", "2026.1", "Methodology version a new release states by default (the analyst may change it)."),
     Setting("QUEUE_URL", "", "Task queue of the background jobs (release builds): empty for Huey's SQLite storage in the instance folder (`huey.sqlite`), `sqlite:///FILE`, or `redis://host:6379/0` for Redis."),
     Setting("QUEUE_IMMEDIATE", False, "`true`: jobs run at once in the process that asks for them (tests, scripts) instead of on the queue."),
+    Setting("OPEN_DATA_LICENSE", "CC-BY-4.0", "Licence of the published data packages and of their CKAN datasets.", choices=("CC-BY-4.0", "CC0-1.0", "ODC-BY-1.0")),
+    Setting("OPEN_DATA_PUBLISHER", "", "Publisher named in the data packages (e.g. `Sở Nội vụ tỉnh Cà Mau`); empty: none named."),
+    Setting("CKAN_URL", "", "Address of the CKAN open-data portal that `hailong portal push-ckan` publishes releases to (e.g. `https://data.example.gov.vn`); empty: no CKAN."),
+    Setting("CKAN_API_KEY", "", "API token of the CKAN account that publishes the releases (keep it secret)."),
+    Setting("CKAN_ORGANIZATION", "", "CKAN organisation (its name) that owns the release datasets."),
+    Setting("LATE_UPLOAD_DAYS", 90, "Submissions stamped more than this many days before the server receives them (or more than 10 minutes after) are refused: the window for late offline uploads. Scores count a response in the period of its `submitted_at`, which therefore lies within this window before its server receipt time `received_at` (kept beside it)."),
+    Setting("KIOSK_UNREGISTERED_PER_MINUTE", 10, "Ratings per minute accepted from one address on a kiosk form without a registered device (more get HTTP 429)."),
+    Setting("LINK_PER_ADDRESS_PER_MINUTE", 30, "Ratings per minute accepted from one address on the public links and receipt forms (more get HTTP 429, answers kept)."),
+    Setting("LINK_REVIEW_PER_HOUR", 60, "Public-link ratings of one unit beyond this many in an hour are stored but flagged `link_rate` for review."),
+    Setting("TRUSTED_PROXIES", 0, "Number of reverse proxies in front of the app whose `X-Forwarded-For`/`-Proto` are believed (0: none; the client address is the connection's)."),
+    Setting("RATE_LIMIT_STORAGE", "memory://", "Where rate-limit counters live: `memory://` (per server process) or `redis://host:6379` (shared by all workers)."),
+    Setting("LOGIN_MAX_PER_ADDRESS", 30, "Failed sign-ins from one address in 15 minutes (any accounts) before that address must wait."),
+    Setting("LOGIN_LOCK_AFTER", 50, "Failed sign-ins to one account in an hour (from all addresses) that lock it for an hour for addresses it was never used from; `hailong unlock-user` lifts the lock."),
+    Setting("SESSION_IDLE_MINUTES", 120, "A staff session ends after this many minutes without a request."),
+    Setting("SESSION_HOURS", 12, "A staff session ends this many hours after sign-in."),
+    Setting("COOKIE_SECURE", None, "Session and kiosk cookies only over HTTPS. Default: on in production, off in the demo.", kind=bool),
+    Setting("DOSSIER_KEY_FILE", None, "The versioned dossier-key file (default `dossier_keys.json` in the instance folder); without it the secret key hashes dossier codes. `hailong dossier-key rotate` creates or extends it; `hailong backup` includes it."),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
@@ -186,6 +203,8 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
         config[setting.name] = parse_value(setting, config.get(setting.name, setting.default))
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'hailong.sqlite'}"
+    if not config.get("DOSSIER_KEY_FILE"):
+        config["DOSSIER_KEY_FILE"] = str(instance_path / "dossier_keys.json")
     if not config.get("SECRET_KEY"):
         if config.get("TESTING") or config.get("ENV") == "demo":
             config["SECRET_KEY"] = demo_secret_key(instance_path)
@@ -195,6 +214,14 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
                 "set HAILONG_SECRET_KEY (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`) "
                 "or run the demo with HAILONG_ENV=demo."
             )
+    if config.get("ENV") == "production" and not config.get("TESTING") \
+            and len(str(config["SECRET_KEY"]).encode("utf-8")) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(
+            f"HAILONG_SECRET_KEY is too short: production needs at least {MIN_SECRET_KEY_BYTES} bytes "
+            "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`).")
+
+
+MIN_SECRET_KEY_BYTES = 32  # production refuses a shorter secret key
 
 
 def demo_secret_key(instance_path: Path) -> str:

@@ -50,9 +50,11 @@ def error_body(status: int, code: str, message: str, fields: dict[str, str] | No
 def init_app(app: Flask) -> None:
     @app.errorhandler(AppError)
     def _app_error(exc: AppError) -> Any:
+        retry = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(int(retry))} if retry else {}
         if wants_json():
-            return jsonify(error_body(exc.status, exc.code, exc.message, exc.fields)), exc.status
-        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+            return jsonify(error_body(exc.status, exc.code, exc.message, exc.fields)), exc.status, headers
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status, headers
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
@@ -66,7 +68,8 @@ def init_app(app: Flask) -> None:
             429: _("Too many requests. Please wait a moment."),
         }
         message = messages.get(status, _("Something went wrong. Please try again."))
+        headers = {k: v for k, v in exc.get_headers() if k in ("Allow", "Retry-After")}  # 405 names what is allowed
         if wants_json():
             code = (exc.name or "error").lower().replace(" ", "_")
-            return jsonify(error_body(status, code, message)), status
-        return render_template("error.html", status=status, message=message), status
+            return jsonify(error_body(status, code, message)), status, headers
+        return render_template("error.html", status=status, message=message), status, headers

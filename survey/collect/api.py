@@ -18,9 +18,10 @@ from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError, StatementError
 
 from questionnaires import load_library
-from survey.auth import csrf, verify_password
+from survey.auth import check_credentials, csrf, refusal_message
 from survey.collect import credentials
 from survey.collect.forms import build_form
 from survey.collect.openapi import OPENAPI
@@ -38,7 +39,7 @@ from survey.errors import AppError
 from survey.ratelimit import limiter
 from survey.store.catalogue import latest
 from survey.store.db import get_session
-from survey.store.models import Assignment, Credential, Response, Role, User, utcnow
+from survey.store.models import Assignment, Credential, Response, Role, utcnow
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
@@ -77,6 +78,10 @@ class Forbidden(AppError):
 class TooManyRequests(AppError):
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None, retry_after: int = 60) -> None:
+        super().__init__(message, fields)
+        self.retry_after = retry_after
 
 
 def api_language() -> str:
@@ -181,11 +186,37 @@ def _submit_many(cred: Credential, items: list[Any], *, precheck: bool) -> list[
             valid.append((n, (scope, check(scope, item, g.api_language))))
         except SubmissionError as exc:
             fates[n] = _refusal(item, exc)
+        except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:  # one odd item, never the batch
+            fates[n] = _unprocessable(item, exc)
     if valid:
-        stored = store_all(get_session(), [v for _n, v in valid], precheck=precheck)
+        session = get_session()
+        try:
+            stored: list[StoreResult | None] = list(store_all(session, [v for _n, v in valid], precheck=precheck))
+        except (ValueError, TypeError, ArithmeticError, DataError, StatementError):
+            # Something in one item the database cannot take: store each on its own, so the others
+            # are kept and only the culprit is refused.
+            session.rollback()
+            stored = []
+            for _n, v in valid:
+                try:
+                    stored.append(store_all(session, [v], precheck=precheck)[0])
+                except (ValueError, TypeError, ArithmeticError, DataError, StatementError) as exc:
+                    session.rollback()
+                    stored.append(None)
+                    fates[_n] = _unprocessable(items[_n], exc)
         for (n, _v), result in zip(valid, stored, strict=True):
-            fates[n] = (_result_body(result), OUTCOME_STATUS[result.outcome])
+            if result is not None:
+                fates[n] = (_result_body(result), OUTCOME_STATUS[result.outcome])
     return [f for f in fates if f is not None]
+
+
+def _unprocessable(item: Any, exc: BaseException) -> tuple[dict[str, Any], int]:
+    """The fate of an item that broke the server's processing: refused with a reason, and logged
+    (the kind of error only: items may hold personal data)."""
+    current_app.logger.warning("submission refused: %s", type(exc).__name__)
+    item_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
+    message = _("This submission could not be processed (a value is out of range). Nothing of it was stored.")
+    return {"id": item_id and item_id[:64], "status": "invalid", "message": message, "fields": {}}, 422
 
 
 @bp.post("/v1/submissions")
@@ -228,15 +259,15 @@ def token() -> Any:
     payload = _json_body()
     username = payload.get("username") if isinstance(payload, dict) else None
     password = payload.get("password") if isinstance(payload, dict) else None
-    if not isinstance(username, str) or not isinstance(password, str) or not username or len(username) > 80 \
-            or len(password) > 200 or "\x00" in username:
+    if not isinstance(username, str) or not isinstance(password, str) or not username.strip() or not password \
+            or len(username) > 80 or len(password) > 200 or "\x00" in username or "\x00" in password:
         raise AppError(_("Enter your username and password."),
                        {"username": _("Please enter your username."), "password": _("Please enter your password.")})
-    if not limiter.allow(f"login:{request.remote_addr}:{username}", 10):
-        raise TooManyRequests(_("Too many requests. Please wait a moment."))
     session = get_session()
-    user = session.scalar(select(User).where(User.username == username.strip()))
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+    user, refusal = check_credentials(username, password)
+    if refusal is not None:
+        raise TooManyRequests(refusal_message(refusal), retry_after=refusal.retry_after)
+    if user is None:
         raise Unauthorized(_("Wrong username or password."))
     if user.role not in (Role.ENUMERATOR, Role.ADMIN):
         raise Forbidden(_("This account may not submit interviews."))

@@ -5,9 +5,12 @@ nothing of the previous citizen can be reached with the back button. The start s
 by itself after ``KIOSK_RETURN_SECONDS`` on the thank-you screen and after
 ``KIOSK_IDLE_SECONDS`` idle.
 
-A tablet becomes a desk's kiosk by opening any kiosk page once with ``?device=<token>`` (the
-token staff get when they register the device, see :mod:`survey.staff.desks`): the token is kept in
-an HttpOnly, SameSite=Strict cookie. A signed-in staff member's browser also works as a kiosk.
+A tablet becomes a desk's kiosk by opening the address staff get when they register the device
+(:mod:`survey.staff.desks`): ``/kiosk/<desk>#device=<token>``. The token is in the fragment, which
+the browser never sends: ``kiosk.js`` posts it once in the ``X-Device-Token`` header to
+``/kiosk/<desk>/bind``, which keeps it in an HttpOnly, SameSite=Strict cookie — so no device
+token ever appears in an address, a proxy's or the server's access log. (``?device=`` addresses
+of older versions are refused with a message.) A signed-in staff member's browser also works as a kiosk.
 Ratings from any other browser are refused when ``KIOSK_REQUIRE_DEVICE`` is set, else stored
 with the flag ``unregistered``. Each rating carries an id made on the tablet, so the offline
 queue of ``kiosk.js`` can re-send it safely.
@@ -35,9 +38,17 @@ from sqlalchemy import select
 from survey.auth import csrf
 from survey.collect import credentials
 from survey.collect.forms import answers_from_form, build_form
-from survey.collect.submissions import desk_scope, desk_services, parse_time, store_checked
+from survey.collect.submissions import (
+    desk_scope,
+    desk_services,
+    parse_time,
+    plausible_time,
+    store_checked,
+    time_problem,
+)
 from survey.errors import AppError, NotFound
 from survey.i18n import current_language
+from survey.ratelimit import limiter
 from survey.store.catalogue import latest
 from survey.store.db import get_session
 from survey.store.models import Credential, Desk, Role, Service
@@ -49,6 +60,12 @@ DEVICE_COOKIE = "hailong_kiosk_device"
 class DeviceRequired(AppError):
     status = 403
     code = "device_required"
+
+
+class TooManyRequests(AppError):
+    status = 429
+    code = "rate_limited"
+    retry_after = 60
 
 
 @bp.after_request
@@ -82,13 +99,22 @@ def _kiosk_settings() -> dict[str, int]:
 
 
 def _bind_device(desk: Desk) -> Any:
-    """``?device=<token>``: remember the device in a cookie, then drop the token from the URL."""
-    token = request.args.get("device", "")
+    """An address with ``?device=`` (older versions): refused, since the token was sent in the
+    address; staff register the tablet again and get an address that keeps it out of logs."""
+    raise DeviceRequired(_("This kiosk address is outdated. Please ask the staff to register this tablet again "
+                           "on the desk page."))
+
+
+@bp.post("/<desk_code>/bind")
+@csrf.exempt  # the token itself is the proof; it comes in a header no other site can set
+def bind(desk_code: str) -> Any:
+    """Keep the device token of the ``X-Device-Token`` header in the kiosk cookie."""
+    desk = _desk(desk_code)
+    token = request.headers.get("X-Device-Token", "")
     cred = credentials.authenticate(get_session(), token)
     if cred is None or cred.desk_id != desk.id:
         raise DeviceRequired(_("This device code is not valid for this desk. Please ask the staff for a new one."))
-    values: dict[str, Any] = {**(request.view_args or {}), **{k: v for k, v in request.args.items() if k != "device"}}
-    response = redirect(url_for(request.endpoint or "kiosk.start", **values))
+    response = jsonify({"status": "bound", "desk": desk.code, "redirect": url_for("kiosk.start", desk_code=desk.code)})
     response.set_cookie(DEVICE_COOKIE, token, max_age=5 * 365 * 24 * 3600, httponly=True, samesite="Strict",
                         secure=request.is_secure, path=url_for("kiosk.start", desk_code="x").rsplit("/", 1)[0] + "/")
     return response
@@ -135,6 +161,9 @@ def rate(desk_code: str, service_code: str) -> Any:
     if device is None and not _staff_browser() and current_app.config["KIOSK_REQUIRE_DEVICE"] \
             and request.method == "POST":
         raise DeviceRequired(_("This tablet is not registered as a kiosk of this desk. Please ask the staff."))
+    if device is None and not _staff_browser() and request.method == "POST" and not limiter.allow(
+            f"kiosk-unregistered:{request.remote_addr}", int(current_app.config["KIOSK_UNREGISTERED_PER_MINUTE"])):
+        raise TooManyRequests(_("Too many ratings from this browser. Please wait a minute and send again."))
     questionnaire = latest(desk.questionnaire_id)
     language = current_language()
     form_class = build_form(questionnaire, language)
@@ -156,6 +185,10 @@ def rate(desk_code: str, service_code: str) -> Any:
                 submitted_at = parse_time(request.form["submitted_at"]) if request.form.get("submitted_at") else None
             except (ValueError, TypeError, OverflowError):
                 submitted_at = None
+            if submitted_at is not None and not plausible_time(submitted_at):
+                if request.accept_mimetypes.best == "application/json":  # a queued rating: refused, with the reason
+                    return jsonify({"status": "invalid", "fields": {"submitted_at": time_problem()}}), 422
+                submitted_at = None  # the citizen is here now: the server's time it is
             result = store_checked(
                 session, desk_scope(session, desk, device), questionnaire, service.id,
                 answers_from_form(questionnaire, form), response_id, submitted_at=submitted_at,

@@ -11,13 +11,14 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import segno
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from survey.collect.forms import answers_from_form, build_form
 from survey.collect.submissions import Scope, store_checked
@@ -26,7 +27,8 @@ from survey.i18n import current_language
 from survey.ratelimit import limiter
 from survey.store.catalogue import latest
 from survey.store.db import get_session
-from survey.store.models import Channel, Desk, Service, Unit
+from survey.store.models import Channel, Desk, Service, Unit, utcnow
+from survey.store.models import Response as StoredResponse
 
 bp = Blueprint("links", __name__)
 DEFAULT_QUESTIONNAIRE = "sipas-kiosk"
@@ -88,9 +90,14 @@ def _survey(unit: Unit, service: Service, receipt: Receipt | None) -> Any:
     if receipt is not None and dossier_field:
         form[dossier_field].data = receipt.dossier  # from the signed token, not from the form
     status = 200
-    if request.method == "POST":
-        if not limiter.allow(f"web:{request.remote_addr}", 30):
-            raise AppError(_("Too many requests. Please wait a moment."))
+    notice = None
+    if request.method == "POST" and not limiter.allow(
+            f"web:{request.remote_addr}", int(current_app.config["LINK_PER_ADDRESS_PER_MINUTE"])):
+        # Refused for now, but nothing is lost: the page comes back with the answers as sent.
+        notice = _("Many ratings were just sent from this network. Your answers are kept below: please wait a "
+                   "minute and press “Send my rating” again.")
+        status = 429
+    elif request.method == "POST":
         if receipt is not None and dossier_field:
             form[dossier_field].raw_data = [receipt.dossier]
             form[dossier_field].data = receipt.dossier
@@ -104,7 +111,7 @@ def _survey(unit: Unit, service: Service, receipt: Receipt | None) -> Any:
             scope = Scope(channel=Channel.WEB, unit_id=unit.id, questionnaire_id=questionnaire.id,
                           services={service.code: service.id})
             result = store_checked(get_session(), scope, questionnaire, service.id,
-                                   answers_from_form(questionnaire, form), response_id)
+                                   answers_from_form(questionnaire, form), response_id, flag=_link_flag(unit))
             if result.outcome == "dossier_used" and dossier_field:
                 form[dossier_field].errors = [
                     _("This dossier code has already been rated. Thank you — each dossier can be rated once.")]
@@ -113,9 +120,25 @@ def _survey(unit: Unit, service: Service, receipt: Receipt | None) -> Any:
                 return redirect(url_for("links.thanks"), code=303)
         else:
             status = 400
+            if "csrf_token" in form.errors:
+                notice = _("This page was open for a long time, so it could not be sent safely. Your answers are kept "
+                           "below: please press “Send my rating” again.")
+                form["csrf_token"].errors = []
+                form._errors = None  # recomputed without the token's error
+    headers = {"Retry-After": "60"} if status == 429 else {}
     return render_template("links/survey.html", unit=unit, service=service, questionnaire=questionnaire, form=form,
-                           language=language, receipt=receipt, dossier_field=dossier_field,
-                           submission_id=uuid.uuid4()), status
+                           language=language, receipt=receipt, dossier_field=dossier_field, notice=notice,
+                           submission_id=request.form.get("submission_id") or uuid.uuid4()), status, headers
+
+
+def _link_flag(unit: Unit) -> str | None:
+    """``link_rate`` when the unit's public link received more than ``LINK_REVIEW_PER_HOUR``
+    ratings in the last hour: the rest of that hour's ratings wait for review (ballot stuffing)."""
+    limit = int(current_app.config["LINK_REVIEW_PER_HOUR"])
+    since = utcnow() - timedelta(hours=1)
+    recent = get_session().scalar(select(func.count()).select_from(StoredResponse).where(
+        StoredResponse.unit_id == unit.id, StoredResponse.channel == Channel.WEB, StoredResponse.received_at >= since)) or 0
+    return "link_rate" if recent >= limit else None
 
 
 @bp.route("/s/<unit_code>/<service_code>", methods=["GET", "POST"])

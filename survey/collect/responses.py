@@ -133,8 +133,12 @@ def store_response(
     assignment_id: int | None = None,
     paradata: dict[str, Any] | None = None,
     flag: str | None = None,
+    old_secrets: Sequence[str] = (),
 ) -> StoreResult:
     """Store one response exactly once; commits on success.
+
+    ``old_secrets`` are earlier dossier keys (see :mod:`survey.store.dossier_keys`): a code
+    hashed under any of them counts as already rated.
 
     ``paradata`` (interview timing, device, GPS) and ``flag`` (e.g. ``burst``) describe how the
     response was collected; they are not part of its content hash, so a re-sent submission is
@@ -148,6 +152,8 @@ def store_response(
     code_question = next((q for q in questionnaire.questions if q.type == "dossier_code"), None)
     code = answers.get(code_question.id) if code_question else None
     key = dossier_key(secret, questionnaire.id, str(code)) if code else None
+    if code and old_secrets and _rated_before(session, questionnaire.id, str(code), old_secrets):
+        return StoreResult("dossier_used", response_id)
     response = Response(
         id=response_id,
         questionnaire_id=questionnaire.id,
@@ -182,6 +188,13 @@ def store_response(
             return StoreResult("dossier_used", response_id)
         raise
     return StoreResult("created", response_id)
+
+
+def _rated_before(session: Session, questionnaire_id: str, code: str, old_secrets: Sequence[str]) -> bool:
+    """Is ``code`` stored under one of the earlier dossier keys?"""
+    keys = [dossier_key(s, questionnaire_id, code) for s in old_secrets]
+    return session.scalar(select(Response.id).where(
+        Response.questionnaire_id == questionnaire_id, Response.dossier_key.in_(keys)).limit(1)) is not None
 
 
 @dataclass
@@ -246,6 +259,7 @@ def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> 
 def store_many(
     session: Session, *, secret: str, items: Sequence[Pending],
     flags_for: Callable[[list[Pending]], list[str | None]] | None = None, precheck: bool = True,
+    old_secrets: Sequence[str] = (),
 ) -> list[StoreResult]:
     """Store many validated responses, each exactly once, with :func:`store_response`'s outcomes.
 
@@ -258,6 +272,7 @@ def store_many(
     or on a deadlock with a concurrent upload, it is rolled back and every item goes through
     :func:`store_response` on its own (other database errors propagate).
     ``flags_for`` is given the items about to be created, in order, and returns their review flags.
+    A dossier code stored under one of ``old_secrets`` (earlier dossier keys) is already rated.
     """
     digests = [payload_hash(i.questionnaire, i.unit_id, i.service_id, i.answers) for i in items]
     keys = [_dossier_key_of(secret, i) for i in items]
@@ -273,6 +288,21 @@ def store_many(
             used.update((q, k) for q, k in session.execute(  # type: ignore[misc]
                 select(Response.questionnaire_id, Response.dossier_key).where(
                     tuple_(Response.questionnaire_id, Response.dossier_key).in_(pairs[start:start + _CHUNK]))))
+    old_used: set[int] = set()  # items whose code is stored under an earlier dossier key
+    if old_secrets:
+        olds: dict[tuple[str, str], list[int]] = {}
+        for n, item in enumerate(items):
+            code_question = next((q for q in item.questionnaire.questions if q.type == "dossier_code"), None)
+            code = item.answers.get(code_question.id) if code_question else None
+            if code:
+                for secret_old in old_secrets:
+                    olds.setdefault((item.questionnaire.id, dossier_key(secret_old, item.questionnaire.id, str(code))),
+                                    []).append(n)
+        pairs_old = list(olds)
+        for start in range(0, len(pairs_old), _CHUNK):
+            for q, k in session.execute(select(Response.questionnaire_id, Response.dossier_key).where(
+                    tuple_(Response.questionnaire_id, Response.dossier_key).in_(pairs_old[start:start + _CHUNK]))):
+                old_used.update(olds.get((q, k), []))  # type: ignore[arg-type]
     results: list[StoreResult | None] = [None] * len(items)
     new: list[int] = []
     now = utcnow()
@@ -281,7 +311,7 @@ def store_many(
             outcome: Literal["duplicate", "conflict"] = "duplicate" if known[item.response_id] == digest else "conflict"
             results[n] = StoreResult(outcome, item.response_id)
             continue
-        if key is not None and (item.questionnaire.id, key) in used:
+        if n in old_used or (key is not None and (item.questionnaire.id, key) in used):
             results[n] = StoreResult("dossier_used", item.response_id)
             continue
         known[item.response_id] = digest
@@ -324,5 +354,6 @@ def store_many(
                 session, secret=secret, questionnaire=i.questionnaire, unit_id=i.unit_id, service_id=i.service_id,
                 channel=i.channel, answers=i.answers, response_id=i.response_id, desk_id=i.desk_id,
                 started_at=i.started_at, submitted_at=i.submitted_at, credential_id=i.credential_id,
-                user_id=i.user_id, assignment_id=i.assignment_id, paradata=i.paradata, flag=i.flag)
+                user_id=i.user_id, assignment_id=i.assignment_id, paradata=i.paradata, flag=i.flag,
+                old_secrets=old_secrets)
     return [r for r in results if r is not None]

@@ -26,6 +26,7 @@ from werkzeug.datastructures import MultiDict
 from questionnaires import Questionnaire, load_library
 from survey.collect.forms import answers_from_form, build_form
 from survey.collect.responses import Pending, StoreResult, store_many
+from survey.store import dossier_keys
 from survey.store.catalogue import latest
 from survey.store.models import (
     Assignment,
@@ -114,6 +115,20 @@ def parse_time(value: Any) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def plausible_time(moment: datetime, now: datetime | None = None) -> bool:
+    """Is a device's ``moment`` within the window around the server's receipt time: at most
+    ``LATE_UPLOAD_DAYS`` before it (late offline uploads) and 10 minutes after it (clock drift)?"""
+    now = now or utcnow()
+    days = int(current_app.config["LATE_UPLOAD_DAYS"])
+    return now - timedelta(days=days) <= moment <= now + timedelta(minutes=10)
+
+
+def time_problem() -> str:
+    return _("This time is not plausible: it must lie at most %(d)s days before the server receives the "
+             "submission (and not in the future). Check the device's clock.",
+             d=int(current_app.config["LATE_UPLOAD_DAYS"]))
 
 
 def _formdata(questionnaire: Questionnaire, answers: dict[str, Any], errors: dict[str, str]) -> MultiDict[str, str]:
@@ -241,6 +256,10 @@ def check(scope: Scope, payload: Any, language: str) -> Pending:
             times[key] = parse_time(payload[key]) if payload.get(key) is not None else None
         except (ValueError, TypeError, OverflowError):
             errors[key] = _("Enter a date and time in ISO 8601 format.")
+            continue
+        moment = times[key]
+        if moment is not None and not plausible_time(moment):
+            errors[key] = time_problem()
     paradata = _paradata(payload.get("paradata"), errors)
     answers: dict[str, Any] = {}
     if questionnaire is not None:
@@ -262,8 +281,8 @@ def pending(
 ) -> Pending:
     """Validated answers within ``scope``, ready to store."""
     now = utcnow()
-    if submitted_at is None or submitted_at > now + timedelta(minutes=10):
-        submitted_at = now  # a device clock far in the future must not skew the period
+    if submitted_at is None or not plausible_time(submitted_at, now):
+        submitted_at = now  # callers refuse implausible times first (see check); never score one
     return Pending(
         questionnaire=questionnaire, unit_id=scope.unit_id, service_id=service_id, channel=scope.channel,
         answers=answers, response_id=response_id, submitted_at=submitted_at, desk_id=scope.desk_id,
@@ -280,11 +299,13 @@ def submit(session: Session, scope: Scope, payload: Any, language: str) -> Store
 def store_checked(
     session: Session, scope: Scope, questionnaire: Questionnaire, service_id: int, answers: dict[str, Any],
     response_id: uuid.UUID, *, started_at: datetime | None = None, submitted_at: datetime | None = None,
-    paradata: dict[str, Any] | None = None,
+    paradata: dict[str, Any] | None = None, flag: str | None = None,
 ) -> StoreResult:
-    """Store validated answers within ``scope``, flagging kiosk bursts and unregistered kiosks."""
+    """Store validated answers within ``scope``, flagging kiosk bursts and unregistered kiosks
+    (``flag``: the caller's own review flag, e.g. a public link's ``link_rate``)."""
     item = pending(scope, questionnaire, service_id, answers, response_id, started_at=started_at,
                    submitted_at=submitted_at, paradata=paradata)
+    item.flag = flag
     return store_all(session, [(scope, item)], precheck=False)[0]
 
 
@@ -352,10 +373,12 @@ def store_all(session: Session, items: list[tuple[Scope, Pending]], *, precheck:
         for owner in {owners[id(i)] for i in new if id(i) in owners}:
             mine = [i for i in new if owners.get(id(i)) == owner]
             bursts[owner] = _Bursts(session, scopes[id(mine[0])], [i.submitted_at for i in mine])
-        return [bursts[owners[id(i)]].flag(i.submitted_at) if id(i) in owners else None for i in new]
+        return [bursts[owners[id(i)]].flag(i.submitted_at) if id(i) in owners else i.flag for i in new]
 
-    return store_many(session, secret=current_app.config["SECRET_KEY"], items=[i for _s, i in items],
-                      flags_for=flags_for, precheck=precheck)
+    ring = dossier_keys.keyring(current_app)
+    dossier_keys.check(session, ring)
+    return store_many(session, secret=ring.secret, items=[i for _s, i in items], flags_for=flags_for,
+                      precheck=precheck, old_secrets=ring.secrets()[1:])
 
 
 def enumerator_assignment(session: Session, credential: Credential, assignment_id: Any) -> Assignment:

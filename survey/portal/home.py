@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from survey.store.db import get_session
 from survey.store.models import Desk
@@ -17,9 +17,3 @@ bp = Blueprint("public", __name__)
 def index() -> Any:
     desks = get_session().scalars(select(Desk).where(Desk.active.is_(True)).order_by(Desk.code).limit(50)).all()
     return render_template("public/index.html", desks=desks)
-
-
-@bp.route("/healthz")
-def healthz() -> Any:
-    get_session().execute(text("SELECT 1"))
-    return {"status": "ok"}

@@ -1,6 +1,6 @@
 """Staff register kiosk devices for their one-stop desks and see the desks' links.
 
-Registering a device issues a token, shown once as a kiosk address ``/kiosk/<desk>?device=…``
+Registering a device issues a token, shown once as a kiosk address ``/kiosk/<desk>#device=…``
 (and its QR code): opening it once on the tablet binds the tablet to the desk. A lost tablet's
 devices are revoked here.
 """
@@ -51,7 +51,9 @@ def desk(code: str) -> Any:
     issued = None
     if request.method == "POST":
         if request.form.get("revoke"):
-            cred = session.get(Credential, int(request.form["revoke"])) if request.form["revoke"].isdigit() else None
+            raw = request.form["revoke"]
+            ident = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+            cred = session.get(Credential, ident) if ident is not None else None
             if cred is not None and cred.desk_id == desk.id:
                 credentials.revoke(session, cred)
                 session.commit()
@@ -60,7 +62,8 @@ def desk(code: str) -> Any:
         label = (request.form.get("label") or "").strip()[:200] or _("Kiosk tablet")
         token = credentials.issue(session, desk=desk, label=label)
         session.commit()
-        url = url_for("kiosk.start", desk_code=desk.code, device=token, _external=True)
+        # The token goes in the fragment, which browsers never send: it stays out of access logs.
+        url = url_for("kiosk.start", desk_code=desk.code, _external=True) + "#device=" + token
         issued = {"url": url, "svg": qr_bytes(url, "svg").decode("utf-8")}
     devices = session.scalars(select(Credential).where(Credential.desk_id == desk.id).order_by(Credential.id)).all()
     response = render_template("desks/desk.html", desk=desk, devices=devices, issued=issued,

@@ -76,10 +76,14 @@ class TargetForm(FlaskForm):
                          invalid_value_message=_l("Give the score or the percentage as a number, such as 6.5."),
                          validators=[InputRequired(_l("Give the score or the percentage.")), stop_if_unparsed])
     base_year = IntegerField(_l("Base year"), invalid_value_message=_l("Give the base year, such as 2025."),
-                             validators=[Optional(), stop_if_unparsed])
+                             validators=[Optional(), stop_if_unparsed,
+                                         NumberRange(1990, 2100, _l("The base year must be between 1990 and 2100."))])
 
     def validate(self, extra_validators: Any = None) -> bool:
         if not super().validate(extra_validators):
+            return False
+        if not self.value.data.is_finite():  # NaN, sNaN, Infinity parse as decimals
+            self.value.errors = [_("Give the score or the percentage as a number, such as 6.5.")]
             return False
         value = float(self.value.data)
         if self.base_year.data is not None and not self.base_year.data < self.year.data:

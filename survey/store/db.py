@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,9 +18,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"timeout": 30})
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
+        _owner_only(engine.url.database, create=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            _owner_only(engine.url.database)
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
@@ -27,6 +30,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
     return engine
+
+
+def _owner_only(database: str | None, create: bool = False) -> None:
+    """An SQLite database file (and its WAL files) readable and writable by its owner only;
+    ``create``: make the (empty) file so, before SQLite creates it with the umask's mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    if create and not os.path.exists(database) and os.path.isdir(os.path.dirname(database) or "."):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm"):
+        path = database + suffix
+        if os.path.exists(path) and os.stat(path).st_mode & 0o077 and os.stat(path).st_uid == os.getuid():
+            os.chmod(path, 0o600)
 
 
 def init_app(app: Flask) -> None:

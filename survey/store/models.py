@@ -222,6 +222,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str] = mapped_column(String(5), default="vi")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Sign-in hardening (revision 0004): locked after many failed sign-ins, until this time.
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     # Flask-Login protocol
     @property
@@ -238,6 +240,32 @@ class User(Base):
 
     def get_id(self) -> str:
         return str(self.id)
+
+
+class LoginSession(Base):
+    """A signed-in browser session, checked on every request (see :mod:`survey.auth`); ``id`` is
+    the SHA-256 of the random token kept in the session cookie."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    address: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class DossierKey(Base):
+    """The fingerprint of each dossier-key version this database's codes are hashed with (see
+    :mod:`survey.store.dossier_keys`): a server with other keys is refused."""
+
+    __tablename__ = "dossier_key"
+
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class DeskService(Base):
@@ -433,6 +461,8 @@ __all__ = [
     "Assignment",
     "Credential",
     "DeskService",
+    "DossierKey",
+    "LoginSession",
     "Base",
     "Channel",
     "Desk",

@@ -82,7 +82,8 @@ def test_kiosk_rates_resets_refuses_reused_dossier_and_queues_offline(tmp_path: 
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 800, "height": 1280}, has_touch=True)
         page = context.new_page()
-        page.goto(f"{base}/kiosk/{DESK}?device={token}")
+        page.goto(f"{base}/kiosk/{DESK}#device={token}")
+        page.wait_for_url(f"{base}/kiosk/{DESK}")
         assert "device=" not in page.url
         expect(page.locator(".notice")).to_have_count(0)  # registered: no warning
 

@@ -14,8 +14,8 @@ FORM = {k: str(v) for k, v in FIVE.items()}
 
 def test_a_device_link_binds_the_tablet_and_its_ratings_are_not_flagged(app, client, db, demo) -> None:  # type: ignore[no-untyped-def]
     token = device_token(app, "96-01-01-MC")
-    bound = client.get(f"/kiosk/96-01-01-MC?device={token}")
-    assert bound.status_code == 302 and "device=" not in bound.headers["Location"]
+    bound = client.post("/kiosk/96-01-01-MC/bind", headers={"X-Device-Token": token, "Accept": "application/json"})
+    assert bound.status_code == 200 and bound.get_json()["redirect"] == "/kiosk/96-01-01-MC"
     assert "HttpOnly" in bound.headers["Set-Cookie"] and "SameSite=Strict" in bound.headers["Set-Cookie"]
     rid = str(uuid.uuid4())
     resp = client.post("/kiosk/96-01-01-MC/CHUNG-THUC", data={**FORM, "submission_id": rid},
@@ -30,7 +30,14 @@ def test_a_device_link_binds_the_tablet_and_its_ratings_are_not_flagged(app, cli
 
 def test_another_desks_device_code_is_refused(app, client, demo) -> None:  # type: ignore[no-untyped-def]
     token = device_token(app, "96-01-02-MC")
-    assert client.get(f"/kiosk/96-01-01-MC?device={token}").status_code == 403
+    assert client.post("/kiosk/96-01-01-MC/bind", headers={"X-Device-Token": token}).status_code == 403
+
+
+def test_a_device_token_in_the_address_is_never_accepted(app, client, demo) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 point 6: an address with ``?device=`` lands in access logs, so it binds nothing."""
+    token = device_token(app, "96-01-01-MC")
+    refused = client.get(f"/kiosk/96-01-01-MC?device={token}")
+    assert refused.status_code == 403 and "Set-Cookie" not in refused.headers
 
 
 def test_unregistered_browser_ratings_are_flagged_or_refused(app, client, db, demo) -> None:  # type: ignore[no-untyped-def]
@@ -77,5 +84,5 @@ def test_every_unit_service_has_a_public_link_and_qr_in_three_formats(client, de
 def test_staff_register_a_device_and_get_its_kiosk_address(client, demo, staff) -> None:  # type: ignore[no-untyped-def]
     staff.login()
     page = client.post("/staff/desks/96-01-01-MC", data={"label": "Máy tính bảng 1"}).get_data(as_text=True)
-    assert "/kiosk/96-01-01-MC?device=" in page
+    assert "/kiosk/96-01-01-MC#device=" in page and "?device=" not in page
     assert client.get("/staff/desks/").status_code == 200

@@ -1,31 +1,60 @@
 // Kiosk behaviour: return to the start screen after the thank-you pause and after idle time,
 // replacing the history entry so the previous citizen's pages cannot be reached with "back".
 // Ratings are sent in the background with an id made here; when the network is down they wait
-// in IndexedDB and are re-sent (same id, so stored exactly once) when it returns.
+// in IndexedDB and are re-sent (same id, so stored exactly once) when it returns. Each queued
+// rating has its own fate: sent (dropped), refused for good by the server (moved to the "could
+// not be sent" list shown to staff on the start screen, with the server's reason), or failed for
+// now (network, 5xx, 429: retried later with a growing delay) — one bad rating never holds up
+// the others.
 (function () {
   "use strict";
   var body = document.body;
   var startUrl = body.getAttribute("data-start-url");
   function goStart() { window.location.replace(startUrl); }
 
+  // ---- Binding the tablet to its desk -----------------------------------------------------------
+  // The registration address carries the device token in the fragment (#device=…), which is never
+  // sent to a server or written to a log; it is posted once in a header and kept in a cookie.
+  if (window.location.hash.indexOf("#device=") === 0) {
+    var deviceToken = decodeURIComponent(window.location.hash.slice(8));
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    fetch(startUrl.replace(/\/?$/, "/bind"), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-Device-Token": deviceToken }
+    }).then(function (r) {
+      return r.json().then(function (data) {
+        if (r.ok) { window.location.replace(data.redirect); return; }
+        var note = document.getElementById("bind-status");
+        if (note) { note.textContent = data.error ? data.error.message : ("HTTP " + r.status); note.hidden = false; }
+      });
+    })["catch"](function () {
+      var note = document.getElementById("bind-status");
+      if (note) { note.textContent = note.getAttribute("data-offline"); note.hidden = false; }
+    });
+  }
+
   // ---- Offline queue (IndexedDB) -----------------------------------------------------------
   var dbPromise = null;
   function db() {
     if (!dbPromise) {
       dbPromise = new Promise(function (resolve, reject) {
-        var req = indexedDB.open("hailong-kiosk", 1);
-        req.onupgradeneeded = function () { req.result.createObjectStore("outbox", { keyPath: "id" }); };
+        var req = indexedDB.open("hailong-kiosk", 2);
+        req.onupgradeneeded = function () {
+          var names = req.result.objectStoreNames;
+          if (!names.contains("outbox")) { req.result.createObjectStore("outbox", { keyPath: "id" }); }
+          if (!names.contains("failed")) { req.result.createObjectStore("failed", { keyPath: "id" }); }
+        };
         req.onsuccess = function () { resolve(req.result); };
         req.onerror = function () { reject(req.error); };
       });
     }
     return dbPromise;
   }
-  function tx(mode, work) {
+  function tx(mode, work, store) {
     return db().then(function (d) {
       return new Promise(function (resolve, reject) {
-        var t = d.transaction("outbox", mode);
-        var out = work(t.objectStore("outbox"));
+        var t = d.transaction(store || "outbox", mode);
+        var out = work(t.objectStore(store || "outbox"));
         t.oncomplete = function () { resolve(out && out.result); };
         t.onerror = function () { reject(t.error); };
       });
@@ -34,6 +63,21 @@
   function queue(item) { return tx("readwrite", function (s) { s.put(item); }); }
   function queued() { return tx("readonly", function (s) { return s.getAll(); }); }
   function drop(id) { return tx("readwrite", function (s) { s["delete"](id); }); }
+  function failedItems() { return tx("readonly", function (s) { return s.getAll(); }, "failed"); }
+  function giveUp(item, reason) {  // refused for good: keep it, visibly, out of the queue
+    return tx("readwrite", function (s) {
+      s.put({ id: item.id, url: item.url, body: item.body, reason: reason, at: new Date().toISOString() });
+    }, "failed").then(function () { return drop(item.id); });
+  }
+  function reasonOf(r) {
+    return r.json().then(function (data) {
+      if (data && data.error && data.error.message) { return data.error.message; }
+      var fields = data && data.fields ? Object.keys(data.fields).map(function (k) { return data.fields[k]; }) : [];
+      return fields.length ? fields.join(" ") : "HTTP " + r.status;
+    }, function () { return "HTTP " + r.status; });
+  }
+  // Refused for good: the request itself is wrong (a retry would get the same answer).
+  function permanent(status) { return status >= 400 && status < 500 && status !== 429 && status !== 403 && status !== 408; }
 
   function post(item) {
     return fetch(item.url, {
@@ -42,34 +86,62 @@
     });
   }
 
-  var delay = 5000;
+  var FIRST_DELAY = 5000, MAX_DELAY = 300000;
   var timer = null;
+  function later(item) {  // failed for now: retry this item alone after a growing delay
+    item.attempts = (item.attempts || 0) + 1;
+    item.nextAt = Date.now() + Math.min(FIRST_DELAY * Math.pow(2, item.attempts - 1), MAX_DELAY);
+    return queue(item);
+  }
   function flush() {
     if (timer) { clearTimeout(timer); timer = null; }
     return queued().then(function (items) {
+      var now = Date.now();
       return items.reduce(function (chain, item) {
         return chain.then(function () {
+          if (item.nextAt && item.nextAt > now) { return; }
           return post(item).then(function (r) {
-            // Stored, already stored, or refused for good (conflict, invalid): never re-send.
-            if (r.status < 500 && r.status !== 429 && r.status !== 403) { return drop(item.id); }
-            throw new Error("HTTP " + r.status);
-          });
+            if (r.status >= 200 && r.status < 300) { return drop(item.id); }  // stored or already stored
+            if (permanent(r.status)) { return reasonOf(r).then(function (why) { return giveUp(item, why); }); }
+            return later(item);
+          }, function () { return later(item); });
         });
-      }, Promise.resolve()).then(function () { delay = 5000; });
-    })["catch"](function () {
-      timer = setTimeout(flush, delay);
-      delay = Math.min(delay * 2, 300000);
-    }).then(showQueue);
+      }, Promise.resolve());
+    }).then(queued).then(function (left) {
+      if (left.length) {
+        var next = Math.min.apply(null, left.map(function (i) { return i.nextAt || Date.now() + FIRST_DELAY; }));
+        timer = setTimeout(flush, Math.max(1000, next - Date.now()));
+      }
+    })["catch"](function () { timer = setTimeout(flush, FIRST_DELAY); }).then(showQueue);
   }
   function showQueue() {
     var status = document.getElementById("queue-status");
-    if (!status) { return; }
-    queued().then(function (items) {
-      status.hidden = items.length === 0;
-      status.textContent = status.getAttribute("data-template").replace("{n}", items.length);
-    });
+    if (status) {
+      queued().then(function (items) {
+        status.hidden = items.length === 0;
+        status.textContent = status.getAttribute("data-template").replace("{n}", items.length);
+      });
+    }
+    var box = document.getElementById("queue-failed");
+    if (box) {
+      failedItems().then(function (items) {
+        box.hidden = items.length === 0;
+        box.querySelector("summary").textContent = box.getAttribute("data-template").replace("{n}", items.length);
+        var list = box.querySelector("ul");
+        list.textContent = "";
+        items.forEach(function (i) {
+          var li = document.createElement("li");
+          li.textContent = new Date(i.at).toLocaleString() + " — " + i.reason;
+          list.appendChild(li);
+        });
+      });
+    }
   }
-  window.addEventListener("online", function () { delay = 5000; flush(); });
+  window.addEventListener("online", function () {
+    queued().then(function (items) {  // the network is back: everything may go now
+      return Promise.all(items.map(function (i) { i.nextAt = 0; return queue(i); }));
+    }).then(flush);
+  });
   if (window.indexedDB) { flush(); }
 
   if ("serviceWorker" in navigator && body.getAttribute("data-sw")) {
@@ -137,6 +209,8 @@
           return r.json().then(function (data) { window.location.replace(data.redirect); });
         }
         if (r.status >= 500 || r.status === 429) { throw new Error("HTTP " + r.status); }
+        // A citizen is here now: a tablet clock the server finds implausible gives way to the server's.
+        if (r.status === 422) { form.elements.submitted_at.value = ""; }
         form.submit();  // let the server show its messages (wrong answers, dossier already rated)
       })["catch"](function () {
         if (!clientCheck()) {

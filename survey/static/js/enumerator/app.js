@@ -93,6 +93,7 @@
           data.results.forEach(function (res, index) {
             var item = chunk[index];
             if (res.status === "created" || res.status === "duplicate") { confirmed.push(item.id); }
+            else if (res.http_status === 429 || res.http_status >= 500) { return; }  // for now: stays queued, retried
             else {
               item.failed = res.message + (res.fields ? " " + Object.keys(res.fields).map(function (k) { return k + ": " + res.fields[k]; }).join("; ") : "");
               updates.push(S.put("outbox", item));

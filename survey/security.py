@@ -1,0 +1,193 @@
+"""What every response and request goes through, whatever the page: security headers, the
+trusted reverse proxy, input the database cannot take (NUL bytes), and a database outage.
+
+* Headers: a Content-Security-Policy without inline script (the templates have none: scripts
+  are files under ``/static/``), ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY`` on
+  every page except views marked :func:`frameable` (the portal widget), ``Referrer-Policy:
+  same-origin`` (receipt and kiosk addresses never leave the site), ``X-Content-Type-Options:
+  nosniff``.
+* ``TRUSTED_PROXIES``: the number of reverse proxies in front of the app whose
+  ``X-Forwarded-For``/``-Proto`` are believed (werkzeug's ``ProxyFix``); 0 (the default) believes
+  none, so a client cannot pick its own address for the per-address limits.
+* NUL bytes in the path, the query or a form field are refused with 400 and a clear message
+  (PostgreSQL cannot store them; nothing useful ever contains one).
+* A database that is down or restarting answers 503 with ``Retry-After`` (JSON for API
+  clients), never a 500; ``/healthz`` says the process lives, ``/readyz`` that the database
+  answers and its schema is at the newest migration.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import BadRequest
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+bp = Blueprint("health", __name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",  # style attributes in QR SVGs and the poster's print CSS
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "worker-src 'self'",
+    "manifest-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+])
+RETRY_AFTER_SECONDS = 5
+
+
+def frameable(view: F) -> F:
+    """Let other sites embed this view in a frame (the portal's widget); nothing else may be."""
+    view.hailong_frameable = True  # type: ignore[attr-defined]
+    return view
+
+
+def _is_frameable() -> bool:
+    endpoint = request.endpoint
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    return bool(getattr(view, "hailong_frameable", False))
+
+
+def _headers(response: Any) -> Any:
+    frame = "*" if _is_frameable() else "'none'"
+    response.headers.setdefault("Content-Security-Policy", f"{CSP}; frame-ancestors {frame}")
+    if frame == "'none'":
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+class NulByte(BadRequest):
+    description = "NUL byte in the request"
+
+
+def _refuse_nul() -> None:
+    """400 for a NUL byte anywhere in the path, the query string or a url-encoded/multipart form."""
+    if "\x00" in request.path or "\x00" in request.query_string.decode("latin-1") or "%00" in \
+            request.query_string.decode("latin-1"):
+        raise NulByte()
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        for values in request.form.listvalues():
+            if any("\x00" in v for v in values):
+                raise NulByte()
+
+
+def _unavailable(exc: Exception) -> Any:
+    """A database that cannot be reached: 503 with Retry-After, in the caller's language."""
+    from survey.errors import error_body, wants_json
+
+    current_app.logger.warning("database unavailable: %s", type(exc).__name__)
+    message = _("The service is busy or under maintenance. Please try again in a moment.")
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if wants_json():
+        return jsonify(error_body(503, "unavailable", message)), 503, headers
+    return render_template("error.html", status=503, message=message), 503, headers
+
+
+def _database_down(exc: DBAPIError) -> bool:
+    return isinstance(exc, OperationalError) or bool(exc.connection_invalidated)
+
+
+def init_app(app: Flask) -> None:
+    from survey.ratelimit import limiter
+
+    limiter.configure(str(app.config.get("RATE_LIMIT_STORAGE") or "memory://"))  # fresh counters per app
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+    secure = app.config.get("COOKIE_SECURE")
+    if secure is None:
+        secure = app.config.get("ENV") == "production" and not app.config.get("TESTING")
+    app.config["COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"] = bool(secure)
+    app.after_request(_headers)
+    app.before_request(_refuse_nul)
+
+    @app.errorhandler(NulByte)
+    def _nul(_exc: NulByte) -> Any:
+        from survey.errors import error_body, wants_json
+
+        message = _("The request contains a character that is not allowed (NUL). Please remove it and send again.")
+        if wants_json():
+            return jsonify(error_body(400, "bad_request", message)), 400
+        return render_template("error.html", status=400, message=message), 400
+
+    @app.errorhandler(DBAPIError)
+    def _db_error(exc: DBAPIError) -> Any:
+        if _database_down(exc):
+            return _unavailable(exc)
+        raise exc
+
+    @app.errorhandler(PoolTimeout)
+    def _pool_timeout(exc: PoolTimeout) -> Any:
+        return _unavailable(exc)
+
+    app.register_blueprint(bp)
+
+
+@bp.route("/healthz")
+def healthz() -> Any:
+    """Liveness: the process answers (no database involved)."""
+    return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def readyz() -> Any:
+    """Readiness: the database answers and its schema is at the newest migration."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from survey.store.db import get_engine
+    from survey.store.migrate import alembic_config
+
+    url = current_app.config["DATABASE_URL"]
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    with get_engine().connect() as conn:
+        conn.execute(text("SELECT 1"))
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current != heads:
+        return jsonify({"status": "migrations pending", "database": sorted(current), "code": sorted(heads)}), 503, \
+            {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return {"status": "ready", "revision": sorted(current)}
+
+
+_SECRET_PARAMS = re.compile(r"(?i)\b(device|receipt|token|password|dossier(?:_code)?)=[^&\s]*")
+_SECRET_PATHS = re.compile(r"(/r/)[^/?\s]+")
+
+
+def redact(text: str) -> str:
+    """``text`` (a request line, path or query) without credentials or dossier codes: values
+    of ``device=``, ``receipt=``, ``token=``…, and receipt tokens in ``/r/<token>`` paths."""
+    return _SECRET_PATHS.sub(r"\1[redacted]", _SECRET_PARAMS.sub(r"\1=[redacted]", text))
+
+
+def access_logger_class() -> type:
+    """gunicorn's logger, with every request line redacted (see :func:`redact`)."""
+    from gunicorn.glogging import Logger
+
+    class RedactingLogger(Logger):  # type: ignore[misc]
+        def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+            atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+            for key in ("r", "U", "q", "f"):
+                if isinstance(atoms.get(key), str):
+                    atoms[key] = redact(atoms[key])
+            return atoms
+
+    return RedactingLogger
