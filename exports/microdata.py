@@ -5,6 +5,15 @@ not get (field lesson 11). Pure: a DataFrame and its variables in, bytes out.
 
 Text is NFC-normalised. Labels longer than a format allows are cut (marked "…"); Stata variable
 names are limited to 32 characters: longer question ids are shortened and kept unique.
+
+So that a plain mean in SPSS, Stata or R (haven) is right without recoding, the codes a variable
+declares ``missing`` ("don't know", "not applicable": choices that are stored but never scored)
+are written as user-missing values: SPSS ``missing_ranges`` (discrete values), Stata extended
+missing values ``.a``, ``.b``, … (labelled with the answer text). Timestamps are datetime
+variables in Vietnam time (UTC+07:00, said in their label); CSV and XLSX write them as ISO 8601
+with the offset. A text column with ``categories`` (channel, review status, unit, service) is
+written to SPSS and Stata as whole-number codes with the categories as value labels, and stays
+text in CSV and XLSX.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import tempfile
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -26,6 +36,8 @@ class Variable:
     name: str  # the column
     label: str  # what it asks, in the chosen language
     value_labels: Mapping[float, str] | None = None  # code → answer text, for coded numeric answers
+    missing: tuple[float, ...] = ()  # codes that are answers but not values ("don't know", "not applicable")
+    categories: Mapping[str, str] | None = None  # text code → label, for a categorical text column
 
 
 @dataclass(frozen=True)
@@ -41,14 +53,25 @@ FORMATS = ("csv-excel", "csv", "xlsx", "sav", "dta")
 def _nfc(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):  # pandas 3: str dtype
             out[column] = out[column].map(lambda v: unicodedata.normalize("NFC", v) if isinstance(v, str) else v)
+    return out
+
+
+def _iso_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Datetime columns as ISO 8601 text with their offset (CSV, XLSX)."""
+    out = frame.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+            out[column] = out[column].map(lambda t: t.isoformat() if not pd.isna(t) else None)
     return out
 
 
 def write(fmt: str, data: Microdata) -> Rendered:
     """``data`` as ``fmt`` (one of :data:`FORMATS`)."""
     frame = _nfc(data.frame[[v.name for v in data.variables]])
+    if fmt in ("csv", "csv-excel", "xlsx"):
+        frame = _iso_times(frame)
     if fmt in ("csv", "csv-excel"):
         text = frame.to_csv(index=False, lineterminator="\r\n")
         return Rendered(text.encode("utf-8-sig" if fmt == "csv-excel" else "utf-8"), "text/csv; charset=utf-8", "csv")
@@ -73,10 +96,14 @@ def _xlsx(frame: pd.DataFrame, data: Microdata) -> Rendered:
         sheet.append([None if _missing(v) else v for v in row])
     sheet.freeze_panes = "A2"
     variables = book.create_sheet("variables")
-    variables.append(["variable", "label", "values"])
+    variables.append(["variable", "label", "values", "missing"])
     for v in data.variables:
         values = "; ".join(f"{_code(c)} = {t}" for c, t in (v.value_labels or {}).items())
-        variables.append([v.name, unicodedata.normalize("NFC", v.label), unicodedata.normalize("NFC", values)])
+        if v.categories:
+            values = "; ".join(f"{c} = {t}" for c, t in v.categories.items())
+        missing = ", ".join(str(_code(c)) for c in v.missing)
+        variables.append([v.name, unicodedata.normalize("NFC", v.label), unicodedata.normalize("NFC", values),
+                          missing or None])
     buffer = io.BytesIO()
     book.save(buffer)
     return Rendered(buffer.getvalue(), XLSX_MIMETYPE, "xlsx")
@@ -88,20 +115,48 @@ def _readstat(fmt: str, frame: pd.DataFrame, data: Microdata) -> Rendered:
     names = {v.name: v.name for v in data.variables}
     if fmt == "dta":
         names = _stata_names([v.name for v in data.variables])
+    frame = frame.copy()
+    value_labels: dict[str, dict[Any, str]] = {}
+    missing_sav: dict[str, list[float]] = {}
+    missing_dta: dict[str, list[str]] = {}
+    for v in data.variables:
+        column = frame[v.name]
+        if isinstance(column.dtype, pd.DatetimeTZDtype):  # ReadStat writes local wall-clock time
+            frame[v.name] = column.dt.tz_localize(None)
+        if v.categories:
+            codes = {c: float(i) for i, c in enumerate(v.categories, start=1)}
+            frame[v.name] = column.map(lambda x, codes=codes: codes.get(x) if isinstance(x, str) else None).astype(float)
+            value_labels[v.name] = {_code(codes[c]): _fit(t, fmt, "value") for c, t in v.categories.items()}
+        elif v.value_labels:
+            value_labels[v.name] = {_code(c): _fit(t, fmt, "value") for c, t in v.value_labels.items()}
+        if v.missing:
+            if fmt == "sav":
+                missing_sav[v.name] = [_code(c) for c in v.missing]
+            else:  # Stata: the codes become extended missing values .a, .b, … keeping their labels
+                letters = {float(c): chr(ord("a") + i) for i, c in enumerate(v.missing[:26])}
+                frame[v.name] = frame[v.name].map(lambda x, letters=letters: letters.get(float(x), x)
+                                                  if isinstance(x, int | float) and x == x else x)
+                missing_dta[v.name] = list(letters.values())
+                labelled = value_labels.setdefault(v.name, {})
+                for code, letter in letters.items():
+                    text = labelled.pop(_code(code), None)
+                    if text is not None:
+                        labelled[letter] = text
     frame = frame.rename(columns=names)
     labels: list[str | None] = [_fit(v.label, fmt, "variable") for v in data.variables]
-    value_labels = {names[v.name]: {_code(c): _fit(t, fmt, "value") for c, t in v.value_labels.items()}
-                    for v in data.variables if v.value_labels}
+    value_labels = {names[k]: v for k, v in value_labels.items()}
     handle, path = tempfile.mkstemp(suffix=f".{fmt}")
     os.close(handle)
     try:
         if fmt == "sav":
             pyreadstat.write_sav(frame, path, column_labels=labels, variable_value_labels=value_labels,
-                                 file_label=_fit(data.title, fmt, "file"))
+                                 file_label=_fit(data.title, fmt, "file"),
+                                 missing_ranges={names[k]: list(v) for k, v in missing_sav.items()} or None)
             mimetype = "application/x-spss-sav"
         else:
             pyreadstat.write_dta(frame, path, column_labels=labels, variable_value_labels=value_labels,
-                                 file_label=_fit(data.title, fmt, "file"), version=15)
+                                 file_label=_fit(data.title, fmt, "file"), version=15,
+                                 missing_user_values={names[k]: v for k, v in missing_dta.items()} or None)
             mimetype = "application/x-stata-dta"
         with open(path, "rb") as f:
             return Rendered(f.read(), mimetype, fmt)

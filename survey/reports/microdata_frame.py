@@ -20,9 +20,17 @@ from exports.microdata import Microdata, Variable
 from questionnaires import Question, Questionnaire, load_library
 from questionnaires.loader import version_key
 from questionnaires.types import TYPES
-from survey.periods import local, quarter
+from survey.periods import VIETNAM, local, quarter
 from survey.reports.sipas_tables import subtree_ids
-from survey.store.models import Answer, QuestionnaireVersion, Response, Service, Unit
+from survey.store.models import (
+    Answer,
+    Channel,
+    QuestionnaireVersion,
+    Response,
+    ReviewStatus,
+    Service,
+    Unit,
+)
 
 EXCLUDED_TYPES = frozenset(name for name, t in TYPES.items() if not t.in_microdata)
 """Types never exported (free text, dossier codes, notes, calculations): from the type registry."""
@@ -61,11 +69,15 @@ def microdata(
     if period is not None:
         rows = [r for r in rows if quarter(r[6]) == period]
     design = pd.DataFrame(
-        [(str(r[0]), r[1], r[2], r[3], r[4], r[5].value, local(r[6]).strftime("%Y-%m-%d %H:%M:%S"), r[7].value, r[8] or "", float(r[9]))
+        [(str(r[0]), r[1], r[2], r[3], r[4], r[5].value, local(r[6]), r[7].value, r[8] or "", float(r[9]))
          for r in rows],
         columns=["response_id", "version", "unit_code", "unit_name", "service_code", "channel", "submitted_at",
                  "review_status", "flag", "weight"])
+    if rows:  # a datetime variable in Vietnam time (ISO 8601 with +07:00 in CSV and XLSX)
+        design["submitted_at"] = pd.to_datetime(design["submitted_at"], utc=True).dt.tz_convert(VIETNAM)
     by_id = {q.id: q for q in questions}
+    # a question whose id is a design column (SIPAS asks its own "channel") gets a column of its own
+    column_of = {q.id: q.id if q.id not in DESIGN_COLUMNS else f"q_{q.id}" for q in questions}
     answers: dict[str, dict[str, object]] = {q.id: {} for q in questions}
     ids = {r[0] for r in rows}
     if ids:
@@ -77,26 +89,56 @@ def microdata(
             if response_id in ids:
                 answers[question_id][str(response_id)] = _value(by_id[question_id], number, text, language, labels)
     for q in questions:
-        design[q.id] = design["response_id"].map(answers[q.id])
+        design[column_of[q.id]] = design["response_id"].map(answers[q.id])
         if not labels and _numeric(q):
-            design[q.id] = pd.to_numeric(design[q.id], errors="coerce")
+            design[column_of[q.id]] = pd.to_numeric(design[column_of[q.id]], errors="coerce")
+    service_names = {s.code: s.name(language) for s in session.scalars(
+        select(Service).where(Service.code.in_(sorted(set(design["service_code"])))))} if rows else {}
+    design.insert(5, "service_name", design["service_code"].map(service_names))
     variables = [
         Variable("response_id", _("Response id (made on the device)")),
         Variable("version", _("Questionnaire version")),
         Variable("unit_code", _("Unit code")),
         Variable("unit_name", _("Unit")),
         Variable("service_code", _("Service code")),
-        Variable("channel", _("Channel (kiosk, enumerator, web)")),
-        Variable("submitted_at", _("Submitted at (Vietnam time)")),
-        Variable("review_status", _("Review status")),
+        Variable("service_name", _("Service")),
+        Variable("channel", _("Channel (kiosk, enumerator, web)"), categories=channel_labels()),
+        Variable("submitted_at", _("Submitted at (Vietnam time, UTC+07:00)")),
+        Variable("review_status", _("Review status"), categories=review_labels()),
         Variable("flag", _("Review flag (burst, unregistered kiosk)")),
         Variable("weight", _("Weight")),
-        *(Variable(q.id, q.label.get(language), _value_labels(q, language) if not labels else None)
+        *(Variable(column_of[q.id], q.label.get(language), _value_labels(q, language) if not labels else None,
+                   missing=_missing_codes(q) if not labels else ())
           for q in questions),
     ]
     title = " — ".join(part for part in (questionnaire.title.get(language), unit.name,
                                           service.name(language) if service else None, period) if part)
     return Microdata(title=title, frame=design, variables=tuple(variables))
+
+
+DESIGN_COLUMNS = frozenset({"response_id", "version", "unit_code", "unit_name", "service_code", "service_name",
+                            "channel", "submitted_at", "review_status", "flag", "weight"})
+
+
+def channel_labels() -> dict[str, str]:
+    """Each channel's code → its name in the current language."""
+    names = {Channel.KIOSK: _("Kiosk at the one-stop desk"), Channel.ENUMERATOR: _("Enumerator interview"),
+             Channel.WEB: _("Public link or QR code")}
+    return {c.value: names[c] for c in Channel}
+
+
+def review_labels() -> dict[str, str]:
+    """Each review status's code → its name in the current language."""
+    names = {ReviewStatus.RECEIVED: _("Received, not reviewed"), ReviewStatus.APPROVED: _("Approved"),
+             ReviewStatus.REJECTED: _("Rejected")}
+    return {s.value: names[s] for s in ReviewStatus}
+
+
+def _missing_codes(question: Question) -> tuple[float, ...]:
+    """The codes of answers that are stored but are not values ("don't know", "not applicable")."""
+    if not _numeric(question):
+        return ()
+    return tuple(float(c.value) for c in question.choices if not c.scored and isinstance(c.value, int | float))
 
 
 def _numeric(question: Question) -> bool:
