@@ -3,35 +3,35 @@
 One output row per domain × item × statistic, with the unweighted number of valid answers, the
 estimate, its linearised standard error (Taylor linearisation, PSUs with replacement, as R
 ``survey``), the confidence interval (Wald on Student t with the design degrees of freedom by
-default, or the logit interval of ``svyciprop``) and the design effect. This is the only module
-of :mod:`scoring` that reads or writes files.
+default, or the logit interval of ``svyciprop``) and the design effect; or, with
+``--change-from``, the change between two periods; or, with ``--sae``, Fay–Herriot small-area
+estimates per area. The tables are built in :mod:`scoring.tables`; this is the only module of
+:mod:`scoring` that reads or writes files.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, cast
 
 import click
-import numpy as np
 import pandas as pd
 
-from scoring.composites import composite, ratios
 from scoring.design import LONELY_PSU_RULES, LonelyPsu, SurveyDesign
-from scoring.estimators import item_values
-from scoring.intervals import MIN_N, CiMethod, build_table, check_confidence, resolve_df
-from scoring.linearization import domain_index
+from scoring.intervals import MIN_N, CiMethod
+from scoring.sae import FitMethod
+from scoring.tables import (
+    NO_VALID_ANSWER,
+    STATISTICS,
+    change_file,
+    score_file,
+    small_area_file,
+)
 
-STATISTICS = ("mean", "satisfied")
-OUTPUT_COLUMNS = (
-    "domain", "item", "statistic", "n", "estimate", "se", "ci_low", "ci_high", "deff",
-    "n_eff", "small_sample", "df", "note",
-)  # fmt: skip
-#: ``note`` of a row whose domain has no valid answer to the item: it has no estimate.
-NO_VALID_ANSWER = "no valid answer in this domain: no estimate"
-CHUNK = 4  # items scored together: bounds memory at n × CHUNK × a few float arrays
+__all__ = ["score_command", "score_file"]
 
 
 def _split(text: str | None) -> list[str]:
@@ -44,86 +44,6 @@ def _numbers(text: str | None, option: str) -> list[float]:
     except ValueError:
         raise click.BadParameter(f"expected numbers separated by commas, got {text!r}",
                                  param_hint=option) from None  # fmt: skip
-
-
-def score_file(
-    data: pd.DataFrame,
-    *,
-    design: SurveyDesign,
-    items: Sequence[str],
-    by: Sequence[str] = (),
-    statistics: Sequence[str] = ("mean",),
-    satisfied: Sequence[float] = (4, 5),
-    missing_codes: Sequence[float] = (),
-    confidence: float = 0.95,
-    df: str = "design",
-    ci: CiMethod = "wald",
-    min_n: int = MIN_N,
-) -> pd.DataFrame:
-    """Score ``items`` per domain and return the CLI's output table (no IO here).
-
-    A domain without any valid answer to an item still gets its row, with no estimate and
-    ``note`` saying why (:data:`NO_VALID_ANSWER`); the other domains are scored as usual.
-
-    Raises
-    ------
-    ValueError
-        For a missing column, bad weights, a lonely PSU under ``fail``, no domain at all.
-    """
-    check_confidence(confidence)
-    for statistic in statistics:
-        if statistic not in STATISTICS:
-            raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
-    if not items:
-        raise ValueError("no item columns given")
-    prepared = design.prepare(data)
-    index = domain_index(data, by, prepared)
-    if index.n_domains == 0:
-        raise ValueError(f"the domain columns {list(by)!r} have no values")
-    dof = resolve_df(df, prepared)  # type: ignore[arg-type]
-    frames = []
-    for start in range(0, len(items), CHUNK):
-        names = list(items[start : start + CHUNK])
-        answers = item_values(data, names, missing_codes)
-        for statistic in statistics:
-            if statistic == "mean":
-                y = answers
-            else:
-                hit = np.isin(answers, np.asarray(list(satisfied), dtype=float))
-                y = np.where(np.isnan(answers), np.nan, hit.astype(float))
-            parts = ratios(prepared, index, y, np.ones_like(y))
-            arrays = composite(prepared, index, parts, np.eye(len(names)))
-            method: CiMethod = ci if statistic == "satisfied" else "wald"
-            table = build_table(
-                index, by, [statistic] * len(names), names, arrays, confidence=confidence, df=dof,
-                ci=method, min_n=min_n,
-            )  # fmt: skip
-            frames.append(table.to_frame())
-    out = pd.concat(frames, ignore_index=True)
-    out["note"] = np.where(out["n"] == 0, NO_VALID_ANSWER, "")
-    if by:
-        out["domain"] = (
-            out[list(by)].astype(str).agg("|".join, axis=1) if len(by) > 1 else out[by[0]]
-        )
-    else:
-        out["domain"] = "ALL"
-    out = out.rename(columns={"id": "item", "kind": "statistic"})
-    # domain-major order: domains as sorted, then items as given, then statistics as given
-    order_item = {name: i for i, name in enumerate(items)}
-    order_stat = {name: i for i, name in enumerate(statistics)}
-    out["_domain"] = _domain_positions(out, list(by), index.labels)
-    out["_item"] = out["item"].map(order_item)
-    out["_stat"] = out["statistic"].map(order_stat)
-    out = out.sort_values(["_domain", "_item", "_stat"], kind="stable")
-    return out[["domain", *by, *OUTPUT_COLUMNS[1:]]].reset_index(drop=True)
-
-
-def _domain_positions(out: pd.DataFrame, by: list[str], labels: pd.DataFrame) -> np.ndarray:
-    if not by:
-        return np.zeros(len(out), dtype=np.int64)
-    keyed = labels.reset_index(names="_position")
-    merged = out[by].merge(keyed, on=by, how="left")
-    return merged["_position"].to_numpy()
 
 
 def _read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
@@ -159,8 +79,21 @@ def _read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
               show_default=True, help="Strata with a single PSU, as R survey.lonely.psu.")  # fmt: skip
 @click.option("--min-n", default=MIN_N, show_default=True, type=int,
               help="Flag estimates with fewer valid answers as small_sample.")  # fmt: skip
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Output CSV (UTF-8).")  # fmt: skip
+@click.option("--period", help="Period column, for --change-from.")
+@click.option("--change-from", "change_from", metavar="PERIOD",
+              help="Score the change from PERIOD to --change-to (default: the latest period).")  # fmt: skip
+@click.option("--change-to", "change_to", metavar="PERIOD", help="The later period of the change.")
+@click.option("--sae", "sae", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="COVARIATES.csv",
+              help="Fay–Herriot small-area estimates per --by area, from this table of area "
+                   "covariates (one row per area).")  # fmt: skip
+@click.option("--sae-covariates", help="Covariate columns to use (default: every numeric one).")
+@click.option("--sae-population", help="Population column of COVARIATES.csv: benchmark to the "
+                                       "whole file's direct estimate.")  # fmt: skip
+@click.option("--sae-method", type=click.Choice(["REML", "ML"]), default="REML", show_default=True,
+              help="How the area-effect variance is estimated.")  # fmt: skip
+@click.option("--out", required=True, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="Output CSV (UTF-8); - for standard output.")  # fmt: skip
 def score_command(
     file: Path,
     weight: str | None,
@@ -177,6 +110,13 @@ def score_command(
     ci: str,
     lonely_psu: str,
     min_n: int,
+    period: str | None,
+    change_from: str | None,
+    change_to: str | None,
+    sae: Path | None,
+    sae_covariates: str | None,
+    sae_population: str | None,
+    sae_method: str,
     out: Path,
 ) -> None:
     """Score survey items in FILE.csv with design-based standard errors and intervals.
@@ -184,7 +124,10 @@ def score_command(
     Writes one row per domain × item × statistic: domain, item, statistic, n (valid answers),
     estimate, se, ci_low, ci_high, deff, n_eff, small_sample, df, note. Empty cells and
     --missing-codes are not valid answers; a domain with no valid answer to an item gets a row
-    without estimate whose note says so.
+    without estimate whose note says so. With --period and --change-from, the rows are changes
+    (estimate = current − base, with base_estimate, current_estimate, p_value, significant).
+    With --sae, the rows are modelled estimates per --by area (kind eblup or synthetic, rmse,
+    interval from the MSE, the direct estimate beside it, label "modelled estimate").
     """
     item_list = _split(items)
     by_list = _split(by)
@@ -193,21 +136,49 @@ def score_command(
         if name not in STATISTICS:
             raise click.BadParameter(f"must be mean and/or satisfied, got {name!r}",
                                      param_hint="--statistic")  # fmt: skip
+    if change_from is not None and period is None:
+        raise click.BadParameter("--change-from needs --period (the period column)",
+                                 param_hint="--period")  # fmt: skip
+    if sae is not None and len(by_list) != 1:
+        raise click.BadParameter("--sae needs one --by column: the area", param_hint="--by")
+    if sae is not None and change_from is not None:
+        raise click.UsageError("choose --sae or --change-from, not both")
     design = SurveyDesign(weight=weight, stratum=strata, psu=psu, fpc=fpc,
                           lonely_psu=cast(LonelyPsu, lonely_psu))  # fmt: skip
-    data = _read_csv(file, [*design.columns(), *by_list, *item_list])
+    extra = [period] if period else []
+    data = _read_csv(file, [*design.columns(), *by_list, *item_list, *extra])
+    common = dict(
+        design=design, items=item_list, statistics=statistics,
+        satisfied=_numbers(satisfied_codes, "--satisfied-codes"),
+        missing_codes=_numbers(missing_codes, "--missing-codes"), confidence=confidence,
+    )  # fmt: skip
     try:
-        table = score_file(
-            data, design=design, items=item_list, by=by_list, statistics=statistics,
-            satisfied=_numbers(satisfied_codes, "--satisfied-codes"),
-            missing_codes=_numbers(missing_codes, "--missing-codes"), confidence=confidence,
-            df=df_rule, ci=cast(CiMethod, ci), min_n=min_n,
-        )  # fmt: skip
+        if sae is not None:
+            covariates = pd.read_csv(sae)
+            what = "modelled estimates"
+            table = small_area_file(
+                data, covariates, area=by_list[0], columns=_split(sae_covariates) or None,
+                population=sae_population, method=cast(FitMethod, sae_method),
+                **common,  # type: ignore[arg-type]
+            )  # fmt: skip
+        elif change_from is not None:
+            what = "changes"
+            table = change_file(data, period=cast(str, period), base=change_from,
+                                current=change_to, by=by_list, df=df_rule, min_n=min_n,
+                                **common)  # type: ignore[arg-type]  # fmt: skip
+        else:
+            what = "estimates"
+            table = score_file(data, by=by_list, df=df_rule, ci=cast(CiMethod, ci), min_n=min_n,
+                               **common)  # type: ignore[arg-type]  # fmt: skip
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    table.to_csv(out, index=False, encoding="utf-8")
-    empty = table[table["note"] == NO_VALID_ANSWER]
-    if len(empty):
-        pairs = ", ".join(f"{d}/{i}" for d, i in zip(empty["domain"], empty["item"], strict=True))
-        click.echo(f"no valid answer, so no estimate, for (domain/item): {pairs}", err=True)
-    click.echo(f"wrote {len(table)} estimates to {out}")
+    to_stdout = str(out) == "-"
+    table.to_csv(sys.stdout if to_stdout else out, index=False, encoding="utf-8")
+    if "note" in table.columns:
+        empty = table[table["note"] == NO_VALID_ANSWER]
+        if len(empty):
+            pairs = ", ".join(f"{d}/{i}" for d, i in zip(empty["domain"], empty["item"],
+                                                         strict=True))  # fmt: skip
+            click.echo(f"no valid answer, so no estimate, for (domain/item): {pairs}", err=True)
+    click.echo(f"wrote {len(table)} {what} to {'standard output' if to_stdout else out}",
+               err=to_stdout)  # fmt: skip

@@ -261,13 +261,15 @@ def direct_estimates(
     design: SurveyDesign | None = None,
     statistic: Statistic = "proportion",
     satisfied: Collection[float] = frozenset({4, 5}),
+    missing_codes: Collection[float] = (),
 ) -> pd.DataFrame:
     """Direct estimates per area from the product's own domain estimates, with their design
     variance, ``n``, Kish's ``n_eff`` and ``n_psu`` (one row per area with valid answers)."""
     if statistic == "proportion":
-        table = proportion(data, column, values=satisfied, design=design, by=[area], df="inf")
+        table = proportion(data, column, values=satisfied, design=design, by=[area], df="inf",
+                           missing_codes=missing_codes)  # fmt: skip
     else:
-        table = mean(data, column, design=design, by=[area], df="inf")
+        table = mean(data, column, design=design, by=[area], df="inf", missing_codes=missing_codes)
     frame = table.to_frame()
     frame = frame[frame["n"] > 0]
     return pd.DataFrame(

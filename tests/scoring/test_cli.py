@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +129,63 @@ def test_a_domain_without_valid_answers_gets_a_row_that_says_why(
     )
     assert len(scored) == 3 and scored["note"].isna().all()
     np.testing.assert_allclose(scored["se"], scored["se_api"], rtol=1e-12)
+
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "scoring"
+
+
+def test_change_from_a_period_matches_r(tmp_path: Path) -> None:
+    """The change of c2 from 2014 to 2015 per unit: R's svycontrast numbers (reference.csv)."""
+    reference = pd.read_csv(FIXTURES / "reference.csv").query("case == 'difference'")
+    result = CliRunner().invoke(score_command, [str(FIXTURES / "design.csv"), *DESIGN_ARGS,
+                                "--by", "unit", "--items", "c2", "--period", "period",
+                                "--change-from", "2014", "--out", "-"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.stdout
+    frame = pd.read_csv(io.StringIO(lines))
+    assert {"base_estimate", "current_estimate", "p_value", "significant"} <= set(frame.columns)
+    merged = frame.merge(reference, on="domain", suffixes=("", "_r"))
+    assert len(merged) == 3
+    np.testing.assert_allclose(merged["estimate"], merged["estimate_r"], rtol=1e-8)
+    np.testing.assert_allclose(merged["se"], merged["se_r"], rtol=1e-8)
+    np.testing.assert_allclose(merged["estimate"],
+                               merged["current_estimate"] - merged["base_estimate"], rtol=1e-12)  # fmt: skip
+    assert "wrote 3 changes to standard output" in result.stderr
+
+
+def test_out_dash_writes_the_table_to_standard_output(survey: pd.DataFrame, tmp_path: Path) -> None:
+    source, out = tmp_path / "s.csv", tmp_path / "o.csv"
+    survey.to_csv(source, index=False)
+    args = [str(source), *DESIGN_ARGS, "--by", "unit_id", "--items", "c1,c2"]
+    to_file = CliRunner().invoke(score_command, [*args, "--out", str(out)])
+    to_stdout = CliRunner().invoke(score_command, [*args, "--out", "-"])
+    assert to_file.exit_code == to_stdout.exit_code == 0
+    assert to_stdout.stdout == out.read_text(encoding="utf-8")
+
+
+def test_sae_gives_modelled_estimates_per_area_with_the_direct_beside(tmp_path: Path) -> None:
+    from scoring.sae import MODELLED_LABEL, direct_estimates, small_area_estimates
+    from tests.scoring.test_sae import survey_with_communes
+
+    data, communes = survey_with_communes()
+    source, covariates = tmp_path / "s.csv", tmp_path / "cov.csv"
+    data.to_csv(source, index=False)
+    communes.to_csv(covariates, index=False)
+    result = CliRunner().invoke(score_command, [str(source), "--weight", "weight", "--psu",
+                                "village", "--by", "commune", "--items", "q1", "--statistic",
+                                "satisfied", "--sae", str(covariates), "--sae-covariates",
+                                "urban,poverty", "--sae-population", "population", "--out", "-"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    assert len(frame) == 40 and (frame["label"] == MODELLED_LABEL).all()
+    assert (frame["kind"] == "synthetic").sum() == 8
+    design = SurveyDesign(weight="weight", psu="village")
+    api = small_area_estimates(
+        direct_estimates(data, "q1", area="commune", design=design), communes, area="commune",
+        columns=["urban", "poverty"], transform="arcsine", population="population",
+        benchmark=float(estimators.proportion(data, "q1", design=design).get("q1").value),
+    )  # fmt: skip
+    merged = frame.merge(api, left_on="domain", right_on="commune", suffixes=("", "_api"))
+    for column in ("estimate", "rmse", "ci_low", "ci_high", "direct"):
+        np.testing.assert_allclose(merged[column], merged[f"{column}_api"], rtol=1e-10)
+    assert "wrote 40 modelled estimates" in result.stderr
