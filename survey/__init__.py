@@ -20,8 +20,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey import auth, errors, i18n, security
     from survey.collect import api, enumerator, kiosk, links
     from survey.config import DEFAULTS, finalize, from_environment
+    from survey.portal import embed as portal_embed  # noqa: F401 - registers the widget and desk routes on portal.bp
     from survey.portal import home as public
     from survey.portal import jobs
+    from survey.portal import pages as portal
     from survey.staff import desks, preview, releases, review, targets
     from survey.staff import workspace as staff
     from survey.store import db
@@ -50,6 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     jobs.init_app(app)
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(portal.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(staff.bp)
