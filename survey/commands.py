@@ -87,7 +87,8 @@ def create_user(username: str, role: str, password: str) -> None:
     from survey.store.models import Role, User
 
     username = normalize_username(username)
-    problem = password_problem(password, username)
+    with current_app.test_request_context():  # the message in the default language
+        problem = password_problem(password, username)
     if problem:
         raise click.ClickException(problem)
     with session_scope(current_app.extensions["hailong.engine"]) as session:

@@ -114,7 +114,8 @@ class LoginThrottle:
         self.limiter.hit(self.per_address, "login-addr", address)
         for tier in PAIR_TIERS:
             self.limiter.hit(tier, "login-pair", username, address)
-        return not self.limiter.hit(self.per_account, "login-acct", username)
+        self.limiter.hit(self.per_account, "login-acct", username)
+        return self.account_over(username)
 
     def succeeded(self, username: str, address: str) -> None:
         for tier in PAIR_TIERS:

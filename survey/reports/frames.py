@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from questionnaires import Questionnaire
 from survey.store.models import Answer, Response, ReviewStatus
 
-DESIGN_COLUMNS = ["response_id", "unit_id", "service_id", "channel", "submitted_at", "weight"]
+DESIGN_COLUMNS = ["response_id", "unit_id", "service_id", "channel", "submitted_at", "weight", "design_stratum",
+                  "design_psu"]
 
 
 def scored_filter() -> list[ColumnElement[bool]]:
@@ -55,7 +56,7 @@ def responses_frame(
         scored = (*scored, overall)  # an overall item outside the elements still scores the overall index
     question_ids = [q.id for q in scored]
     design = [Response.id, Response.unit_id, Response.service_id, Response.channel, Response.submitted_at,
-              Response.weight]
+              Response.weight, Response.stratum, Response.psu]  # the sample design of a household survey
     stmt = (
         select(*design, *(func.max(case((Answer.question_id == qid, Answer.value_num))) for qid in question_ids))
         .select_from(Response)

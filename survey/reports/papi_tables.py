@@ -1,9 +1,12 @@
 """PAPI-style governance scores for staff: a unit (with every unit below it) in one survey year.
 
-The household survey is a stratified cluster sample, and it is analysed as one: strata are the
-districts, primary sampling units the villages (hamlets) where enumerators interviewed, with the
-responses' weights; a district with a single village surveyed is handled as R's
-``options(survey.lonely.psu = "adjust")``. The unit is a domain of the whole year's sample (as
+The household survey is a stratified cluster sample, and it is analysed as one: strata and
+primary sampling units are the survey's own design columns — the stratum and PSU each interview
+carries from the sample file or the enumerator's assignment (``response.stratum``/``psu``; an
+interview without them is in one stratum, its village the PSU) — with the responses' weights; a
+stratum with a single PSU surveyed is handled as R's ``options(survey.lonely.psu = "adjust")``.
+Units are compared at any level of the map of the year (today's map, old units' interviews
+re-aggregated onto it, or for a year before July 2025 the map of the time). The unit is a domain of the whole year's sample (as
 ``svyby``), so its interval reflects the clustering — PAPI's 16 interviews per village are not
 16 independent answers. The structure — dimensions, sub-dimensions, indicators, their bounds and
 direction — is read from the questionnaire; :mod:`scoring.papi` computes the scores. Answers
@@ -25,13 +28,11 @@ from exports.tables import Column, ResultTable
 from questionnaires import Questionnaire
 from survey.periods import years
 from survey.reports.frames import responses_frame
-from survey.reports.ranking import area_of
 from survey.reports.sipas_tables import (
     clamp,
     flag_or_none,
     interval_columns,
     number_or_none,
-    subtree_ids,
     whole_or_none,
 )
 from survey.store.models import Target, TargetKind, Unit, UnitLevel
@@ -83,19 +84,24 @@ class PapiReport:
     base: str | None  # the year before, when it has interviews: the change is measured from it
     n_responses: int  # interviews in the unit and year
     n_villages: int  # primary sampling units (villages) among them
-    df: float | None  # design degrees of freedom of the year's sample (#villages − #districts)
-    districts: ResultTable  # every district's total in the year, ranked, with nhóm 1–4
+    df: float | None  # design degrees of freedom of the year's sample (#PSUs − #strata)
+    districts: ResultTable  # every compared unit's total in the year (of ``compare_level``), ranked, with nhóm 1–4
     goals: tuple[dict[str, object], ...] = ()  # the unit's goals for this year or later, with progress
+    compare_level: UnitLevel | None = None  # the level of the units compared
+    levels: tuple[UnitLevel, ...] = ()  # the levels that can be compared on the year's map
+    todays_map: bool = True
 
 
 def papi_report(
     session: Session, questionnaire: Questionnaire, unit: Unit, *, year: str | None, language: str,
-    level: float = 0.95, min_n: int = 30,
+    level: float = 0.95, min_n: int = 30, compare_level: UnitLevel | None = None, todays_map: bool = True,
 ) -> PapiReport:
-    """Dimension, sub-dimension and total scores of ``unit`` in ``year`` (default: the latest)."""
+    """Dimension, sub-dimension and total scores of ``unit`` in ``year`` (default: the latest),
+    and the units of ``compare_level`` under it compared (default: the first level below it)."""
     from scoring.compare import change_papi
     from scoring.design import SurveyDesign
     from scoring.papi import score_papi
+    from survey.store.units import UnitMap, then_day, year_days
 
     spec = papi_spec(questionnaire)
     frame = responses_frame(session, questionnaire)
@@ -107,15 +113,29 @@ def papi_report(
     found = tuple(sorted(frame["year"].unique()))
     year = year or (found[-1] if found else None)
     base = str(int(year) - 1) if year and str(int(year) - 1) in found else None
-    district_units, district_of = area_of(session, UnitLevel.DISTRICT)
-    frame["stratum"] = frame["unit_id"].map(district_of).fillna(-1).astype(int)
-    frame["domain"] = frame["unit_id"].isin(set(subtree_ids(session, unit))).map({True: "unit", False: "other"})
+    unit_map = UnitMap(session)
+    old_year = year is not None and unit_map.is_old_period(*year_days(year))
+    todays_map = todays_map or not old_year
+    day = then_day(*year_days(year)) if year is not None and not todays_map else None
+    top = unit if unit_map.is_current(unit) or not todays_map else None
+    levels = tuple(unit_map.levels(top, day=day, todays_map=todays_map))
+    below = [lv for lv in levels if lv != unit.level]
+    if compare_level is None or compare_level not in levels:
+        compare_level = next((lv for lv in below if lv != UnitLevel.DEPARTMENT), below[0] if below else None)
+    compared = (unit_map.areas(top, compare_level, day=day, todays_map=todays_map) if compare_level is not None
+                else None)
+    frame["area"] = (frame["unit_id"].map(compared.area_of).fillna(-1).astype(int) if compared is not None
+                     else -1)
+    frame["stratum"] = frame["design_stratum"].fillna("").astype(str)  # the design's strata (one if none)
+    frame["psu"] = frame["design_psu"].where(frame["design_psu"].notna(), "unit-" + frame["unit_id"].astype(str))
+    frame["domain"] = frame["unit_id"].isin(unit_map.counted_in(unit)).map({True: "unit", False: "other"})
     current = frame[frame["year"] == year]
     in_unit = current["domain"] == "unit"
     rows: list[dict[str, object]] = []
     df: float | None = None
-    design = SurveyDesign(weight="weight", stratum="stratum", psu="unit_id", lonely_psu="adjust")
-    districts = _district_table(district_units, current, spec, design, level=level, min_n=min_n, year=year)
+    design = SurveyDesign(weight="weight", stratum="stratum", psu="psu", lonely_psu="adjust")
+    districts = _district_table(compared.units if compared is not None else [], current, spec, design, level=level,
+                                min_n=min_n, year=year, compare_level=compare_level)
     if in_unit.any():
         scored = score_papi(current, spec, design=design, by=["domain"], level=level,
                             min_n=min_n).to_frame()
@@ -142,8 +162,8 @@ def papi_report(
     title = " — ".join(part for part in (questionnaire.title.get(language), unit.name, year) if part)
     return PapiReport(
         table=ResultTable(title=title, columns=_columns(level), rows=tuple(rows)), years=found, year=year,
-        base=base, n_responses=int(in_unit.sum()), n_villages=int(current.loc[in_unit, "unit_id"].nunique()), df=df,
-        districts=districts, goals=goals,
+        base=base, n_responses=int(in_unit.sum()), n_villages=int(current.loc[in_unit, "psu"].nunique()), df=df,
+        districts=districts, goals=goals, compare_level=compare_level, levels=levels, todays_map=todays_map,
     )
 
 
@@ -191,33 +211,34 @@ def _goals(
 
 def _district_table(
     units: list[Unit], current: pd.DataFrame, spec: PapiSpec, design: SurveyDesign, *, level: float, min_n: int,
-    year: str | None,
+    year: str | None, compare_level: UnitLevel | None = None,
 ) -> ResultTable:
-    """Every district's PAPI total in the year (each a domain — and here a stratum — of the
-    sample), ranked with a rank interval from bootstrap replicates of the same design
+    """Every compared unit's PAPI total in the year (each a domain of the sample), ranked with a rank interval from bootstrap replicates of the same design
     (:data:`RANK_REPLICATES` Rao–Wu replicates, a fixed seed so a page shows the same interval
     each time); districts flagged as small samples (too few answers or villages) are listed but
     neither ranked nor grouped."""
     from scoring.compare import groups, rank, score_rank_intervals
     from scoring.papi import papi_plan, score_papi
+    from survey.store.units import level_name
 
-    table = pd.DataFrame({"stratum": [u.id for u in units]})
-    if len(current):
-        scored = score_papi(current, spec, design=design, by=["stratum"], level=level, min_n=min_n).to_frame()
-        scored = scored[scored["kind"] == "total"][["stratum", "n", "n_psu", "estimate", "ci_low", "ci_high",
+    table = pd.DataFrame({"area": [u.id for u in units]})
+    if len(current) and len(units):
+        scored = score_papi(current, spec, design=design, by=["area"], level=level, min_n=min_n).to_frame()
+        scored = scored[scored["kind"] == "total"][["area", "n", "n_psu", "estimate", "ci_low", "ci_high",
                                                      "small_sample"]]
-        table = table.merge(scored, on="stratum", how="left")
+        table = table.merge(scored, on="area", how="left")
+        table["small_sample"] = table["small_sample"].fillna(True)
     else:
         table = table.assign(n=0, n_psu=0, estimate=float("nan"), ci_low=float("nan"), ci_high=float("nan"),
                              small_sample=True)
     eligible = table["estimate"].where(table["small_sample"].eq(False)).astype(float)
     table["rank"], table["group"] = rank(eligible), groups(eligible)
-    ranked = table.loc[eligible.notna(), "stratum"].tolist()
+    ranked = table.loc[eligible.notna(), "area"].tolist()
     if len(ranked) > 1:
         boot = replace(design, variance="bootstrap", replicates=RANK_REPLICATES, seed=RANK_SEED)
-        intervals = score_rank_intervals(current, papi_plan(current, spec), score="total", unit="stratum",
+        intervals = score_rank_intervals(current, papi_plan(current, spec), score="total", unit="area",
                                          design=boot, level=level, units=ranked)
-        table = table.merge(intervals[["stratum", "rank_low", "rank_high"]], on="stratum", how="left")
+        table = table.merge(intervals[["area", "rank_low", "rank_high"]], on="area", how="left")
     else:
         table = table.assign(rank_low=table["rank"], rank_high=table["rank"])
     table["_order"] = range(len(table))  # Vietnamese order of names breaks ties and orders the unranked
@@ -228,8 +249,8 @@ def _district_table(
         "rank": whole_or_none(rec["rank"]),
         "rank_low": whole_or_none(rec["rank_low"]),
         "rank_high": whole_or_none(rec["rank_high"]),
-        "code": by_id[int(rec["stratum"])].code,
-        "unit": by_id[int(rec["stratum"])].name,
+        "code": by_id[int(rec["area"])].code,
+        "unit": by_id[int(rec["area"])].name,
         "n": whole_or_none(rec["n"]) or 0,
         "n_psu": whole_or_none(rec["n_psu"]) or 0,
         "estimate": number_or_none(rec["estimate"]),
@@ -249,7 +270,7 @@ def _district_table(
         *interval_columns(level),
         Column("group", _("Group")), Column("small_sample", _("Small sample")),
     )
-    title = _("Districts compared")
+    title = _("Units compared: %(level)s", level=level_name(compare_level)) if compare_level else _("Units compared")
     return ResultTable(title=f"{title} — {year or '—'}", columns=columns, rows=rows)
 
 

@@ -1,7 +1,11 @@
 """Ranking units on the SIPAS overall index for a quarter, as a Department of Home Affairs reports it.
 
-Every unit of the chosen level (district or commune) is a domain of the full sample, with the
-responses of every unit below it. For the chosen quarter each unit gets its overall satisfaction
+Every unit of the chosen level under the chosen parent (by default the province: its communes and
+wards, its departments; for a quarter before July 2025, its old districts) is a domain of the full
+sample, with the responses of every unit below it — on today's map (old units' responses
+re-aggregated onto the units they became) or on the map of the quarter (as published then). The
+levels are those that exist on that map (:meth:`survey.store.units.UnitMap.levels`), and the
+parent's own index (the province-wide figure) heads the table. For the chosen quarter each unit gets its overall satisfaction
 index with n and a confidence interval, its change since the previous quarter (with the standard
 error of the difference and a significance flag, :func:`scoring.compare.change_sipas`), a rank
 and a performance group (nhóm 1–4, :func:`scoring.compare.groups`). Units with fewer valid
@@ -37,7 +41,7 @@ from survey.reports.sipas_tables import (
 from survey.store.models import Service, Target, TargetKind, Unit, UnitLevel
 from survey.text import sort_key
 
-RANKED_LEVELS = (UnitLevel.DISTRICT, UnitLevel.COMMUNE)
+RANKED_LEVELS = (UnitLevel.DISTRICT, UnitLevel.COMMUNE)  # the levels of before July 2025 (kept for callers)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class Ranking:
     period: str | None  # the quarter ranked (None: no responses at all)
     base: str | None  # the previous quarter, when it has responses
     summary: dict[str, float | None]  # median, highest, lowest overall index over ranked units
+    parent: dict[str, object] | None = None  # the parent's own index (the province-wide figure), as a row
+    todays_map: bool = True  # units of today's map (old units' responses re-aggregated onto them)
 
 
 def area_of(session: Session, level: UnitLevel) -> tuple[list[Unit], dict[int, int]]:
@@ -68,23 +74,35 @@ def area_of(session: Session, level: UnitLevel) -> tuple[list[Unit], dict[int, i
 def unit_ranking(
     session: Session, questionnaire: Questionnaire, *, level: UnitLevel, service: Service | None,
     period: str | None, language: str, confidence: float = 0.95, min_n: int = 30,
+    parent: Unit | None = None, todays_map: bool = True,
 ) -> Ranking:
-    """Rank the units of ``level`` on ``questionnaire``'s overall index in ``period``
-    (default: the latest quarter with responses), for one service or all of them."""
+    """Rank the units of ``level`` under ``parent`` (None: the top of today's map) on
+    ``questionnaire``'s overall index in ``period`` (default: the latest quarter with responses),
+    for one service or all of them, on today's map or (``todays_map=False``) the quarter's."""
     from scoring.compare import change_sipas, groups, rank
     from scoring.design import SurveyDesign
     from scoring.sipas import score_sipas
+    from survey.store.units import UnitMap, quarter_days, then_day
 
-    units, areas = area_of(session, level)
     frame = responses_frame(session, questionnaire, service_ids=[service.id] if service else None)
     frame["period"] = quarters(frame["submitted_at"])
-    frame["area"] = frame["unit_id"].map(areas).fillna(-1).astype(int)  # -1: above the level (province desks)
     periods = tuple(sorted(frame["period"].unique()))
     if period is None and periods:
         period = periods[-1]
+    unit_map = UnitMap(session)
+    if parent is None:
+        parent = next(iter(unit_map.tree(unit_map.now).roots()), None)
+    todays_map = todays_map or period is None or not unit_map.is_old_period(*quarter_days(period))
+    day = then_day(*quarter_days(period)) if period else None
+    chosen = unit_map.areas(parent, level, day=day, todays_map=todays_map)
+    units, areas = chosen.units, chosen.area_of
+    frame["area"] = frame["unit_id"].map(areas).fillna(-1).astype(int)  # -1: above the level (province desks)
+    inside = unit_map.counted_in(parent) if parent is not None else set(unit_map.units)
+    frame["parent"] = frame["unit_id"].isin(inside)
     base = previous_quarter(period) if period else None
     base = base if base in periods else None
     scores = pd.DataFrame(columns=["area", "n", "estimate", "se", "ci_low", "ci_high"])
+    parent_row: dict[Hashable, Any] | None = None
     changes = pd.DataFrame(columns=["area", "change", "change_se", "significant"])
     if period in periods:
         spec = sipas_spec(questionnaire)
@@ -92,6 +110,13 @@ def unit_ranking(
         scored = score_sipas(frame, spec, design=design, by=["period", "area"], level=confidence).to_frame()
         scored = scored[(scored["kind"] == "overall") & (scored["period"] == period) & (scored["area"] >= 0)]
         scores = scored[["area", "n", "estimate", "se", "ci_low", "ci_high"]]
+        if parent is not None:
+            whole = score_sipas(frame, spec, design=design, by=["period", "parent"], level=confidence).to_frame()
+            whole = whole[(whole["kind"] == "overall") & (whole["period"] == period) & whole["parent"].astype(bool)]
+            if len(whole):
+                rec = whole.iloc[0]
+                parent_row = {"area": parent.id, "n": int(rec["n"]), "estimate": rec["estimate"],
+                              "ci_low": rec["ci_low"], "ci_high": rec["ci_high"], "rank": None, "group": None}
         if base is not None:
             delta = change_sipas(frame, spec, period="period", base=base, current=period, design=design,
                                  by=["area"], level=confidence).to_frame()
@@ -109,7 +134,7 @@ def unit_ranking(
     table["_order"] = table["area"].map(order)
     table = table.sort_values(["rank", "_order"], na_position="last", kind="stable")
     by_id = {u.id: u for u in units}
-    rows = tuple(_row(rec, by_id[int(rec["area"])], min_n) for rec in table.to_dict("records"))
+    rows = tuple(_row(rec, by_id[int(rec["area"])], min_n, language) for rec in table.to_dict("records"))
     ranked = eligible.dropna()
     summary = {
         "median": float(np.median(ranked)) if len(ranked) else None,
@@ -118,7 +143,9 @@ def unit_ranking(
     }
     what = service.name(language) if service else _("All services")
     title = f"{questionnaire.title.get(language)} — {what} — {period or '—'}"
-    return Ranking(ResultTable(title=title, columns=_columns(confidence), rows=rows), periods, period, base, summary)
+    head = (_row(parent_row, parent, min_n, language),) if parent_row is not None and parent is not None else ()
+    return Ranking(ResultTable(title=title, columns=_columns(confidence), rows=head + rows), periods, period, base,
+                   summary, parent=head[0] if head else None, todays_map=todays_map)
 
 
 def _goals(
@@ -167,12 +194,15 @@ def _goals(
     return pd.DataFrame(rows) if rows else empty
 
 
-def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int) -> dict[str, object]:
+def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int, language: str = "vi") -> dict[str, object]:
+    from survey.store.units import kind_label
+
     n = int(rec["n"])
     return {
         "rank": whole_or_none(rec["rank"]),
         "code": unit.code,
         "unit": unit.name,
+        "kind": kind_label(unit.kind, language),
         "n": n,
         "estimate": number_or_none(rec["estimate"]),
         "ci_low": bounded(rec["ci_low"], "overall"),
@@ -192,6 +222,7 @@ def _columns(confidence: float) -> tuple[Column, ...]:
         Column("rank", _("Rank")),
         Column("code", _("Code")),
         Column("unit", _("Unit")),
+        Column("kind", _("Kind of unit")),
         Column("n", _("Valid answers (n)")),
         Column("estimate", _("Overall satisfaction index"), decimals=4),
         *interval_columns(confidence),

@@ -1,6 +1,10 @@
-"""SIPAS results for staff: a unit (with everything below it) × a service, from the database.
+"""SIPAS results for staff: a unit (with everything below it) × a service or all services (the
+province-wide, all-services index a Department of Home Affairs publishes), from the database.
 
-The unit is a domain of the full sample (as R's ``svyby``), not its rows analysed alone.
+The unit is a domain of the full sample (as R's ``svyby``), not its rows analysed alone. A unit of
+today's map counts the responses of the old units that became part of it (a period before July
+2025 re-aggregated from the microdata, :meth:`survey.store.units.UnitMap.counted_in`); an old unit
+counts what was collected under it then.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exports.tables import Column, ResultTable
@@ -65,17 +68,11 @@ def sipas_spec(questionnaire: Questionnaire) -> SipasSpec:
 
 
 def subtree_ids(session: Session, unit: Unit) -> list[int]:
-    """``unit`` and every unit below it."""
-    rows = session.execute(select(Unit.id, Unit.parent_id)).all()
-    children: dict[int | None, list[int]] = {}
-    for uid, parent in rows:
-        children.setdefault(parent, []).append(uid)
-    out, stack = [], [unit.id]
-    while stack:
-        uid = stack.pop()
-        out.append(uid)
-        stack.extend(children.get(uid, []))
-    return out
+    """The stored units whose responses count in ``unit``: ``unit`` and every unit below it, and,
+    for a unit of today's map, the old units that became part of it."""
+    from survey.store.units import UnitMap
+
+    return sorted(UnitMap(session).counted_in(unit))
 
 
 @dataclass(frozen=True)
@@ -83,16 +80,22 @@ class SipasReport:
     table: ResultTable
     n_responses: int
     periods: tuple[str, ...] = ()  # quarters with responses to this service, oldest first
+    regrouped: bool = False  # responses of old units (before July 2025) counted on today's map
 
 
 def sipas_report(
-    session: Session, questionnaire: Questionnaire, unit: Unit, service: Service, *, language: str,
+    session: Session, questionnaire: Questionnaire, unit: Unit, service: Service | None, *, language: str,
     level: float = 0.95, min_n: int = 30, period: str | None = None,
 ) -> SipasReport:
-    """SIPAS indices of ``unit`` (with every unit below it) for ``service``, over all responses
-    or those of one quarter (``period``, e.g. ``2026-Q3``), as a domain of the full sample."""
-    frame = responses_frame(session, questionnaire, service_ids=[service.id])
-    in_domain = frame["unit_id"].isin(set(subtree_ids(session, unit)))
+    """SIPAS indices of ``unit`` (with every unit below it) for ``service`` (None: all services),
+    over all responses or those of one quarter (``period``, e.g. ``2026-Q3``), as a domain of the
+    full sample."""
+    from survey.store.units import UnitMap
+
+    frame = responses_frame(session, questionnaire, service_ids=[service.id] if service is not None else None)
+    units = UnitMap(session)
+    counted = units.counted_in(unit)
+    in_domain = frame["unit_id"].isin(counted)
     frame_periods = quarters(frame["submitted_at"])
     if period is not None:
         in_domain &= frame_periods == period
@@ -113,12 +116,16 @@ def sipas_report(
         kinds = kind_labels()
         rows = [_row(rec, labels, kinds, min_n) for rec in scored.to_dict("records")]
     table = ResultTable(
-        title=" — ".join(part for part in (questionnaire.title.get(language), unit.name, service.name(language), period)
-                         if part),
+        title=" — ".join(part for part in (questionnaire.title.get(language), unit.name,
+                                           service.name(language) if service is not None else _("All services"),
+                                           period) if part),
         columns=_columns(level),
         rows=tuple(rows),
     )
-    return SipasReport(table=table, n_responses=n_responses, periods=tuple(sorted(frame_periods.unique())))
+    old_units = {uid for uid in counted if not units.is_current(units.units[uid])}
+    regrouped = units.is_current(unit) and bool(frame.loc[frame["domain"] == "unit", "unit_id"].isin(old_units).any())
+    return SipasReport(table=table, n_responses=n_responses, periods=tuple(sorted(frame_periods.unique())),
+                       regrouped=regrouped)
 
 
 def kind_labels() -> dict[str, str]:

@@ -19,32 +19,44 @@ from survey.i18n import current_language
 from survey.periods import is_quarter
 from survey.reports.microdata_frame import microdata
 from survey.reports.papi_tables import PAPI_QUESTIONNAIRE, RANK_REPLICATES, PapiReport, papi_report
-from survey.reports.ranking import RANKED_LEVELS, Ranking, unit_ranking
+from survey.reports.ranking import Ranking, unit_ranking
 from survey.reports.sipas_tables import SipasReport, scored_as_sipas, sipas_report
 from survey.store.catalogue import in_use, latest
 from survey.store.db import get_session
 from survey.store.models import Service, Unit, UnitLevel
+from survey.store.units import UnitMap, level_name, quarter_days, then_day
 from survey.text import sort_key
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
 def _choices() -> tuple[list[Unit], list[Service], list[tuple[str, str]]]:
-    """Units (as a tree), services, and the satisfaction questionnaires in use — on a desk or
-    answered at least once — as (id, title) in Vietnamese order of their titles."""
+    """Units of today's map (as a tree), services, and the satisfaction questionnaires in use — on
+    a desk or answered at least once — as (id, title) in Vietnamese order of their titles. The
+    units of the old map are in :func:`_old_units`."""
     session = get_session()
     language = current_language()
-    units = _tree_order(session.scalars(select(Unit)).all())
+    unit_map = UnitMap(session)
+    tree = unit_map.tree(unit_map.now)
+    units = _tree_order(list(tree.units.values()), tree.parent)
     services = sorted(session.scalars(select(Service)).all(), key=lambda s: sort_key(s.name(language)))
     questionnaires = [(q.id, q.title.get(language)) for q in in_use(session) if scored_as_sipas(q)]
     return units, services, sorted(questionnaires, key=lambda q: sort_key(q[1]))
 
 
-def _tree_order(units: Sequence[Unit]) -> list[Unit]:
+def _old_units() -> list[Unit]:
+    """The units of the map before 1 July 2025 (and any other ended unit), as a tree."""
+    unit_map = UnitMap(get_session())
+    return _tree_order([u for u in unit_map.units.values() if not unit_map.is_current(u)])
+
+
+def _tree_order(units: Sequence[Unit], parent_of: dict[int, int | None] | None = None) -> list[Unit]:
     """Every unit under its parent, siblings in Vietnamese order (the order of a unit picker)."""
     children: dict[int | None, list[Unit]] = {}
+    ids = {u.id for u in units}
     for unit in units:
-        children.setdefault(unit.parent_id, []).append(unit)
+        parent = parent_of.get(unit.id) if parent_of is not None else unit.parent_id
+        children.setdefault(parent if parent in ids else None, []).append(unit)
     out: list[Unit] = []
     stack = sorted(children.get(None, []), key=lambda u: sort_key(u.name), reverse=True)
     while stack:
@@ -64,13 +76,13 @@ def _period() -> str | None:
     return period
 
 
-def _selection() -> tuple[Unit, Service, str]:
+def _selection() -> tuple[Unit, Service | None, str]:
+    """The unit, the service (None: all services) and the questionnaire of the query string."""
     session = get_session()
     unit = session.scalar(select(Unit).where(Unit.code == request.args.get("unit", "")))
-    service = session.scalar(select(Service).where(Service.code == request.args.get("service", "")))
-    if unit is None or service is None:
+    if unit is None:
         raise NotFound(_("Choose a unit and a service."))
-    return unit, service, request.args.get("questionnaire", "sipas-kiosk")
+    return unit, _service_or_all(), request.args.get("questionnaire", "sipas-kiosk")
 
 
 @bp.route("/")
@@ -103,7 +115,7 @@ def _format() -> str:
     return "csv" if request.args.get("excel") == "0" else "csv-excel"
 
 
-def _report() -> tuple[SipasReport, Unit, Service, Questionnaire]:
+def _report() -> tuple[SipasReport, Unit, Service | None, Questionnaire]:
     """The SIPAS report of the unit, service and questionnaire chosen in the query string."""
     unit, service, questionnaire_id = _selection()
     questionnaire = _satisfaction_questionnaire(questionnaire_id)
@@ -121,7 +133,8 @@ def results() -> Any:
     units, services, questionnaires = _choices()
     return render_template(
         "staff/results.html", report=report, unit=unit, service=service, questionnaire=questionnaire,
-        units=units, services=services, questionnaires=questionnaires, period=_period(),
+        units=units, old_units=_old_units(), services=services, questionnaires=questionnaires, period=_period(),
+        current_unit=UnitMap(get_session()).is_current(unit),
     )
 
 
@@ -130,7 +143,8 @@ def results() -> Any:
 def results_csv() -> Any:
     report, unit, service, _questionnaire = _report()
     period = _period()
-    return _download(render(_format(), report.table), f"sipas_{unit.code}_{service.code}{'_' + period if period else ''}")
+    what = service.code if service is not None else "all"
+    return _download(render(_format(), report.table), f"sipas_{unit.code}_{what}{'_' + period if period else ''}")
 
 
 def _download(rendered: Rendered, stem: str) -> Response:
@@ -150,37 +164,64 @@ def _service_or_all() -> Service | None:
     return service
 
 
-def _ranking() -> tuple[Ranking, Questionnaire, Service | None, UnitLevel]:
-    """The ranking chosen in the query string: questionnaire, service (empty: all), level, quarter."""
+def _todays_map() -> bool:
+    """``map=then``: a quarter before July 2025 on the map it was published on; otherwise (and
+    by default) on today's map."""
+    chosen = request.args.get("map", "today")
+    if chosen not in ("today", "then"):
+        raise AppError(_("The map is today's or the one of the period."))
+    return chosen == "today"
+
+
+def _ranking() -> tuple[Ranking, Questionnaire, Service | None, UnitLevel, list[UnitLevel]]:
+    """The ranking chosen in the query string: questionnaire, service (empty: all), level (any
+    that exists on the chosen map), parent unit (default: the province), map, quarter."""
     session = get_session()
     questionnaire = _satisfaction_questionnaire(request.args.get("questionnaire", "sipas-kiosk"))
     service = _service_or_all()
-    chosen = request.args.get("level", UnitLevel.DISTRICT.value)
-    level = next((lv for lv in RANKED_LEVELS if lv.value == chosen), None)
+    code = request.args.get("parent", "")
+    parent = session.scalar(select(Unit).where(Unit.code == code)) if code else None
+    if code and parent is None:
+        raise NotFound(_("Choose a unit."))
+    period, todays_map = _period(), _todays_map()
+    unit_map = UnitMap(session)
+    day = None
+    if period is not None and not todays_map and unit_map.is_old_period(*quarter_days(period)):
+        day = then_day(*quarter_days(period))
+    else:
+        todays_map = True
+    top = parent or next(iter(unit_map.tree(unit_map.now).roots()), None)
+    levels = unit_map.levels(top, day=day, todays_map=todays_map)
+    chosen = request.args.get("level", UnitLevel.COMMUNE.value)
+    level = next((lv for lv in levels if lv.value == chosen), None)
     if level is None:
-        raise AppError(_("Units are ranked by district or by commune."))
+        names = ", ".join(level_name(lv) for lv in levels)
+        raise AppError(_("There are no units of this level on this map; rank by: %(levels)s.", levels=names))
     result = unit_ranking(
-        session, questionnaire, level=level, service=service, period=_period(), language=current_language(),
+        session, questionnaire, level=level, service=service, period=period, language=current_language(),
         confidence=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"],
+        parent=top, todays_map=todays_map,
     )
-    return result, questionnaire, service, level
+    return result, questionnaire, service, level, levels
 
 
 @bp.route("/ranking")
 @staff_required
 def ranking() -> Any:
-    result, questionnaire, service, level = _ranking()
+    result, questionnaire, service, level, levels = _ranking()
     _units, services, questionnaires = _choices()
     return render_template(
         "staff/ranking.html", ranking=result, questionnaire=questionnaire, service=service, level=level,
-        services=services, questionnaires=questionnaires, levels=RANKED_LEVELS,
+        services=services, questionnaires=questionnaires, levels=levels, level_name=level_name,
+        map_choice="today" if result.todays_map else "then",
+        old_period=result.period is not None and UnitMap.is_old_period(*quarter_days(result.period)),
     )
 
 
 @bp.route("/ranking.csv")
 @staff_required
 def ranking_csv() -> Any:
-    result, _questionnaire, service, level = _ranking()
+    result, _questionnaire, service, level, _levels = _ranking()
     stem = f"xep-hang_{level.value}_{service.code if service else 'all'}_{result.period or 'none'}"
     return _download(render(_format(), result.table), stem)
 
@@ -189,8 +230,11 @@ def _unit_or_top() -> Unit:
     """The unit chosen in the query string, or the top of the tree (the province) when none is."""
     session = get_session()
     code = request.args.get("unit", "")
-    unit = (session.scalar(select(Unit).where(Unit.code == code)) if code
-            else session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)))
+    if code:
+        unit = session.scalar(select(Unit).where(Unit.code == code))
+    else:  # the top of today's map
+        unit_map = UnitMap(session)
+        unit = next(iter(unit_map.tree(unit_map.now).roots()), None)
     if unit is None:
         raise NotFound(_("Choose a unit."))
     return unit
@@ -204,9 +248,14 @@ def _papi() -> tuple[PapiReport, Unit]:
     year = request.args.get("year", "").strip() or None
     if year is not None and not (year.isdigit() and len(year) == 4):
         raise AppError(_("A survey year has four digits, such as 2026."))
+    chosen = request.args.get("level", "")
+    compare = next((lv for lv in UnitLevel if lv.value == chosen), None)
+    if chosen and compare is None:
+        raise AppError(_("Unknown level."))
     report = papi_report(
         session, _questionnaire(PAPI_QUESTIONNAIRE), unit, year=year, language=current_language(),
         level=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"],
+        compare_level=compare, todays_map=_todays_map(),
     )
     return report, unit
 
@@ -216,7 +265,8 @@ def _papi() -> tuple[PapiReport, Unit]:
 def papi() -> Any:
     report, unit = _papi()
     units, _services, _questionnaires = _choices()
-    return render_template("staff/papi.html", report=report, unit=unit, units=units, rank_replicates=RANK_REPLICATES)
+    return render_template("staff/papi.html", report=report, unit=unit, units=units, old_units=_old_units(),
+                           rank_replicates=RANK_REPLICATES, level_name=level_name)
 
 
 @bp.route("/papi.csv")
@@ -224,7 +274,8 @@ def papi() -> Any:
 def papi_csv() -> Any:
     report, unit = _papi()
     if request.args.get("table") == "districts":
-        return _download(render(_format(), report.districts), f"papi_huyen_{report.year or 'none'}")
+        what = report.compare_level.value if report.compare_level else "none"
+        return _download(render(_format(), report.districts), f"papi_{what}_{report.year or 'none'}")
     return _download(render(_format(), report.table), f"papi_{unit.code}_{report.year or 'none'}")
 
 
@@ -247,7 +298,8 @@ def _microdata() -> tuple[Microdata, Unit]:
 def export() -> Any:
     units, services, _questionnaires = _choices()
     questionnaires = [(q.id, q.title.get(current_language())) for q in in_use(get_session())]
-    return render_template("staff/export.html", units=units, services=services, questionnaires=questionnaires)
+    return render_template("staff/export.html", units=units, old_units=_old_units(), services=services,
+                           questionnaires=questionnaires)
 
 
 @bp.route("/export.<fmt>")

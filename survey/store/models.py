@@ -1,6 +1,6 @@
 """Domain model (SQLAlchemy 2, typed). Schema changes go through Alembic revisions only.
 
-Administrative units form one tree (province → district → commune → hamlet, with
+Administrative units form one tree (province → commune → hamlet since July 2025, districts in history; with
 departments hanging off a province); one-stop desks belong to a unit; services are offered by
 units; questionnaire versions are stored with their content hash and never change once
 published; responses carry a client-generated UUID and pin their questionnaire version.
@@ -39,11 +39,54 @@ class Base(DeclarativeBase):
 
 
 class UnitLevel(enum.StrEnum):
+    """The tier of a unit. Since 1 July 2025 the tree is province → commune → village (hamlet);
+    ``DISTRICT`` exists only in history (units valid to 2025-06-30)."""
+
     PROVINCE = "province"
     DISTRICT = "district"
     COMMUNE = "commune"
     HAMLET = "hamlet"
     DEPARTMENT = "department"
+
+
+class UnitKind(enum.StrEnum):
+    """What a unit is, as the law names it (``survey.store.units.KIND_NAMES`` has the names)."""
+
+    TINH = "tinh"  # tỉnh
+    THANH_PHO_TW = "thanh_pho_tw"  # thành phố trực thuộc Trung ương
+    HUYEN = "huyen"  # district level, history only: huyện, quận, thị xã, thành phố thuộc tỉnh
+    QUAN = "quan"
+    THI_XA = "thi_xa"
+    THANH_PHO = "thanh_pho"
+    XA = "xa"  # commune level: xã, phường, đặc khu (and, before 2025, thị trấn)
+    PHUONG = "phuong"
+    DAC_KHU = "dac_khu"
+    THI_TRAN = "thi_tran"
+    THON = "thon"  # villages: thôn, ấp, bản, tổ dân phố, khu phố (khóm)
+    AP = "ap"
+    BAN = "ban"
+    TO_DAN_PHO = "to_dan_pho"
+    KHU_PHO = "khu_pho"
+    SO_BAN_NGANH = "so_ban_nganh"  # a department or agency (sở, ban, ngành) and its one-stop desks
+
+
+KIND_LEVEL: dict[UnitKind, UnitLevel] = {
+    **dict.fromkeys((UnitKind.TINH, UnitKind.THANH_PHO_TW), UnitLevel.PROVINCE),
+    **dict.fromkeys((UnitKind.HUYEN, UnitKind.QUAN, UnitKind.THI_XA, UnitKind.THANH_PHO), UnitLevel.DISTRICT),
+    **dict.fromkeys((UnitKind.XA, UnitKind.PHUONG, UnitKind.DAC_KHU, UnitKind.THI_TRAN), UnitLevel.COMMUNE),
+    **dict.fromkeys((UnitKind.THON, UnitKind.AP, UnitKind.BAN, UnitKind.TO_DAN_PHO, UnitKind.KHU_PHO),
+                    UnitLevel.HAMLET),
+    UnitKind.SO_BAN_NGANH: UnitLevel.DEPARTMENT,
+}
+DEFAULT_KIND: dict[UnitLevel, UnitKind] = {
+    UnitLevel.PROVINCE: UnitKind.TINH, UnitLevel.DISTRICT: UnitKind.HUYEN, UnitLevel.COMMUNE: UnitKind.XA,
+    UnitLevel.HAMLET: UnitKind.THON, UnitLevel.DEPARTMENT: UnitKind.SO_BAN_NGANH,
+}
+
+
+def _default_kind(context: Any) -> UnitKind:
+    """A unit created without a kind gets its level's usual one (a commune is a xã)."""
+    return DEFAULT_KIND[UnitLevel(context.get_current_parameters()["level"])]
 
 
 class Channel(enum.StrEnum):
@@ -80,6 +123,15 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(200))
     level: Mapped[UnitLevel] = mapped_column(_enum(UnitLevel, "unit_level"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"), index=True)
+    # Revision 0004 (issue 9): what the unit is, its national statistics code (2 digits for a
+    # province, 5 for a commune-level unit; ``code`` is the unique key, ``cu-…`` for an old unit
+    # whose official code a new one took over), its English name where one exists, and the days it
+    # is part of the map (None: open). See survey/store/units.py.
+    kind: Mapped[UnitKind] = mapped_column(_enum(UnitKind, "unit_kind"), default=_default_kind)
+    official_code: Mapped[str | None] = mapped_column(String(10), index=True)
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent")
@@ -93,6 +145,18 @@ class Unit(Base):
             out.append(node)
             node = node.parent
         return out
+
+
+class UnitCorrespondence(Base):
+    """An old unit → a unit it became (revision 0004): many-to-one where units merged, one-to-many
+    where a commune was split (``partly``; ``share`` of it when known, else None)."""
+
+    __tablename__ = "unit_correspondence"
+
+    old_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True)
+    new_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True, index=True)
+    share: Mapped[float | None] = mapped_column(Float)
+    partly: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Service(Base):
@@ -190,6 +254,10 @@ class Response(Base):
     assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id", ondelete="SET NULL"))
     paradata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     flag: Mapped[str | None] = mapped_column(String(40))
+    # Revision 0004: the sample design of a household survey (from the sample file or the
+    # enumerator's assignment): the stratum and the primary sampling unit of the interview.
+    stratum: Mapped[str | None] = mapped_column(String(80))
+    psu: Mapped[str | None] = mapped_column(String(80))
 
     version: Mapped[QuestionnaireVersion] = relationship()
     unit: Mapped[Unit] = relationship()
@@ -309,6 +377,11 @@ class Assignment(Base):
     quota: Mapped[int] = mapped_column(default=16)
     households: Mapped[list[str] | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Revision 0004: the sample design (stratum, PSU) the interviews inherit, and the field dates.
+    stratum: Mapped[str | None] = mapped_column(String(80))
+    psu: Mapped[str | None] = mapped_column(String(80))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
 
     user: Mapped[User] = relationship()
     unit: Mapped[Unit] = relationship()
@@ -477,6 +550,8 @@ __all__ = [
     "Target",
     "TargetKind",
     "Unit",
+    "UnitCorrespondence",
+    "UnitKind",
     "UnitLevel",
     "UnitService",
     "User",
