@@ -54,6 +54,17 @@ def ensure_chromium() -> None:
     run("apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-core", env=env)
 
 
+def ensure_redis() -> None:
+    """Debian's redis-server: the queue tests start their own on a free port (RedisHuey)."""
+    if shutil.which("redis-server"):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        sys.exit("The task-queue tests need Debian's redis-server: run `apt-get install redis-server` as root.")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run("apt-get", "update", "-qq", env=env)
+    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "redis-server", env=env)
+
+
 def ensure_postgres() -> None:
     """Start the local PostgreSQL cluster if it is installed but not running."""
     try:
@@ -79,6 +90,7 @@ def start(args: argparse.Namespace) -> None:
 def test(args: argparse.Namespace) -> None:
     ensure_venv("test")
     ensure_chromium()
+    ensure_redis()
     ensure_postgres()
     failed = []
     for name, cmd in [
