@@ -40,6 +40,8 @@ from scoring.arrays import FloatArray
 from scoring.design import SurveyDesign
 from scoring.estimators import Statistic, mean, proportion
 from scoring.intervals import check_confidence
+from scoring.ranks import rank_intervals
+from scoring.results import EstimateTable
 
 FitMethod = Literal["REML", "ML"]
 MseMethod = Literal["analytic", "bootstrap"]
@@ -48,8 +50,8 @@ Transform = Literal["none", "arcsine"]
 MODELLED_LABEL = "modelled estimate (Fay–Herriot EBLUP)"
 
 __all__ = [
-    "MODELLED_LABEL", "FayHerriotFit", "direct_estimates", "eblup", "fit_fay_herriot",
-    "small_area_estimates",
+    "MODELLED_LABEL", "FayHerriotFit", "direct_estimates", "direct_from_table", "eblup",
+    "fit_fay_herriot", "posterior_rank_intervals", "small_area_estimates",
 ]  # fmt: skip
 
 
@@ -283,6 +285,55 @@ def direct_estimates(
             "deff": frame["deff"].to_numpy(dtype=float),
         }
     )
+
+
+def direct_from_table(table: EstimateTable, *, area: str, kind: str, id: str) -> pd.DataFrame:
+    """Direct estimates per area of any score of an :class:`EstimateTable` estimated with
+    ``by=[area]`` — e.g. the SIPAS overall index of :func:`scoring.sipas.score_sipas` — in the
+    shape :func:`small_area_estimates` takes."""
+    if area not in table.by:
+        raise ValueError(f"the table was not estimated by {area!r}; its domains are {table.by!r}")
+    frame = table.to_frame()
+    frame = frame[(frame["kind"] == kind) & (frame["id"] == id) & (frame["n"] > 0)]
+    if frame.empty:
+        raise ValueError(f"the table has no estimate of kind {kind!r} and id {id!r}")
+    return pd.DataFrame(
+        {
+            area: frame[area].to_numpy(),
+            "direct": frame["estimate"].to_numpy(dtype=float),
+            "variance": frame["se"].to_numpy(dtype=float) ** 2,
+            "n": frame["n"].to_numpy(dtype=np.int64),
+            "n_eff": frame["n_eff"].to_numpy(dtype=float),
+            "n_psu": frame["n_psu"].to_numpy(dtype=np.int64),
+            "deff": frame["deff"].to_numpy(dtype=float),
+        }
+    )
+
+
+def posterior_rank_intervals(
+    estimates: pd.DataFrame,
+    *,
+    area: str,
+    confidence: float = 0.95,
+    draws: int = 1000,
+    seed: int = 2026,
+    higher_is_better: bool = True,
+) -> pd.DataFrame:
+    """Ranks of the areas on their modelled estimates with intervals from the approximate
+    posterior ``θ_i ~ N(θ̃_i, mse_i)`` (independent draws; Rao & Molina 2015, §6.3 treat the
+    EBLUP and its MSE as the posterior mean and variance under normality). Takes the output of
+    :func:`small_area_estimates` (the ``estimate`` and ``mse`` columns); returns ``area``,
+    ``estimate``, ``rank``, ``rank_low``, ``rank_high``."""
+    if draws < 2:
+        raise ValueError(f"need at least 2 draws, got {draws!r}")
+    estimate = estimates["estimate"].to_numpy(dtype=float)
+    scale = np.sqrt(estimates["mse"].to_numpy(dtype=float))
+    rng = np.random.default_rng(seed)
+    sample = estimate[:, None] + scale[:, None] * rng.standard_normal((len(estimate), draws))
+    out = rank_intervals(estimate, sample, confidence=confidence, higher_is_better=higher_is_better)
+    out.insert(0, "estimate", estimate)
+    out.insert(0, area, estimates[area].to_numpy())
+    return out.drop(columns="replicates_dropped")
 
 
 def smooth_variances(direct: pd.DataFrame, *, unit_variance: float, min_psu: int = 2) -> FloatArray:

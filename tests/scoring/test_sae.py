@@ -195,3 +195,32 @@ def test_clear_errors(change: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         small_area_estimates(direct, communes, area="commune", columns=columns,
                              transform="arcsine")  # fmt: skip
+
+
+def test_sipas_overall_index_per_commune_with_posterior_rank_intervals() -> None:
+    from scoring.sae import direct_from_table, posterior_rank_intervals
+    from scoring.sipas import SipasElement, SipasSpec, score_sipas
+
+    data, communes = survey_with_communes()
+    rng = np.random.default_rng(8)
+    data["q2"] = np.where(rng.random(len(data)) < 0.7, data["q1"], rng.integers(1, 6, len(data)))
+    spec = SipasSpec(elements=(SipasElement("access", 1.5, ("q1", "q2")),),
+                     overall_rule="plain_mean")  # fmt: skip
+    design = SurveyDesign(weight="weight", psu="village")
+    table = score_sipas(data, spec, design=design, by=["commune"], df="inf")
+    direct = direct_from_table(table, area="commune", kind="overall", id="overall")
+    overall = table.to_frame().query("kind == 'overall'").set_index("commune")
+    assert np.allclose(direct.set_index("commune")["direct"], overall["estimate"])
+    indicator = ((data[["q1", "q2"]] >= 4).mean(axis=1)).to_numpy()
+    s2 = float(np.cov(indicator, aweights=data["weight"]))
+    out = small_area_estimates(direct, communes, area="commune", columns=["urban", "poverty"],
+                               unit_variance=s2)  # fmt: skip
+    ranks = posterior_rank_intervals(out, area="commune", draws=2000, seed=1)
+    assert len(ranks) == 40
+    assert ((ranks["rank_low"] <= ranks["rank"]) & (ranks["rank"] <= ranks["rank_high"])).all()
+    assert ranks["rank"].tolist() == out["estimate"].rank(method="min", ascending=False).tolist()
+    # an area known better (smaller MSE) gets a narrower rank interval, other things equal
+    certain = out.assign(mse=out["mse"] * 1e-6)
+    tight = posterior_rank_intervals(certain, area="commune", draws=500, seed=1)
+    assert (tight["rank_high"] - tight["rank_low"]).max() <= 1
+    assert (ranks["rank_high"] - ranks["rank_low"]).median() >= 5
