@@ -7,6 +7,8 @@
   ``TRUE``/``FALSE``, the header row frozen.
 
 All text is NFC-normalised. Numbers keep full precision unless the column sets ``decimals``.
+These are the table renderers; :mod:`exports.downloads` is the registry every download goes
+through (tables, microdata, later charts and releases).
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from exports.tables import ResultTable
 
 
 class UnknownFormat(ValueError):
-    def __init__(self, fmt: str) -> None:
-        super().__init__(f"unknown export format {fmt!r}; available: {', '.join(sorted(RENDERERS))}")
+    def __init__(self, fmt: str, available: Iterable[str] | None = None) -> None:
+        names = sorted(RENDERERS if available is None else available)
+        super().__init__(f"unknown export format {fmt!r}; available: {', '.join(names)}")
         self.fmt = fmt
 
 

@@ -10,8 +10,9 @@ from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from exports import Rendered, render
-from exports.microdata import Microdata, write
+from exports import Rendered, UnknownFormat
+from exports.downloads import DOWNLOADS
+from exports.microdata import Microdata
 from questionnaires import Questionnaire
 from survey.auth import staff_required
 from survey.errors import AppError, NotFound
@@ -107,12 +108,15 @@ def _satisfaction_questionnaire(questionnaire_id: str) -> Questionnaire:
     return questionnaire
 
 
-def _format() -> str:
-    """An Excel workbook for ``….xlsx``; otherwise CSV for Excel (UTF-8 with a byte-order mark)
-    unless ``excel=0`` asks for plain UTF-8."""
-    if request.path.endswith(".xlsx"):
-        return "xlsx"
-    return "csv" if request.args.get("excel") == "0" else "csv-excel"
+def _file(kind: str, thing: Any, stem: str, suffix: str | None = None) -> Response:
+    """``thing`` as the file the URL asks for: its extension picks the renderer in
+    :data:`~exports.downloads.DOWNLOADS` (``.csv``: CSV for Excel unless ``excel=0``)."""
+    suffix = suffix or request.path.rsplit(".", 1)[-1]
+    try:
+        rendered = DOWNLOADS.render(kind, suffix, thing, excel=request.args.get("excel") != "0")
+    except UnknownFormat:
+        raise NotFound(_("This page does not exist.")) from None
+    return _download(rendered, stem)
 
 
 def _report() -> tuple[SipasReport, Unit, Service | None, Questionnaire]:
@@ -138,13 +142,13 @@ def results() -> Any:
     )
 
 
-@bp.route("/results.csv")
 @staff_required
-def results_csv() -> Any:
+def results_file() -> Any:
+    """The results table as the file the URL names (``results.csv``, ``results.xlsx``)."""
     report, unit, service, _questionnaire = _report()
     period = _period()
     what = service.code if service is not None else "all"
-    return _download(render(_format(), report.table), f"sipas_{unit.code}_{what}{'_' + period if period else ''}")
+    return _file("table", report.table, f"sipas_{unit.code}_{what}{'_' + period if period else ''}")
 
 
 def _download(rendered: Rendered, stem: str) -> Response:
@@ -218,12 +222,12 @@ def ranking() -> Any:
     )
 
 
-@bp.route("/ranking.csv")
 @staff_required
-def ranking_csv() -> Any:
+def ranking_file() -> Any:
+    """The ranking table as the file the URL names (``ranking.csv``, ``ranking.xlsx``)."""
     result, _questionnaire, service, level, _levels = _ranking()
     stem = f"xep-hang_{level.value}_{service.code if service else 'all'}_{result.period or 'none'}"
-    return _download(render(_format(), result.table), stem)
+    return _file("table", result.table, stem)
 
 
 def _unit_or_top() -> Unit:
@@ -269,17 +273,14 @@ def papi() -> Any:
                            rank_replicates=RANK_REPLICATES, level_name=level_name)
 
 
-@bp.route("/papi.csv")
 @staff_required
-def papi_csv() -> Any:
+def papi_file() -> Any:
+    """A PAPI table as the file the URL names (``papi.csv``, ``papi.xlsx``)."""
     report, unit = _papi()
     if request.args.get("table") == "districts":
         what = report.compare_level.value if report.compare_level else "none"
-        return _download(render(_format(), report.districts), f"papi_{what}_{report.year or 'none'}")
-    return _download(render(_format(), report.table), f"papi_{unit.code}_{report.year or 'none'}")
-
-
-EXPORT_FORMATS = {"csv": "csv-excel", "xlsx": "xlsx", "sav": "sav", "dta": "dta"}
+        return _file("table", report.districts, f"papi_{what}_{report.year or 'none'}")
+    return _file("table", report.table, f"papi_{unit.code}_{report.year or 'none'}")
 
 
 def _microdata() -> tuple[Microdata, Unit]:
@@ -305,14 +306,15 @@ def export() -> Any:
 @bp.route("/export.<fmt>")
 @staff_required
 def export_file(fmt: str) -> Any:
-    if fmt not in EXPORT_FORMATS:
+    if fmt not in DOWNLOADS.suffixes("microdata"):
         raise NotFound(_("This page does not exist."))
     data, unit = _microdata()
     questionnaire_id = request.args.get("questionnaire", "sipas-kiosk")
-    return _download(write(EXPORT_FORMATS[fmt], data), f"du-lieu_{questionnaire_id}_{unit.code}")
+    return _file("microdata", data, f"du-lieu_{questionnaire_id}_{unit.code}", fmt)
 
 
-# The same downloads as Excel workbooks.
-bp.add_url_rule("/results.xlsx", "results_xlsx", results_csv)
-bp.add_url_rule("/ranking.xlsx", "ranking_xlsx", ranking_csv)
-bp.add_url_rule("/papi.xlsx", "papi_xlsx", papi_csv)
+# One route per table format the registry offers (endpoints staff.results_csv, staff.results_xlsx, ...).
+for _suffix in DOWNLOADS.suffixes("table"):
+    bp.add_url_rule(f"/results.{_suffix}", f"results_{_suffix}", results_file)
+    bp.add_url_rule(f"/ranking.{_suffix}", f"ranking_{_suffix}", ranking_file)
+    bp.add_url_rule(f"/papi.{_suffix}", f"papi_{_suffix}", papi_file)
