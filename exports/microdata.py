@@ -11,7 +11,8 @@ declares ``missing`` ("don't know", "not applicable": choices that are stored bu
 are written as user-missing values: SPSS ``missing_ranges`` (discrete values), Stata extended
 missing values ``.a``, ``.b``, … (labelled with the answer text). Timestamps are datetime
 variables in Vietnam time (UTC+07:00, said in their label); CSV and XLSX write them as ISO 8601
-with the offset. A text column with ``categories`` (channel, review status, unit, service) is
+with the offset. Text that a spreadsheet would take for a formula is defused in the CSV for Excel
+(an apostrophe in front) and written as text in XLSX. A text column with ``categories`` (channel, review status, unit, service) is
 written to SPSS and Stata as whole-number codes with the categories as value labels, and stays
 text in CSV and XLSX.
 """
@@ -72,6 +73,8 @@ def write(fmt: str, data: Microdata) -> Rendered:
     frame = _nfc(data.frame[[v.name for v in data.variables]])
     if fmt in ("csv", "csv-excel", "xlsx"):
         frame = _iso_times(frame)
+    if fmt == "csv-excel":
+        frame = frame.map(defuse)
     if fmt in ("csv", "csv-excel"):
         text = frame.to_csv(index=False, lineterminator="\r\n")
         return Rendered(text.encode("utf-8-sig" if fmt == "csv-excel" else "utf-8"), "text/csv; charset=utf-8", "csv")
@@ -94,6 +97,9 @@ def _xlsx(frame: pd.DataFrame, data: Microdata) -> Rendered:
         cell.font = Font(bold=True)
     for row in frame.itertuples(index=False):
         sheet.append([None if _missing(v) else v for v in row])
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # text that starts with "=" stays text, never a live formula
+                cell.data_type = "s"
     sheet.freeze_panes = "A2"
     variables = book.create_sheet("variables")
     variables.append(["variable", "label", "values", "missing"])
@@ -189,6 +195,17 @@ def _fit(text: str, fmt: str, kind: str) -> str:
     else:
         cut = text[:limit - 1]
     return cut.rstrip() + "…"
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+1``, ``@SUM``),
+    prefixed with an apostrophe so it stays text (OWASP "CSV injection"); numbers are unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _code(value: float) -> int | float:

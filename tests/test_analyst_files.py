@@ -120,3 +120,21 @@ def test_the_staff_export_declares_don_t_know_as_missing(client, db, demo, staff
     assert str(plain["submitted_at"].dtype).startswith("datetime64")
     labels = meta.variable_value_labels["channel"]
     assert set(labels.values()) == {"Máy đánh giá tại quầy", "Phỏng vấn của điều tra viên", "Liên kết hoặc mã QR công khai"}
+
+
+def test_a_name_that_looks_like_a_formula_stays_text() -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    data = _data()
+    frame = data.frame.copy()
+    frame["channel"] = ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-2", "@SUM(A1)", "kiosk", "web"]
+    risky = Microdata(title="t", frame=frame, variables=data.variables)
+    text = write("csv-excel", risky).body.decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and ",'+1," in text and ",'@SUM(A1)," in text
+    book = load_workbook(io.BytesIO(write("xlsx", risky).body))
+    cells = [row[1] for row in book["data"].iter_rows(min_row=2)]
+    assert cells[0].value == '=HYPERLINK("http://x","y")' and cells[0].data_type == "s"
+    assert all(c.data_type != "f" for c in cells)
+    assert write("csv", risky).body.decode("utf-8").count("'=") == 0  # plain CSV for programs is unchanged
