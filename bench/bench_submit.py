@@ -122,7 +122,7 @@ def main() -> None:
         engine = create_engine(url)
         with Session(engine) as session:
             token = credentials.issue(
-                session, desk=session.scalar(select(Desk).where(Desk.code == "96-01-01-MC"))
+                session, desk=session.scalar(select(Desk).where(Desk.code == "32002-MC"))
             )
             session.commit()
         engine.dispose()

@@ -15,6 +15,7 @@ from flask import current_app
 from questionnaires.command import questionnaires_group
 from scoring.cli import score_command
 from survey import __version__, create_app
+from survey.admin.cli import units_group
 from survey.portal.release_commands import release_group, worker_command
 
 
@@ -220,6 +221,7 @@ def _redact(url: str) -> str:
 # Commands that live with the code they operate on.
 main.add_command(score_command, "score")
 main.add_command(questionnaires_group, "questionnaires")
+main.add_command(units_group, "units")
 main.add_command(release_group, "release")
 main.add_command(worker_command, "worker")
 

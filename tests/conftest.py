@@ -78,11 +78,11 @@ def demo(app: Flask) -> str:
 
 @pytest.fixture
 def papi_demo(app: Flask) -> str:
-    """The demo data with few ratings and 4 PAPI household interviews per village and year."""
+    """The demo data with few ratings and 6 PAPI household interviews per sampled village and year."""
     from survey.demo import load_demo
 
     return load_demo(app.extensions["hailong.engine"], secret=app.config["SECRET_KEY"], n_responses=50, seed=7,
-                     papi_per_village=4)
+                     papi_per_village=6)
 
 
 class StaffActions:

@@ -52,21 +52,21 @@ def test_kiosk_rating_to_staff_indices_and_excel_csv(backend: str, tmp_path: Pat
         page.get_by_label("Tên đăng nhập").fill("canbo")
         page.get_by_label("Mật khẩu").fill("hailong-demo")
         page.get_by_role("button", name="Đăng nhập").click()
-        results_url = f"{base}/staff/results?unit=96-01-01&service=CHUNG-THUC&questionnaire=sipas-kiosk"
+        results_url = f"{base}/staff/results?unit=32002&service=CHUNG-THUC&questionnaire=sipas-kiosk"
         page.goto(results_url)
         assert page.evaluate(UNLABELLED_CONTROLS) == []
         n_before = int(re.sub(r"\D", "", page.locator("#n-responses").inner_text()))
 
         # Staff register the desk's tablet; the tablet (its own browser, nobody signed in) opens
         # the one-time device address and is bound to the desk.
-        page.goto(f"{base}/staff/desks/96-01-01-MC")
+        page.goto(f"{base}/staff/desks/32002-MC")
         page.get_by_label("Tên thiết bị").fill("Máy tính bảng quầy 1")
         page.get_by_role("button", name="Đăng ký thiết bị").click()
         device_url = page.locator("#device-url").inner_text()
         tablet = browser.new_context(viewport={"width": 800, "height": 1280})
         kiosk = tablet.new_page()
         kiosk.goto(device_url)
-        kiosk.wait_for_url(f"{base}/kiosk/96-01-01-MC")
+        kiosk.wait_for_url(f"{base}/kiosk/32002-MC")
         expect(kiosk.locator("html")).to_have_attribute("lang", "vi")
         kiosk.get_by_role("link", name="Chứng thực, xác nhận").click()
         for question in ("access_facilities", "procedure_as_regulated", "servant_conduct", "result_on_time",
@@ -80,7 +80,7 @@ def test_kiosk_rating_to_staff_indices_and_excel_csv(backend: str, tmp_path: Pat
         kiosk.get_by_role("button", name="Gửi đánh giá").click()
         expect(kiosk.get_by_role("heading", name="Xin cảm ơn!")).to_be_visible()
         # ...and back to the start screen by itself, with nothing of this citizen left.
-        kiosk.wait_for_url(f"{base}/kiosk/96-01-01-MC", timeout=10_000)
+        kiosk.wait_for_url(f"{base}/kiosk/32002-MC", timeout=10_000)
         expect(kiosk.get_by_role("heading", name="Ông/bà có hài lòng với sự phục vụ hôm nay không?")).to_be_visible()
         kiosk.go_back()
         assert kiosk.locator("input:checked").count() == 0
@@ -115,8 +115,8 @@ def test_kiosk_rating_to_staff_indices_and_excel_csv(backend: str, tmp_path: Pat
         page.get_by_role("link", name="Xếp hạng", exact=True).click()
         page.get_by_label("Xếp hạng theo").select_option(label="Cấp xã (xã, phường, thị trấn)")
         page.get_by_role("button", name="Xem xếp hạng").click()
-        commune = page.locator("table.ranking tr[data-code='96-01-01']")
-        expect(commune.locator("th")).to_have_text("Phường 1")
+        commune = page.locator("table.ranking tr[data-code='32002']")
+        expect(commune.locator("th")).to_have_text("Phường An Xuyên")
         assert int(commune.locator("td.n").inner_text()) >= 1
         assert page.locator("table.ranking tbody tr").count() == 12  # every commune of the demo province
 

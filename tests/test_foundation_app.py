@@ -104,7 +104,7 @@ def _one(db: Session, model: type, code: str):  # type: ignore[no-untyped-def]
 
 
 def test_kiosk_start_lists_the_services_of_the_desk(client, demo) -> None:  # type: ignore[no-untyped-def]
-    page = client.get("/kiosk/96-01-01-MC").get_data(as_text=True)
+    page = client.get("/kiosk/32002-MC").get_data(as_text=True)
     assert "Chứng thực, xác nhận" in page
     assert "Thủ tục hành chính cấp xã" in page
     assert "Cấp giấy phép xây dựng" not in page  # a commune desk does not issue construction permits
@@ -122,13 +122,13 @@ ALL_FIVE = {
 
 def test_kiosk_rating_is_stored_with_its_answers(client, db, demo, kiosk) -> None:  # type: ignore[no-untyped-def]
     answers = {**ALL_FIVE, "comment": "Cán bộ nhiệt tình"}
-    resp = kiosk.submit("96-01-01-MC", "CHUNG-THUC", answers)
+    resp = kiosk.submit("32002-MC", "CHUNG-THUC", answers)
     assert resp.status_code == 303
-    assert resp.headers["Location"].endswith("/kiosk/96-01-01-MC/thanks")
+    assert resp.headers["Location"].endswith("/kiosk/32002-MC/thanks")
     stored = db.scalars(select(Response).where(Response.channel == Channel.KIOSK, Response.desk_id.is_not(None))
                         .order_by(Response.received_at.desc())).first()
     assert stored is not None
-    assert stored.unit.code == "96-01-01" and stored.service.code == "CHUNG-THUC"
+    assert stored.unit.code == "32002" and stored.service.code == "CHUNG-THUC"
     values = {a.question_id: (a.value_num, a.value_text) for a in db.scalars(select(Answer).where(Answer.response_id == stored.id))}
     assert values["access_facilities"] == (5.0, None)
     assert values["feedback_channel"] == (1.0, None)
@@ -141,7 +141,7 @@ def test_kiosk_rating_is_stored_with_its_answers(client, db, demo, kiosk) -> Non
 def test_rejected_kiosk_form_keeps_every_answer_and_explains_in_vietnamese(client, db, demo, kiosk) -> None:  # type: ignore[no-untyped-def]
     count = len(db.scalars(select(Response.id)).all())
     partial = {"access_facilities": "5", "servant_conduct": "2", "comment": "Chờ lâu"}
-    resp = kiosk.submit("96-01-01-MC", "CHUNG-THUC", partial)
+    resp = kiosk.submit("32002-MC", "CHUNG-THUC", partial)
     page = resp.get_data(as_text=True)
     assert resp.status_code == 400
     assert "Vui lòng trả lời câu hỏi này." in page
@@ -153,18 +153,18 @@ def test_rejected_kiosk_form_keeps_every_answer_and_explains_in_vietnamese(clien
 
 
 def test_kiosk_speaks_english_when_asked(client, demo, kiosk) -> None:  # type: ignore[no-untyped-def]
-    resp = kiosk.submit("96-01-01-MC", "CHUNG-THUC", {"access_facilities": "9"}, lang="en")
+    resp = kiosk.submit("32002-MC", "CHUNG-THUC", {"access_facilities": "9"}, lang="en")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 400
     assert "Please answer this question." in page
     assert "Please choose one of the answers shown." in page
-    vi = kiosk.submit("96-01-01-MC", "CHUNG-THUC", {"access_facilities": "9"}).get_data(as_text=True)
+    vi = kiosk.submit("32002-MC", "CHUNG-THUC", {"access_facilities": "9"}).get_data(as_text=True)
     assert "Vui lòng chọn một trong các câu trả lời có sẵn." in vi
 
 
 def test_same_response_id_is_stored_once_and_other_content_is_a_conflict(app, db, demo) -> None:  # type: ignore[no-untyped-def]
     q = latest("sipas-kiosk")
-    unit = _one(db, Unit, "96-02")
+    unit = _one(db, Unit, "cu-967")
     service = _one(db, Service, "GPXD")
     rid = uuid.uuid4()
     args = dict(secret="s", questionnaire=q, unit_id=unit.id, service_id=service.id, channel=Channel.WEB)
@@ -233,12 +233,12 @@ def test_staff_results_are_computed_from_the_stored_answers(app, client, db, dem
     from survey.reports.sipas_tables import sipas_report, subtree_ids
 
     q = latest("sipas-kiosk")
-    unit, service = _one(db, Unit, "96-01"), _one(db, Service, "CHUNG-THUC")
+    unit, service = _one(db, Unit, "96"), _one(db, Service, "CHUNG-THUC")  # the province, old units included
     with app.test_request_context("/?lang=vi"):
         report = sipas_report(db, q, unit, service, language="vi")
     rows = {(r["_kind"], r["id"]): r for r in report.table.rows}
     units = subtree_ids(db, unit)
-    # Independent count: answers to one criterion in the district and its communes.
+    # Independent count: answers to one criterion in the province and every unit that became part of it.
     values = db.execute(
         select(Answer.value_num).join(Response).where(
             Response.unit_id.in_(units), Response.service_id == service.id, Answer.question_id == "servant_conduct")
@@ -257,7 +257,7 @@ def test_staff_results_are_computed_from_the_stored_answers(app, client, db, dem
     assert math.isclose(rows[("par_points", "par_points")]["estimate"], expected * 10, rel_tol=1e-12)
 
     staff.login()
-    resp = client.get("/staff/results.csv?unit=96-01&service=CHUNG-THUC&questionnaire=sipas-kiosk")
+    resp = client.get("/staff/results.csv?unit=96&service=CHUNG-THUC&questionnaire=sipas-kiosk")
     assert resp.status_code == 200
     body = resp.get_data()
     assert body.startswith(b"\xef\xbb\xbf")
@@ -271,7 +271,7 @@ def test_results_page_in_english(client, demo, staff) -> None:  # type: ignore[n
     staff.login()
     page = client.get("/staff/results?unit=96&service=GPXD&questionnaire=sipas-kiosk&lang=en").get_data(as_text=True)
     assert "Overall satisfaction index" in page and "Access to the service" in page
-    empty = client.get("/staff/results?unit=96-01-01&service=GPXD&questionnaire=sipas-kiosk").get_data(as_text=True)
+    empty = client.get("/staff/results?unit=32002&service=GPXD&questionnaire=sipas-kiosk").get_data(as_text=True)
     assert "No responses yet for this unit and service." in empty
 
 

@@ -19,7 +19,7 @@ from survey.reports.sipas_tables import subtree_ids
 from survey.store.catalogue import latest
 from survey.store.models import Answer, Channel, Response, Service, Unit
 
-QUERY = "questionnaire=sipas-kiosk&unit=96-02"
+QUERY = "questionnaire=sipas-kiosk&unit=cu-967"
 
 
 def _read(fmt: str, body: bytes):  # type: ignore[no-untyped-def]
@@ -33,7 +33,7 @@ def _read(fmt: str, body: bytes):  # type: ignore[no-untyped-def]
 
 
 def test_spss_and_stata_files_carry_vietnamese_labels_and_the_stored_answers(client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
-    unit = db.scalar(select(Unit).where(Unit.code == "96-02"))
+    unit = db.scalar(select(Unit).where(Unit.code == "cu-967"))
     expected = {str(rid): value for rid, value in db.execute(
         select(Response.id, Answer.value_num).join(Answer).where(
             Response.questionnaire_id == "sipas-kiosk", Response.unit_id.in_(subtree_ids(db, unit)),
@@ -43,7 +43,7 @@ def test_spss_and_stata_files_carry_vietnamese_labels_and_the_stored_answers(cli
     staff.login()
     for fmt in ("sav", "dta"):
         resp = client.get(f"/staff/export.{fmt}?{QUERY}")
-        assert resp.status_code == 200 and f'du-lieu_sipas-kiosk_96-02.{fmt}"' in resp.headers["Content-Disposition"]
+        assert resp.status_code == 200 and f'du-lieu_sipas-kiosk_cu-967.{fmt}"' in resp.headers["Content-Disposition"]
         frame, meta = _read(fmt, resp.get_data())
         assert len(frame) == n
         labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
@@ -59,14 +59,15 @@ def test_spss_and_stata_files_carry_vietnamese_labels_and_the_stored_answers(cli
         assert meta.variable_value_labels["servant_conduct"][5] == "Rất hài lòng"
         got = dict(zip(frame["response_id"], frame["servant_conduct"], strict=True))
         assert {k: v for k, v in got.items() if v == v} == expected  # NaN: not answered
-        assert set(frame["unit_code"]) <= {"96-02", "96-02-01", "96-02-02", "96-02-03"}
+        codes = set(db.scalars(select(Unit.code).where(Unit.id.in_(subtree_ids(db, unit)))))
+        assert set(frame["unit_code"]) <= codes and "cu-967" in codes  # the old district and its communes
         for never in ("dossier_code", "comment"):
             assert never not in frame.columns
 
 
 def test_csv_and_xlsx_with_answer_texts_and_no_personal_data(client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
     kiosk = latest("sipas-kiosk")
-    unit = db.scalar(select(Unit).where(Unit.code == "96-02-01"))
+    unit = db.scalar(select(Unit).where(Unit.code == "cu-32065"))
     service = db.scalar(select(Service).where(Service.code == "TTHC-XA"))
     rid = uuid.uuid4()
     store_response(db, secret="s", questionnaire=kiosk, unit_id=unit.id, service_id=service.id, channel=Channel.WEB,

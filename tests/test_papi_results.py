@@ -1,13 +1,16 @@
 """PAPI-style governance scores for staff, from enumerators' household interviews, on SQLite and
 PostgreSQL: the structure comes from the questionnaire, the scores match sums done here by hand,
-and the intervals are those of a stratified cluster sample (districts × villages), recomputed
-here with the textbook with-replacement formula in plain Python."""
+and the intervals are those of a stratified cluster sample (the strata and villages the survey's
+design columns give each interview: the old districts in 2024 and 2025, urban wards and rural
+communes of today's map in 2026), recomputed here with the textbook with-replacement formula in
+plain Python."""
 
 from __future__ import annotations
 
 import csv
 import io
 import math
+import statistics
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +21,8 @@ from survey.reports.papi_tables import PAPI_QUESTIONNAIRE, papi_spec
 from survey.store.catalogue import latest
 from survey.store.models import Answer, Response, Unit, UnitLevel
 
-YEAR = "2026"
+YEAR = "2026"  # interviews on today's map
+OLD_YEAR = "2025"  # interviews on the old map: strata are the old districts
 
 
 def _year(moment: datetime) -> str:
@@ -26,18 +30,24 @@ def _year(moment: datetime) -> str:
     return str((moment.astimezone(UTC) + timedelta(hours=7)).year)
 
 
-def _interviews(db, year: str = YEAR) -> tuple[dict[object, dict[str, float]], dict[object, tuple[int, int]]]:  # type: ignore[no-untyped-def]
-    """Answers (scored codes only) and (district id, village id) of every interview in YEAR."""
+def _interviews(db, year: str = YEAR) -> tuple[dict[object, dict[str, float]], dict[object, tuple[object, int]]]:  # type: ignore[no-untyped-def]
+    """Answers (scored codes only) and (stratum of the sample design, village id) of every
+    interview in ``year``; in a year of the old map the stratum is the old district's id (the
+    interview's village → old commune → district, checked against the stored design stratum)."""
     q = latest(PAPI_QUESTIONNAIRE)
     units = {u.id: u for u in db.scalars(select(Unit))}
     unscored = {x.id: {c.value for c in x.choices if not c.scored} for x in q.scored_questions()}
     where = (Response.questionnaire_id == PAPI_QUESTIONNAIRE,)
-    place = {}
-    for rid, unit_id, submitted in db.execute(select(Response.id, Response.unit_id, Response.submitted_at).where(*where)):
+    place: dict[object, tuple[object, int]] = {}
+    for rid, unit_id, submitted, stratum in db.execute(select(
+            Response.id, Response.unit_id, Response.submitted_at, Response.stratum).where(*where)):
         if _year(submitted) == year:
-            district = units[units[unit_id].parent_id].parent_id  # village → commune → district
-            assert units[district].level == UnitLevel.DISTRICT
-            place[rid] = (district, unit_id)
+            district = units[units[unit_id].parent_id].parent_id  # village → commune → (old) district
+            if units[district].level == UnitLevel.DISTRICT:
+                assert units[district].official_code == stratum
+                place[rid] = (district, unit_id)
+            else:
+                place[rid] = (stratum, unit_id)
     answers: dict[object, dict[str, float]] = defaultdict(dict)
     for rid, question, value in db.execute(select(Answer.response_id, Answer.question_id, Answer.value_num)
                                            .join(Response).where(*where, Answer.question_id.in_(list(unscored)))):
@@ -94,12 +104,14 @@ def test_province_scores_and_changes_match_hand_sums_of_rescaled_indicators(clie
         assert math.isclose(float(rows[code]["Điểm"]), value, abs_tol=1e-4), code
         assert math.isclose(float(rows[code]["Thay đổi so với năm trước"]), value - before[code], abs_tol=1e-4), code
     assert rows["total"]["Số ý kiến hợp lệ (n)"] == str(len(place))
-    assert rows["total"]["Số thôn/ấp (đơn vị mẫu cấp 1)"] == "24"
+    assert rows["total"]["Số thôn/ấp (đơn vị mẫu cấp 1)"] == "32"  # the 2026 sample on today's map
     assert 8 <= float(rows["total"]["Điểm"]) <= 80
+    # 2025 on today's map: the old villages' interviews re-aggregated onto the new province.
+    then = _csv(client, "/staff/papi.csv?unit=96&year=2025")
+    assert math.isclose(float(then["total"]["Điểm"]), before["total"], abs_tol=1e-4)
+    assert then["total"]["Số thôn/ấp (đơn vị mẫu cấp 1)"] == "64"
     # The first year has nothing to change from.
-    first = _csv(client, "/staff/papi.csv?unit=96&year=2025")
-    assert math.isclose(float(first["total"]["Điểm"]), before["total"], abs_tol=1e-4)
-    assert first["total"]["Thay đổi so với năm trước"] == ""
+    assert _csv(client, "/staff/papi.csv?unit=96&year=2024")["total"]["Thay đổi so với năm trước"] == ""
 
 
 def test_district_interval_is_that_of_a_stratified_cluster_sample(client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
@@ -107,8 +119,8 @@ def test_district_interval_is_that_of_a_stratified_cluster_sample(client, db, pa
     dimension three sub-dimensions: score = (1 + 9 (m − 1)/4) / 3, SE = 0.75 · SE(m), with SE(m)
     of a domain mean: z_j = w_j (y_j − m) / Σw over the district's valid answers, summed by
     village, v = Σ_h n_h/(n_h − 1) Σ_i (z_hi − z̄_h)² over all villages of the year's sample."""
-    answers, place = _interviews(db)
-    district = db.scalar(select(Unit.id).where(Unit.code == "96-02"))
+    answers, place = _interviews(db, OLD_YEAR)
+    district = db.scalar(select(Unit.id).where(Unit.code == "cu-967"))  # Huyện Thới Bình, before July 2025
     mine = [rid for rid, (d, _v) in place.items() if d == district and "s_land_quality" in answers[rid]]
     m = sum(answers[r]["s_land_quality"] for r in mine) / len(mine)
     psu_total: dict[tuple[int, int], float] = {p: 0.0 for p in place.values()}
@@ -123,23 +135,23 @@ def test_district_interval_is_that_of_a_stratified_cluster_sample(client, db, pa
         variance += len(zs) / (len(zs) - 1) * sum((z - mean_z) ** 2 for z in zs)
     score, se = (1 + 9 * (m - 1) / 4) / 3, 0.75 * math.sqrt(variance)
     df = len(psu_total) - len(by_stratum)
-    assert df == 20  # 24 villages in 4 districts
+    assert df == 48  # 64 villages in 16 districts
 
     staff.login()
-    row = _csv(client, f"/staff/papi.csv?unit=96-02&year={YEAR}")["d5_land"]
+    row = _csv(client, f"/staff/papi.csv?unit=cu-967&year={OLD_YEAR}")["d5_land"]
     assert math.isclose(float(row["Điểm"]), score, abs_tol=1e-4)
     assert math.isclose(float(row["Sai số chuẩn"]), se, abs_tol=1e-4)
     half = stats.t.ppf(0.975, df) * se
     assert math.isclose(float(row["Cận dưới KTC 95%"]), score - half, abs_tol=1e-4)
     assert math.isclose(float(row["Cận trên KTC 95%"]), score + half, abs_tol=1e-4)
-    page = staff.client.get(f"/staff/papi?unit=96-02&year={YEAR}").get_data(as_text=True)
-    assert "20 bậc tự do" in page and "Số hộ được phỏng vấn trong đơn vị này" in page
-    assert "Thay đổi so với năm 2025" in page
+    page = staff.client.get(f"/staff/papi?unit=cu-967&year={OLD_YEAR}").get_data(as_text=True)
+    assert "48 bậc tự do" in page and "Số hộ được phỏng vấn trong đơn vị này" in page
+    assert "Thay đổi so với năm 2024" in page
 
 
 def test_one_village_has_no_interval_and_the_download_has_no_personal_data(client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
     staff.login()
-    rows = _csv(client, f"/staff/papi.csv?unit=96-01-01-A1&year={YEAR}")
+    rows = _csv(client, f"/staff/papi.csv?unit=31825-A1&year={YEAR}")  # a village of the 2026 sample
     d1 = rows["d1"]  # asked of everyone (the total needs land-office users too, rare among 4 households)
     assert d1["Số thôn/ấp (đơn vị mẫu cấp 1)"] == "1" and d1["Mẫu nhỏ"] == "1"
     assert 1 <= float(d1["Điểm"]) <= 10 and d1["Cận dưới KTC 95%"] == "" and d1["Sai số chuẩn"] == ""
@@ -153,7 +165,7 @@ def test_demo_interviews_follow_the_skip_logic(db, papi_demo) -> None:  # type: 
     for rid, question, value in db.execute(select(Answer.response_id, Answer.question_id, Answer.value_num)
                                            .join(Response).where(Response.questionnaire_id == PAPI_QUESTIONNAIRE)):
         answers[rid][question] = value
-    assert len(answers) == 2 * 24 * 4
+    assert len(answers) == (2 * 64 + 32) * 6  # 2024 and 2025 in 64 old villages, 2026 in 32 of today's
     land_users = [a for a in answers.values() if a.get("s_used_land") == 1]
     assert land_users and all("s_land_quality" in a for a in land_users)
     assert all("s_land_quality" not in a for a in answers.values() if a.get("s_used_land") == 0)
@@ -175,7 +187,7 @@ def test_papi_page_in_both_languages_and_bad_choices(client, papi_demo, staff) -
 def test_districts_are_compared_on_totals_summed_by_hand_and_ranked(app, client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
     app.config["MIN_PUBLISH_N"] = 10
     spec = papi_spec(latest(PAPI_QUESTIONNAIRE))
-    answers, place = _interviews(db)
+    answers, place = _interviews(db, OLD_YEAR)
     codes = {u.id: u.code for u in db.scalars(select(Unit).where(Unit.level == UnitLevel.DISTRICT))}
     expected = {}
     for district, code in codes.items():
@@ -190,25 +202,29 @@ def test_districts_are_compared_on_totals_summed_by_hand_and_ranked(app, client,
                 total += sum(rescaled) / len(rescaled) / len(dimension.sub_dimensions)
         expected[code] = total
     staff.login()
-    rows = _csv(client, f"/staff/papi.csv?year={YEAR}&table=districts")
-    assert set(rows) == set(expected)
+    old_map = f"year={OLD_YEAR}&map=then&level=district"  # the districts of 2025, as surveyed then
+    rows = _csv(client, f"/staff/papi.csv?{old_map}&table=districts")
+    assert set(rows) == set(expected) and len(expected) == 16
     for code, total in expected.items():
         assert math.isclose(float(rows[code]["Điểm tổng hợp PAPI"]), total, abs_tol=1e-4), code
-        assert rows[code]["Số thôn/ấp (đơn vị mẫu cấp 1)"] == "6"
+        assert rows[code]["Số thôn/ấp (đơn vị mẫu cấp 1)"] == "4"
     ranked = sorted(expected, key=lambda c: -expected[c])
-    assert [int(rows[c]["Hạng"]) for c in ranked] == [1, 2, 3, 4]
-    assert [int(rows[c]["Nhóm"]) for c in ranked] == [1, 2, 3, 4]  # four districts: one per quartile group
-    for code in ranked:  # the rank interval holds the rank and stays within 1…4
+    assert [int(rows[c]["Hạng"]) for c in ranked] == list(range(1, 17))
+    q1, q2, q3 = statistics.quantiles([expected[c] for c in ranked], n=4, method="inclusive")
+    assert [int(rows[c]["Nhóm"]) for c in ranked] == [
+        1 if expected[c] >= q3 else 2 if expected[c] >= q2 else 3 if expected[c] >= q1 else 4 for c in ranked]
+    for code in ranked:  # the rank interval holds the rank and stays within 1…16
         best, worst = int(rows[code]["Khoảng hạng 95%: cao nhất"]), int(rows[code]["Khoảng hạng 95%: thấp nhất"])
-        assert 1 <= best <= int(rows[code]["Hạng"]) <= worst <= 4
-    # Six villages of 4 households per district: the districts cannot all be told apart.
+        assert 1 <= best <= int(rows[code]["Hạng"]) <= worst <= 16
+    # Four villages of 6 households per district: the districts cannot all be told apart.
     assert any(rows[c]["Khoảng hạng 95%: cao nhất"] != rows[c]["Khoảng hạng 95%: thấp nhất"] for c in ranked)
-    page = client.get(f"/staff/papi?year={YEAR}").get_data(as_text=True)
-    assert "So sánh các huyện — 2026" in page and 'href="/staff/papi?unit=96-01&amp;year=2026"' in page
+    page = client.get(f"/staff/papi?{old_map}").get_data(as_text=True)
+    assert "So sánh các đơn vị: Cấp huyện (trước tháng 7/2025) — 2025" in page
+    assert 'href="/staff/papi?unit=cu-964&amp;year=2025&amp;map=then"' in page
     assert "mẫu lặp bootstrap" in page and 'class="rank-interval"' in page
-    # Under the default minimum of 30 answers, 4 interviews × 6 villages are too few to rank.
+    # Under the default minimum of 30 answers, 6 interviews × 4 villages are too few to rank.
     app.config["MIN_PUBLISH_N"] = 30
-    rows = _csv(client, f"/staff/papi.csv?year={YEAR}&table=districts")
+    rows = _csv(client, f"/staff/papi.csv?{old_map}&table=districts")
     assert all(r["Hạng"] == "" and r["Nhóm"] == "" and r["Khoảng hạng 95%: cao nhất"] == "" and r["Mẫu nhỏ"] == "1"
                for r in rows.values())
 

@@ -26,7 +26,7 @@ def test_each_questionnaire_maps_to_a_scoring_rule() -> None:
 
 def test_hospital_results_are_the_plain_mean_of_element_rates(app, client, db, papi_demo, staff) -> None:  # type: ignore[no-untyped-def]
     q = latest(HOSPITAL)
-    unit = db.scalar(select(Unit).where(Unit.code == "96-02"))
+    unit = db.scalar(select(Unit).where(Unit.code == "cu-967"))
     service = db.scalar(select(Service).where(Service.code == "BV-HUYEN"))
     criteria = [x.id for x in q.scored_questions()]
     patients = [  # "9" (don't know) is stored but never a valid answer
@@ -44,14 +44,14 @@ def test_hospital_results_are_the_plain_mean_of_element_rates(app, client, db, p
     expected = sum(sum(v) / len(v) for v in elements.values()) / len(elements)
 
     staff.login()
-    resp = client.get(f"/staff/results.csv?unit=96-02&service=BV-HUYEN&questionnaire={HOSPITAL}&excel=0")
+    resp = client.get(f"/staff/results.csv?unit=cu-967&service=BV-HUYEN&questionnaire={HOSPITAL}&excel=0")
     assert resp.status_code == 200
     rows = {r["Mã"]: r for r in csv.DictReader(io.StringIO(resp.get_data(as_text=True)))}
     assert abs(float(rows["overall"]["Giá trị"]) - expected) < 1e-4
     assert abs(float(rows["h_equipment"]["Giá trị"]) - 0.5) < 1e-4 and rows["h_equipment"]["Số ý kiến hợp lệ (n)"] == "2"
     assert "par_points" not in rows  # no PAR 8.1 maxima on a hospital form
     # Once answered, the form is offered in the questionnaire picker by its title (PAPI is not).
-    page = client.get(f"/staff/results?unit=96-02&service=BV-HUYEN&questionnaire={HOSPITAL}").get_data(as_text=True)
+    page = client.get(f"/staff/results?unit=cu-967&service=BV-HUYEN&questionnaire={HOSPITAL}").get_data(as_text=True)
     assert f'<option value="{HOSPITAL}" selected>{q.title.get("vi")}</option>' in page
     assert 'value="papi-household"' not in page
 
@@ -74,7 +74,7 @@ def test_an_overall_item_outside_the_elements_can_be_the_overall_index(app, db, 
 
     kiosk = latest("sipas-kiosk")
     q = dataclasses.replace(kiosk, overall_rule="overall_item", overall_question="overall")
-    unit = db.scalar(select(Unit).where(Unit.code == "96-04"))
+    unit = db.scalar(select(Unit).where(Unit.code == "cu-968"))
     service = db.scalar(select(Service).where(Service.code == "DKKD"))
     criteria = {x.id: 3 for x in kiosk.scored_questions()}
     for overall in (5, 4, 2, 1):

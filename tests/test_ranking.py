@@ -39,21 +39,32 @@ def test_quarters_are_in_vietnam_time() -> None:
         previous_quarter("2026-Q5")
 
 
-def _by_hand(db, q, service_id: int) -> dict[tuple[int, str], float]:  # type: ignore[no-untyped-def]
-    """Overall index (PAR 8.1 weights) per (district id, quarter), summed straight from the answers."""
+def _by_hand(db, q, service_id: int | None, level: UnitLevel = UnitLevel.DISTRICT,  # type: ignore[no-untyped-def]
+             ancestor: str | None = None) -> dict[tuple[int, str], float]:
+    """Overall index (PAR 8.1 weights) per (area id, quarter), summed straight from the answers:
+    the area of a response is the unit of ``level`` above (or at) the unit it was collected in —
+    or, with ``ancestor``, the unit of that code when any of the given old codes is above it."""
     units = {u.id: u for u in db.scalars(select(Unit))}
+    olds = {u.id for u in units.values() if ancestor and u.code in ancestor.split(",")}
+    target = next((u.id for u in units.values() if ancestor and u.code == "96"), None)
 
     def district(uid: int) -> int | None:
         unit: Unit | None = units[uid]
-        while unit is not None and unit.level != UnitLevel.DISTRICT:
+        while unit is not None:
+            if ancestor is not None and unit.id in olds:
+                return target
+            if ancestor is None and unit.level == level:
+                return unit.id
             unit = units.get(unit.parent_id) if unit.parent_id else None
-        return unit.id if unit else None
+        return None
 
     element_of = {c.id: c.element for c in q.scored_questions()}
     counts: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0])  # satisfied, valid
+    where = [Answer.question_id.in_(list(element_of))]
+    if service_id is not None:
+        where.append(Response.service_id == service_id)
     rows = db.execute(select(Response.unit_id, Response.submitted_at, Answer.question_id, Answer.value_num)
-                      .join(Answer).where(Response.service_id == service_id,
-                                          Answer.question_id.in_(list(element_of)))).all()
+                      .join(Answer).where(*where)).all()
     for unit_id, submitted, question, value in rows:
         area = district(unit_id)
         if area is None or value is None:
@@ -74,18 +85,33 @@ def _by_hand(db, q, service_id: int) -> dict[tuple[int, str], float]:  # type: i
     return out
 
 
-def test_ranking_matches_hand_sums_ranks_groups_and_changes(app, client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def many_ratings(app) -> str:  # type: ignore[no-untyped-def]
+    """The demo with 2,500 ratings: enough in each desk's quarter to rank."""
+    from survey.demo import load_demo
+
+    return load_demo(app.extensions["hailong.engine"], secret=app.config["SECRET_KEY"], n_responses=2500, seed=7,
+                     papi_per_village=0)
+
+
+@pytest.mark.parametrize(("level", "period", "query"), [
+    (UnitLevel.DISTRICT, "2025-Q2", "level=district&map=then"),  # the old map, as published then
+    (UnitLevel.COMMUNE, "2026-Q3", "level=commune"),  # today's communes and wards
+])
+def test_ranking_matches_hand_sums_ranks_groups_and_changes(app, client, db, many_ratings, staff,  # type: ignore[no-untyped-def]
+                                                            level, period, query) -> None:
     app.config["MIN_PUBLISH_N"] = 5
     q = latest("sipas-kiosk")
-    service = db.scalar(select(Service).where(Service.code == "CHUNG-THUC"))
-    by_hand = _by_hand(db, q, service.id)
-    period = "2026-Q3"
+    by_hand = _by_hand(db, q, None, level)
     staff.login()
-    resp = client.get(f"/staff/ranking.csv?level=district&service=CHUNG-THUC&period={period}&excel=0")
+    resp = client.get(f"/staff/ranking.csv?{query}&period={period}&excel=0")  # all services
     assert resp.status_code == 200
     rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
-    districts = {u.code: u.id for u in db.scalars(select(Unit).where(Unit.level == UnitLevel.DISTRICT))}
-    assert sorted(r["Mã"] for r in rows) == sorted(districts)
+    assert rows[0]["Mã"] == "96" and rows[0]["Hạng"] == ""  # the province-wide figure heads the table
+    rows = [r for r in rows[1:] if r["Số ý kiến hợp lệ (n)"] != "0"]
+    districts = {u.code: u.id for u in db.scalars(select(Unit).where(Unit.level == level))}
+    assert {r["Mã"] for r in rows} == {u for u, i in districts.items() if (i, period) in by_hand}
+    assert len(rows) >= 12
     for row in rows:
         area = districts[row["Mã"]]
         assert math.isclose(float(row["Chỉ số hài lòng chung"]), by_hand[(area, period)], abs_tol=5e-5)
@@ -121,38 +147,38 @@ def test_a_rating_counts_only_in_its_own_quarter_and_small_units_are_not_ranked(
     # A rating made now from an unregistered browser is held for review; once approved it
     # counts in today's quarter and changes nothing in another.
     now_before = commune_rows(now)
-    assert kiosk.submit("96-01-01-MC", "CHUNG-THUC", {
+    assert kiosk.submit("32002-MC", "CHUNG-THUC", {
         "access_facilities": "5", "procedure_as_regulated": "5", "servant_conduct": "5", "result_on_time": "5",
         "feedback_channel": "5"}).status_code == 303
     assert commune_rows(now) == now_before
     held = db.scalar(select(Response.id).where(Response.flag.is_not(None)))
     assert client.post("/staff/review/decide", data={"decision": "approve", "response_id": str(held)}).status_code == 302
     assert commune_rows(other) == before
-    assert int(commune_rows(now)["96-01-01"]["Số ý kiến hợp lệ (n)"]) == \
-        int(now_before["96-01-01"]["Số ý kiến hợp lệ (n)"]) + 1
+    assert int(commune_rows(now)["32002"]["Số ý kiến hợp lệ (n)"]) == \
+        int(now_before["32002"]["Số ý kiến hợp lệ (n)"]) + 1
 
 
 def test_results_page_filters_by_quarter(client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
-    unit = db.scalar(select(Unit).where(Unit.code == "96-01"))
     service = db.scalar(select(Service).where(Service.code == "CHUNG-THUC"))
-    inside = {u.id for u in db.scalars(select(Unit)) if u.id == unit.id or u.parent_id == unit.id}
-    stamps = db.scalars(select(Response.submitted_at).where(Response.unit_id.in_(inside),
-                                                            Response.service_id == service.id)).all()
+    # Every demo unit is in Cà Mau (96) or became part of it.
+    stamps = db.scalars(select(Response.submitted_at).where(Response.service_id == service.id)).all()
     expected = sum(quarter(s) == "2026-Q2" for s in stamps)
     assert 0 < expected < len(stamps)
     staff.login()
-    page = client.get("/staff/results?unit=96-01&service=CHUNG-THUC&questionnaire=sipas-kiosk&period=2026-q2")
+    page = client.get("/staff/results?unit=96&service=CHUNG-THUC&questionnaire=sipas-kiosk&period=2026-q2")
     text = page.get_data(as_text=True)
     assert f"Số phiếu của đơn vị và dịch vụ này: {expected}" in text, text[:2000]
     assert '<option value="2026-Q2" selected>' in text
     assert "period=2026-Q2" in text  # the download keeps the quarter
-    csv_resp = client.get("/staff/results.csv?unit=96-01&service=CHUNG-THUC&questionnaire=sipas-kiosk&period=2026-Q2")
+    csv_resp = client.get("/staff/results.csv?unit=96&service=CHUNG-THUC&questionnaire=sipas-kiosk&period=2026-Q2")
     assert "2026-Q2" in csv_resp.headers["Content-Disposition"]
 
 
 def test_bad_ranking_choices_are_explained_in_vietnamese(client, demo, staff) -> None:  # type: ignore[no-untyped-def]
     staff.login()
-    for url, status, words in (("/staff/ranking?level=hamlet", 400, "cấp huyện hoặc cấp xã"),
+    for url, status, words in (("/staff/ranking?level=district", 400, "không có đơn vị ở cấp này"),  # no districts today
+                                ("/staff/ranking?level=nope", 400, "không có đơn vị ở cấp này"),
+                                ("/staff/ranking?map=somewhere", 400, "bản đồ"),
                                 ("/staff/ranking?period=quy-3", 400, "2026-Q3"),
                                 ("/staff/ranking?service=NOPE", 404, "Không tìm thấy dịch vụ"),
                                 ("/staff/results?unit=96&service=GPXD&period=Q9", 400, "2026-Q3")):
@@ -160,15 +186,18 @@ def test_bad_ranking_choices_are_explained_in_vietnamese(client, demo, staff) ->
         assert resp.status_code == status and words in resp.get_data(as_text=True), url
 
 
-def test_ranking_page_lists_every_district_with_median_and_highest(app, client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
+def test_ranking_page_lists_every_district_with_median_and_highest(app, client, db, many_ratings, staff) -> None:  # type: ignore[no-untyped-def]
     app.config["MIN_PUBLISH_N"] = 5
     staff.login()
-    page = client.get("/staff/ranking?level=district").get_data(as_text=True)
-    assert '<option value="2026-Q4" selected>' in page  # the latest quarter with responses
+    latest_quarter = previous_quarter(quarter(datetime.now(UTC)))  # the demo runs to the last complete quarter
+    page = client.get("/staff/ranking").get_data(as_text=True)  # today's communes and wards
+    assert f'<option value="{latest_quarter}" selected>' in page
+    assert "Phường An Xuyên" in page and "Huyện U Minh" not in page and 'class="whole"' in page
+    old = client.get("/staff/ranking?level=district&period=2025-Q2&map=then").get_data(as_text=True)
     for name in db.scalars(select(Unit.name).where(Unit.level == UnitLevel.DISTRICT)):
-        assert name in page
-    assert "Xếp hạng các đơn vị" in page and "Trung vị các đơn vị được xếp hạng" in page
-    empty = client.get("/staff/ranking?level=district&period=2020-Q1").get_data(as_text=True)
+        assert name in old
+    assert "Xếp hạng các đơn vị" in old and "Trung vị các đơn vị được xếp hạng" in old
+    empty = client.get("/staff/ranking?level=district&period=2020-Q1&map=then").get_data(as_text=True)
     assert "Chưa có ý kiến nào." in empty
 
 
@@ -192,3 +221,29 @@ def test_pages_for_a_questionnaire_nobody_answered_yet_say_so(client, demo, staf
     results = client.get("/staff/results?unit=96&service=BV-HUYEN&questionnaire=service-hospital")
     assert results.status_code == 200 and 'class="empty"' in results.get_data(as_text=True)
     assert client.get("/staff/export.sav?questionnaire=service-hospital").status_code == 200
+
+
+def test_a_2024_quarter_on_todays_map_is_the_pooled_estimate_of_the_two_merged_provinces(  # type: ignore[no-untyped-def]
+        client, db, many_ratings, staff) -> None:
+    """Bạc Liêu (old code 95) and Cà Mau (old 96) became Cà Mau (96) on 1 July 2025: its 2024-Q1
+    figure is computed from both old provinces' ratings pooled, not from their two published figures."""
+    q = latest("sipas-kiosk")
+    units = {u.code: u.id for u in db.scalars(select(Unit))}
+    pooled = _by_hand(db, q, None, ancestor="cu-95,cu-96")[(units["96"], "2024-Q1")]
+    alone = _by_hand(db, q, None, UnitLevel.PROVINCE)
+    old_95, old_96 = alone[(units["cu-95"], "2024-Q1")], alone[(units["cu-96"], "2024-Q1")]
+    assert min(old_95, old_96) < pooled < max(old_95, old_96)
+    staff.login()
+
+    def overall(query: str) -> float:
+        body = client.get(f"/staff/results.csv?questionnaire=sipas-kiosk&period=2024-Q1&excel=0&{query}")
+        return float({r["Mã"]: r for r in csv.DictReader(io.StringIO(body.get_data(as_text=True)))}["overall"]["Giá trị"])
+
+    assert math.isclose(overall("unit=96"), pooled, abs_tol=5e-5)  # all services, re-aggregated
+    assert math.isclose(overall("unit=cu-96"), old_96, abs_tol=5e-5)  # as published then
+    assert math.isclose(overall("unit=cu-95"), old_95, abs_tol=5e-5)
+    page = client.get("/staff/results?unit=96&questionnaire=sipas-kiosk&period=2024-Q1").get_data(as_text=True)
+    assert 'id="map-note"' in page and "tính lại theo đơn vị hành chính hiện nay" in page
+    ranking = list(csv.DictReader(io.StringIO(client.get(
+        "/staff/ranking.csv?level=commune&period=2024-Q1&excel=0").get_data(as_text=True))))
+    assert ranking[0]["Mã"] == "96" and math.isclose(float(ranking[0]["Chỉ số hài lòng chung"]), pooled, abs_tol=5e-5)

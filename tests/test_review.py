@@ -16,7 +16,7 @@ ANSWERS = {"access_facilities": 1, "procedure_as_regulated": 1, "servant_conduct
 
 
 def _flagged(db, flag: str) -> uuid.UUID:  # type: ignore[no-untyped-def]
-    unit = db.scalar(select(Unit).where(Unit.code == "96-03"))
+    unit = db.scalar(select(Unit).where(Unit.code == "cu-966"))
     service = db.scalar(select(Service).where(Service.code == "GPXD"))
     rid = uuid.uuid4()
     store_response(db, secret="s", questionnaire=latest("sipas-kiosk"), unit_id=unit.id, service_id=service.id,

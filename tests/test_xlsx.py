@@ -32,11 +32,11 @@ def test_xlsx_keeps_numbers_as_numbers_and_text_in_nfc() -> None:
 
 def test_staff_downloads_as_xlsx_match_the_csv(client, demo, staff) -> None:  # type: ignore[no-untyped-def]
     staff.login()
-    query = "unit=96-01&service=CHUNG-THUC&questionnaire=sipas-kiosk"
+    query = "unit=cu-964&service=CHUNG-THUC&questionnaire=sipas-kiosk"
     page = client.get(f"/staff/results?{query}").get_data(as_text=True)
     assert "Tải tệp Excel (XLSX)" in page and "/staff/results.xlsx?" in page
     workbook = client.get(f"/staff/results.xlsx?{query}")
-    assert workbook.status_code == 200 and 'filename="sipas_96-01_CHUNG-THUC.xlsx"' in workbook.headers[
+    assert workbook.status_code == 200 and 'filename="sipas_cu-964_CHUNG-THUC.xlsx"' in workbook.headers[
         "Content-Disposition"]
     rows = list(load_workbook(io.BytesIO(workbook.get_data())).active.iter_rows(values_only=True))
     text = client.get(f"/staff/results.csv?{query}&excel=0").get_data(as_text=True)

@@ -52,8 +52,8 @@ class Api:
 
 @pytest.fixture
 def device_api(app: Flask, client: FlaskClient, demo: str) -> Api:
-    """The kiosk device of the Phường 1 desk (unit 96-01-01)."""
-    return Api(client, device_token(app, "96-01-01-MC"))
+    """The kiosk device of the Phường An Xuyên desk (unit 32002)."""
+    return Api(client, device_token(app, "32002-MC"))
 
 
 @pytest.fixture

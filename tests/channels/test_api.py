@@ -111,7 +111,7 @@ def test_a_queue_synced_after_an_outage_is_not_a_burst(app, device_api, db) -> N
 
 def test_enumerator_submits_to_own_assignment_with_paradata(enumerator_api, client, db) -> None:  # type: ignore[no-untyped-def]
     listing = client.get("/api/v1/assignments", headers=enumerator_api.headers()).get_json()["assignments"]
-    assert [a["quota"] for a in listing] == [16, 16] and listing[0]["done"] == 0
+    assert [a["quota"] for a in listing] == [16, 16, 16, 16] and listing[0]["done"] == 0  # 2 SIPAS, 2 PAPI villages
     body = submission(assignment=listing[0]["id"], service=None,
                       paradata={"started_at": "2026-11-20T08:00:00Z", "ended_at": "2026-11-20T08:12:00Z",
                                 "duration_seconds": 720, "device": "Android tablet", "app_version": "1",

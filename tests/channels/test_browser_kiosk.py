@@ -16,7 +16,7 @@ from tests.channels.conftest import FIVE
 from tests.databases import fresh_database
 
 pytestmark = pytest.mark.browser
-DESK = "96-01-01-MC"
+DESK = "32002-MC"
 
 
 def _token(url: str) -> str:

@@ -1,0 +1,309 @@
+"""The administrative map on a date: which units are valid, under which parent, and how a unit of
+the old map maps onto today's.
+
+Since 1 July 2025 Viet Nam's local government is two-tier (province → commune-level unit: xã,
+phường, đặc khu); districts exist only as historical units, valid to 30 June 2025. Every unit has
+``valid_from``/``valid_to`` (``None``: open). On a day the tree is the units valid that day, each
+hung under its nearest ancestor valid that day (a commune of an old district, kept by the
+migration of an older database, hangs under its province today). ``unit_correspondence`` says
+which unit(s) of today's map an old unit became (many-to-one merges; one-to-many where a commune
+was split, with the share when known — or by village, when the villages have rows of their own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey.store.models import Unit, UnitCorrespondence, UnitKind, UnitLevel
+from survey.text import sort_key
+
+REFORM_DAY = date(2025, 7, 1)  # Resolution 202/2025/QH15 and the two-tier local government law
+LAST_OLD_DAY = date(2025, 6, 30)
+
+# Tiers from the top; a level appears in a picker only when units of it exist on the day.
+LEVEL_ORDER = (UnitLevel.PROVINCE, UnitLevel.DEPARTMENT, UnitLevel.DISTRICT, UnitLevel.COMMUNE, UnitLevel.HAMLET)
+
+
+def valid_on(unit: Unit, day: date) -> bool:
+    """Is ``unit`` part of the map on ``day``?"""
+    return (unit.valid_from is None or unit.valid_from <= day) and (unit.valid_to is None or unit.valid_to >= day)
+
+
+@dataclass
+class UnitTree:
+    """The units valid on ``day``, each under its nearest valid ancestor."""
+
+    day: date
+    units: dict[int, Unit]
+    parent: dict[int, int | None]
+    children: dict[int | None, list[int]] = field(default_factory=dict)
+
+    def subtree(self, unit_id: int) -> list[int]:
+        """``unit_id`` and every unit under it on the day."""
+        out, stack = [], [unit_id]
+        while stack:
+            uid = stack.pop()
+            out.append(uid)
+            stack.extend(self.children.get(uid, []))
+        return out
+
+    def roots(self) -> list[Unit]:
+        return self.sorted(self.children.get(None, []))
+
+    def sorted(self, ids: Iterable[int]) -> list[Unit]:
+        return sorted((self.units[i] for i in ids), key=lambda u: sort_key(u.name))
+
+    def levels_below(self, unit_id: int | None) -> list[UnitLevel]:
+        """The levels that exist under ``unit_id`` (None: anywhere) on the day, from the top."""
+        ids = self.subtree(unit_id) if unit_id is not None else list(self.units)
+        present = {self.units[i].level for i in ids if i != unit_id}
+        return [level for level in LEVEL_ORDER if level in present]
+
+    def below(self, unit_id: int | None, level: UnitLevel) -> list[Unit]:
+        """Units of ``level`` under ``unit_id`` (None: anywhere), in Vietnamese order."""
+        ids = self.subtree(unit_id) if unit_id is not None else list(self.units)
+        return self.sorted(i for i in ids if i != unit_id and self.units[i].level == level)
+
+    def area_of(self, level: UnitLevel, among: Iterable[int] | None = None) -> dict[int, int]:
+        """For every unit at or below a unit of ``level`` on the day, that unit's id."""
+        chosen = set(among) if among is not None else {u.id for u in self.units.values() if u.level == level}
+        out: dict[int, int] = {}
+        for uid in chosen:
+            for member in self.subtree(uid):
+                out[member] = uid
+        return out
+
+
+def tree_on(session: Session, day: date) -> UnitTree:
+    """The map on ``day`` (see the module docstring)."""
+    return UnitMap(session).tree(day)
+
+
+def todays_unit(session: Session, day: date | None = None) -> dict[int, int]:
+    """For every stored unit, the unit of the map on ``day`` (default today) its responses count
+    in (see :meth:`UnitMap.todays`)."""
+    return UnitMap(session).todays(day)
+
+
+def counted_in(session: Session, unit: Unit) -> set[int]:
+    """The stored units whose responses count in ``unit`` (see :meth:`UnitMap.counted_in`)."""
+    return UnitMap(session).counted_in(unit)
+
+
+def today() -> date:
+    """Today in Vietnam."""
+    from datetime import datetime
+
+    from survey.periods import VIETNAM
+
+    return datetime.now(VIETNAM).date()
+
+
+def quarter_days(label: str) -> tuple[date, date]:
+    """The first and last day of a quarter (``2024-Q1`` → 1 January, 31 March 2024)."""
+    year, number = int(label[:4]), int(label[-1])
+    start = date(year, 3 * (number - 1) + 1, 1)
+    end = (date(year + 1, 1, 1) if number == 4 else date(year, 3 * number + 1, 1)) - timedelta(days=1)
+    return start, end
+
+
+def year_days(label: str) -> tuple[date, date]:
+    return date(int(label), 1, 1), date(int(label), 12, 31)
+
+
+def then_day(start: date, end: date) -> date:
+    """The map a period was published on: its last day, or 30 June 2025 for a period that began
+    before the reform."""
+    return min(end, LAST_OLD_DAY) if start < REFORM_DAY else end
+
+
+@dataclass(frozen=True)
+class Areas:
+    """The units compared at one level, and where every stored unit's responses count."""
+
+    units: list[Unit]  # in Vietnamese order
+    area_of: dict[int, int]  # stored unit id → id of one of ``units``
+    day: date  # the map's day
+    todays_map: bool  # re-aggregated onto today's map (else: the map as it was on ``day``)
+
+
+class UnitMap:
+    """Every unit and correspondence, read once (one per request or report)."""
+
+    def __init__(self, session: Session, now: date | None = None) -> None:
+        self.now = now or today()
+        self.units = {u.id: u for u in session.scalars(select(Unit)).all()}
+        self.targets: dict[int, list[tuple[float, int]]] = {}
+        for old, new, share in session.execute(select(
+                UnitCorrespondence.old_unit_id, UnitCorrespondence.new_unit_id, UnitCorrespondence.share)):
+            self.targets.setdefault(old, []).append((1.0 if share is None else share, new))
+        self._trees: dict[date, UnitTree] = {}
+        self._todays: dict[date, dict[int, int]] = {}
+
+    def tree(self, day: date) -> UnitTree:
+        """The units valid on ``day``, each under its nearest ancestor valid that day."""
+        if day not in self._trees:
+            units = {uid: u for uid, u in self.units.items() if valid_on(u, day)}
+            parent: dict[int, int | None] = {}
+            children: dict[int | None, list[int]] = {}
+            for uid, unit in units.items():
+                up = unit.parent_id
+                while up is not None and up not in units:
+                    up = self.units[up].parent_id
+                parent[uid] = up
+                children.setdefault(up, []).append(uid)
+            self._trees[day] = UnitTree(day=day, units=units, parent=parent, children=children)
+        return self._trees[day]
+
+    def todays(self, day: date | None = None) -> dict[int, int]:
+        """For every stored unit, the unit of the map on ``day`` (default today) it counts in.
+
+        A unit valid on the day is itself; an old unit is its correspondence's new unit (the one
+        with the largest share when it was split, ties to the first; villages with their own
+        correspondence go by village); an old unit without a correspondence of its own (an old
+        district, a village of an old commune) goes where its parent went. Units with nowhere to
+        go are left out."""
+        day = day or self.now
+        if day in self._todays:
+            return self._todays[day]
+        out: dict[int, int] = {}
+
+        def resolve(uid: int, seen: frozenset[int]) -> int | None:
+            if uid in out:
+                return out[uid]
+            unit = self.units[uid]
+            found: int | None = None
+            if valid_on(unit, day):
+                found = uid
+            elif uid in self.targets:
+                for _share, new in sorted(self.targets[uid], key=lambda t: (-t[0], t[1])):
+                    if new not in seen and (hit := resolve(new, seen | {uid})) is not None:
+                        found = hit
+                        break
+            elif unit.parent_id is not None and unit.parent_id not in seen:
+                found = resolve(unit.parent_id, seen | {uid})
+            if found is not None:
+                out[uid] = found
+            return found
+
+        for uid in self.units:
+            resolve(uid, frozenset())
+        self._todays[day] = out
+        return out
+
+    def raw_subtree(self, unit_id: int) -> set[int]:
+        """``unit_id`` and every unit stored under it, whatever their validity."""
+        children: dict[int | None, list[int]] = {}
+        for uid, unit in self.units.items():
+            children.setdefault(unit.parent_id, []).append(uid)
+        out, stack = set(), [unit_id]
+        while stack:
+            uid = stack.pop()
+            out.add(uid)
+            stack.extend(children.get(uid, []))
+        return out
+
+    def counted_in(self, unit: Unit) -> set[int]:
+        """The stored units whose responses count in ``unit``.
+
+        A unit of today's map counts every response collected in a unit that maps onto it or
+        onto a unit under it: an old period re-aggregated onto today's map, from the microdata.
+        An old unit counts what was collected under it then (as published then)."""
+        if not valid_on(unit, self.now):
+            return self.raw_subtree(unit.id)
+        inside = set(self.tree(self.now).subtree(unit.id))
+        return {uid for uid, now in self.todays().items() if now in inside}
+
+    def is_current(self, unit: Unit) -> bool:
+        return valid_on(unit, self.now)
+
+    @staticmethod
+    def is_old_period(start: date, _end: date) -> bool:
+        """Did the period begin on the old map (before 1 July 2025)?"""
+        return start < REFORM_DAY
+
+    def areas(self, parent: Unit | None, level: UnitLevel, *, day: date | None = None,
+              todays_map: bool = True) -> Areas:
+        """The units of ``level`` under ``parent`` (None: everywhere) on the map of ``day``, or on
+        today's map with every response of an old unit re-aggregated onto the unit it became.
+        On an old map, "under ``parent``" for a parent of today's map means: what became part of it."""
+        mapping = self.todays()
+        today_tree = self.tree(self.now)
+        if todays_map or day is None:
+            day, tree = self.now, today_tree
+        else:
+            tree = self.tree(day)
+        if parent is None:
+            inside = None
+        elif self.is_current(parent):
+            inside = set(today_tree.subtree(parent.id))
+        else:
+            inside = self.raw_subtree(parent.id)
+        chosen = [u for u in tree.units.values() if u.level == level and u.id != (parent.id if parent else None)
+                  and (inside is None or (mapping.get(u.id) in inside if parent is not None
+                                          and self.is_current(parent) else u.id in inside))]
+        chosen_ids = {u.id for u in chosen}
+        parents: dict[int, int | None] = (dict(today_tree.parent) if todays_map
+                                          else {i: u.parent_id for i, u in self.units.items()})
+        area_of: dict[int, int] = {}
+        for uid in self.units:
+            node: int | None = mapping.get(uid) if todays_map else uid
+            while node is not None and node not in chosen_ids:
+                node = parents.get(node)
+            if node is not None:
+                area_of[uid] = node
+        return Areas(units=sorted(chosen, key=lambda u: sort_key(u.name)), area_of=area_of, day=day,
+                     todays_map=todays_map)
+
+    def levels(self, parent: Unit | None, *, day: date | None = None, todays_map: bool = True,
+               exclude: Iterable[UnitLevel] = (UnitLevel.PROVINCE,)) -> list[UnitLevel]:
+        """The levels that can be compared under ``parent`` on that map, from the top."""
+        skip = set(exclude)
+        return [lv for lv in LEVEL_ORDER
+                if lv not in skip and self.areas(parent, lv, day=day, todays_map=todays_map).units]
+
+
+def kind_label(kind: UnitKind | str, language: str = "vi") -> str:
+    """The kind's name (``Xã``/``Commune``)."""
+    vi, en = KIND_NAMES[UnitKind(kind)]
+    return en if language == "en" else vi
+
+
+KIND_NAMES: dict[UnitKind, tuple[str, str]] = {
+    UnitKind.TINH: ("Tỉnh", "Province"),
+    UnitKind.THANH_PHO_TW: ("Thành phố trực thuộc Trung ương", "Centrally-run city"),
+    UnitKind.HUYEN: ("Huyện", "Rural district"),
+    UnitKind.QUAN: ("Quận", "Urban district"),
+    UnitKind.THI_XA: ("Thị xã", "District-level town"),
+    UnitKind.THANH_PHO: ("Thành phố thuộc tỉnh", "Provincial city"),
+    UnitKind.XA: ("Xã", "Commune"),
+    UnitKind.PHUONG: ("Phường", "Ward"),
+    UnitKind.DAC_KHU: ("Đặc khu", "Special zone"),
+    UnitKind.THI_TRAN: ("Thị trấn", "Township"),
+    UnitKind.THON: ("Thôn", "Village (thôn)"),
+    UnitKind.AP: ("Ấp", "Hamlet (ấp)"),
+    UnitKind.BAN: ("Bản", "Village (bản)"),
+    UnitKind.TO_DAN_PHO: ("Tổ dân phố", "Residential group"),
+    UnitKind.KHU_PHO: ("Khu phố", "Urban quarter"),
+    UnitKind.SO_BAN_NGANH: ("Sở, ban, ngành", "Department or agency"),
+}
+
+
+
+def level_name(level: UnitLevel) -> str:
+    """The plural name of a level, for pickers ("Communes and wards"), in the current language."""
+    from flask_babel import gettext as _
+
+    names = {
+        UnitLevel.PROVINCE: _("Provinces"),
+        UnitLevel.DEPARTMENT: _("Departments and agencies"),
+        UnitLevel.DISTRICT: _("Districts (before July 2025)"),
+        UnitLevel.COMMUNE: _("Communes and wards"),
+        UnitLevel.HAMLET: _("Villages and hamlets"),
+    }
+    return names[level]
