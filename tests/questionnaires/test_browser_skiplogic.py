@@ -166,3 +166,50 @@ def test_sipas_feedback_items_follow_the_screening_answer(browser: Any, flask_ap
       .filter(el => el.type !== 'hidden' && !(el.labels && el.labels.length)).map(el => el.name)""")
     assert unlabelled == []
     page.close()
+
+
+def test_calculations_and_choice_filters_work_in_the_browser_as_on_the_server(browser: Any, flask_app: Any) -> None:
+    from flask import render_template
+
+    from questionnaires.loader import parse
+
+    lang = {"vi": "x", "en": "x"}
+    rating = [{"value": v, "label": {"vi": f"Mức {v}", "en": f"Level {v}"}} for v in (1, 2, 3, 4, 5)]
+    questionnaire = parse({
+        "id": "imported", "version": "1", "title": lang,
+        "questions": [
+            {"id": "district", "type": "single", "label": {"vi": "Huyện", "en": "District"},
+             "choices": [{"value": 1, "label": {"vi": "Huyện Một", "en": "One"}},
+                         {"value": 2, "label": {"vi": "Huyện Hai", "en": "Two"}}]},
+            {"id": "commune", "type": "single", "label": {"vi": "Xã", "en": "Commune"},
+             "choice_filter": "district = ${district}",
+             "choices": [{"value": 11, "label": {"vi": "Xã Một-Một", "en": "1-1"}, "properties": {"district": "1"}},
+                         {"value": 21, "label": {"vi": "Xã Hai-Một", "en": "2-1"}, "properties": {"district": "2"}}]},
+            {"id": "overall", "type": "rating", "label": {"vi": "Hài lòng chung", "en": "Overall"}, "choices": rating},
+            {"id": "low", "type": "calculate", "calculation": "if(${overall} <= 2, 'low', 'ok')"},
+            {"id": "why", "type": "text", "label": {"vi": "Vì sao?", "en": "Why?"}, "relevant": "${low} = 'low'"},
+        ],
+    }, "imported.yaml")
+    with flask_app.test_request_context("/?lang=vi"):
+        form = build_form(questionnaire, "vi")(meta={"csrf": False})
+        html = render_template("preview/form.html", questionnaire=questionnaire, form=form, answers=None,
+                               sections={}, language="vi")
+    page = browser.new_page()
+    _serve(page, html)
+
+    def server_shown(data: MultiDict[str, str]) -> list[str]:
+        with flask_app.test_request_context("/"):
+            return shown_questions(questionnaire, build_form(questionnaire, "vi")(formdata=data, meta={"csrf": False}))
+
+    page.get_by_label("Huyện Một").check()
+    assert page.get_by_label("Xã Một-Một").is_visible() and page.get_by_label("Xã Hai-Một").is_hidden()
+    page.get_by_label("Huyện Hai").check()
+    assert page.get_by_label("Xã Hai-Một").is_visible() and page.get_by_label("Xã Một-Một").is_hidden()
+    assert page.locator("[data-question=why]").is_hidden()
+    page.get_by_label("Mức 2").check()  # the calculation gives 'low': the follow-up question appears
+    assert page.locator("[data-question=why]").is_visible()
+    shown, data = _browser_state(page)
+    assert [q for q in shown if q != "low"] == [q for q in server_shown(data) if q != "low"]
+    page.get_by_label("Mức 5").check()
+    assert page.locator("[data-question=why]").is_hidden()
+    page.close()
