@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -255,3 +256,29 @@ def test_the_desk_display_rotates_through_the_desks_services(
     assert worker.status_code == 200 and worker.headers["Service-Worker-Allowed"] == "/portal/desk/"
     assert b"caches.match" in worker.data
     worker.close()
+
+
+def test_citizens_find_the_results_from_the_poster_receipt_and_thank_you_screens(
+        app: Flask, client: FlaskClient, db: Session, demo: str) -> None:
+    from sqlalchemy import select
+
+    from survey.collect.links import make_receipt
+    from survey.store.models import Desk, ReleaseUnit
+
+    desk = db.scalars(select(Desk).order_by(Desk.code)).first()
+    assert desk is not None
+    unit = desk.unit
+    service = unit.services[0]
+    target = f"/portal/u/{unit.code}"
+    with app.app_context():
+        token = make_receipt(unit.code, service.code, "HS-000123")
+    screens = (f"/s/{unit.code}/{service.code}/poster", f"/s/{unit.code}/{service.code}", f"/r/{token}",
+               f"/kiosk/{desk.code}/thanks", f"/s/thanks?unit={unit.code}")
+    for url in screens:
+        assert target not in page(client, url), f"{url} links to results before any is published"
+    release = publish(db, sample_snapshot())
+    db.add(ReleaseUnit(release_id=release.id, unit_code=unit.code))
+    db.commit()
+    for url in screens:
+        assert target in page(client, url), url
+    assert "<svg" in page(client, f"/kiosk/{desk.code}/thanks")  # a QR the citizen can scan

@@ -117,7 +117,7 @@ def _survey(unit: Unit, service: Service, receipt: Receipt | None) -> Any:
                     _("This dossier code has already been rated. Thank you — each dossier can be rated once.")]
                 status = 409
             else:
-                return redirect(url_for("links.thanks"), code=303)
+                return redirect(url_for("links.thanks", unit=unit.code), code=303)
         else:
             status = 400
             if "csrf_token" in form.errors:
@@ -160,7 +160,8 @@ def receipt_survey(token: str) -> Any:
 
 @bp.route("/s/thanks")
 def thanks() -> Any:
-    return render_template("links/thanks.html")
+    # the unit only picks the results link (the portal shows nothing unpublished)
+    return render_template("links/thanks.html", unit_code=request.args.get("unit", "")[:40])
 
 
 def qr_bytes(content: str, fmt: str, title: str = "") -> bytes:

@@ -18,6 +18,7 @@ through :func:`render_unit_page` and :func:`render_papi_page` with its own :clas
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections import OrderedDict
@@ -25,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import segno
 from flask import Blueprint, Response, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -38,7 +40,7 @@ from survey.portal import figures, formatting, papi_view, snapshot
 from survey.portal.charts import Chart
 from survey.portal.published import Published, is_suppressed
 from survey.store.db import get_session
-from survey.store.models import Unit
+from survey.store.models import Release, ReleaseStatus, ReleaseUnit, Unit
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 T = TypeVar("T")
@@ -355,6 +357,27 @@ def resource_url(pub: Published, name: str) -> str | None:
     if "opendata.resource" not in current_app.view_functions:
         return None
     return url_for("opendata.resource", release_id=pub.id, name=name)
+
+
+@bp.app_template_global("results_link")
+def results_link(unit_code: str | None) -> str | None:
+    """The stable address of a unit's published results, for the QR poster, the receipt page and
+    the thank-you screens — None while nothing is published for the unit (no link to a 404)."""
+    if not unit_code:
+        return None
+    shown = get_session().scalar(select(ReleaseUnit.release_id).join(Release, Release.id == ReleaseUnit.release_id)
+                                 .where(ReleaseUnit.unit_code == unit_code, Release.status == ReleaseStatus.PUBLISHED)
+                                 .limit(1))
+    return url_for("portal.latest", unit_code=unit_code, _external=True) if shown is not None else None
+
+
+@bp.app_template_global("results_qr")
+def results_qr(url: str, title: str = "") -> Markup:
+    """A QR code of ``url`` as inline SVG (segno), for screens where a link cannot be tapped."""
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=4, border=2, title=title or None, xmldecl=False,
+                                     svgns=True, svgclass="results-qr")
+    return Markup(out.getvalue().decode("utf-8"))  # noqa: S704 - segno's own SVG
 
 
 @bp.app_template_global("fmt")
