@@ -132,7 +132,7 @@ def test_migration_makes_districts_history_and_keeps_communes_and_their_response
         backend: str, tmp_path: Path) -> None:
     from alembic.script import ScriptDirectory
 
-    from survey.store.migrate import alembic_config, upgrade
+    from survey.store.migrate import alembic_config, downgrade, upgrade
 
     with fresh_database(backend, tmp_path) as url:
         before = ScriptDirectory.from_config(alembic_config(url)).get_revision(UNITS_REVISION).down_revision
@@ -153,6 +153,9 @@ def test_migration_makes_districts_history_and_keeps_communes_and_their_response
             today = tree_on(session, date(2026, 1, 1))
             assert today.parent[units["96-01-01"].id] == units["96"].id  # today: under its province
             assert UnitMap(session).counted_in(units["96"]) >= {units["96-01-01"].id, units["96-01-01-A1"].id}
+        downgrade(url, str(before))  # and back, with the rows still there
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM unit")).scalar_one() == 4
         engine.dispose()
 
 

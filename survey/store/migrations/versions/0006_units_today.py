@@ -29,22 +29,22 @@ DEFAULT_KINDS = {'province': 'tinh', 'district': 'huyen', 'commune': 'xa', 'haml
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('unit') as batch:
-        batch.add_column(sa.Column('kind', sa.Enum(*KINDS, name='unit_kind', native_enum=False, length=20),
-                                   nullable=True))
-        batch.add_column(sa.Column('official_code', sa.String(length=10), nullable=True))
-        batch.add_column(sa.Column('name_en', sa.String(length=200), nullable=True))
-        batch.add_column(sa.Column('valid_from', sa.Date(), nullable=True))
-        batch.add_column(sa.Column('valid_to', sa.Date(), nullable=True))
-        batch.create_index('ix_unit_official_code', ['official_code'])
+    # Plain ADD COLUMN (no table rebuild: on SQLite a rebuilt unit table would break the foreign
+    # keys of the rows that reference it); ``kind`` gets each unit's level's usual kind.
+    op.add_column('unit', sa.Column('kind', sa.Enum(*KINDS, name='unit_kind', native_enum=False, length=20),
+                                    nullable=False, server_default='xa'))
+    op.add_column('unit', sa.Column('official_code', sa.String(length=10), nullable=True))
+    op.add_column('unit', sa.Column('name_en', sa.String(length=200), nullable=True))
+    op.add_column('unit', sa.Column('valid_from', sa.Date(), nullable=True))
+    op.add_column('unit', sa.Column('valid_to', sa.Date(), nullable=True))
+    op.create_index('ix_unit_official_code', 'unit', ['official_code'])
     unit = sa.table('unit', sa.column('level', sa.String), sa.column('kind', sa.String),
                     sa.column('valid_to', sa.Date))
     for level, kind in DEFAULT_KINDS.items():
         op.execute(unit.update().where(unit.c.level == level).values(kind=kind))
     op.execute(unit.update().where(unit.c.level == 'district').values(valid_to=date(2025, 6, 30)))
-    with op.batch_alter_table('unit') as batch:
-        batch.alter_column('kind', existing_type=sa.Enum(*KINDS, name='unit_kind', native_enum=False, length=20),
-                           nullable=False)
+    if op.get_bind().dialect.name != 'sqlite':  # SQLite cannot drop a default without a rebuild
+        op.alter_column('unit', 'kind', server_default=None)
     op.create_table('unit_correspondence',
     sa.Column('old_unit_id', sa.Integer(), nullable=False),
     sa.Column('new_unit_id', sa.Integer(), nullable=False),
@@ -55,31 +55,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('old_unit_id', 'new_unit_id')
     )
     op.create_index('ix_unit_correspondence_new_unit_id', 'unit_correspondence', ['new_unit_id'])
-    with op.batch_alter_table('response') as batch:
-        batch.add_column(sa.Column('stratum', sa.String(length=80), nullable=True))
-        batch.add_column(sa.Column('psu', sa.String(length=80), nullable=True))
-    with op.batch_alter_table('assignment') as batch:
-        batch.add_column(sa.Column('stratum', sa.String(length=80), nullable=True))
-        batch.add_column(sa.Column('psu', sa.String(length=80), nullable=True))
-        batch.add_column(sa.Column('starts_on', sa.Date(), nullable=True))
-        batch.add_column(sa.Column('ends_on', sa.Date(), nullable=True))
+    for table in ('response', 'assignment'):
+        op.add_column(table, sa.Column('stratum', sa.String(length=80), nullable=True))
+        op.add_column(table, sa.Column('psu', sa.String(length=80), nullable=True))
+    op.add_column('assignment', sa.Column('starts_on', sa.Date(), nullable=True))
+    op.add_column('assignment', sa.Column('ends_on', sa.Date(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('assignment') as batch:
-        batch.drop_column('ends_on')
-        batch.drop_column('starts_on')
-        batch.drop_column('psu')
-        batch.drop_column('stratum')
-    with op.batch_alter_table('response') as batch:
-        batch.drop_column('psu')
-        batch.drop_column('stratum')
+    # Plain DROP COLUMN (SQLite ≥ 3.35 has it): a rebuilt unit table would break the foreign keys
+    # of the rows that reference it.
+    for column in ('ends_on', 'starts_on', 'psu', 'stratum'):
+        op.drop_column('assignment', column)
+    for column in ('psu', 'stratum'):
+        op.drop_column('response', column)
     op.drop_index('ix_unit_correspondence_new_unit_id', table_name='unit_correspondence')
     op.drop_table('unit_correspondence')
-    with op.batch_alter_table('unit') as batch:
-        batch.drop_index('ix_unit_official_code')
-        batch.drop_column('valid_to')
-        batch.drop_column('valid_from')
-        batch.drop_column('name_en')
-        batch.drop_column('official_code')
-        batch.drop_column('kind')
+    op.drop_index('ix_unit_official_code', table_name='unit')
+    for column in ('valid_to', 'valid_from', 'name_en', 'official_code', 'kind'):
+        op.drop_column('unit', column)
