@@ -139,6 +139,13 @@ def init_app(app: Flask) -> None:
     def _pool_timeout(exc: PoolTimeout) -> Any:
         return _unavailable(exc)
 
+    from survey.store.dossier_keys import KeyMismatch
+
+    @app.errorhandler(KeyMismatch)
+    def _wrong_keys(exc: KeyMismatch) -> Any:
+        current_app.logger.error("%s", exc)  # the operator's message; the citizen gets 503
+        return _unavailable(exc)
+
     app.register_blueprint(bp)
 
 

@@ -49,6 +49,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "KIOSK_RETURN_SECONDS": 1,
+        "DOSSIER_KEY_FILE": str(tmp_path / "dossier_keys.json"),  # never the instance folder's
     })
     engine: Engine = app.extensions["hailong.engine"]
     _empty(engine)

@@ -81,7 +81,7 @@ def read(path: Path, secret_key: str) -> Keyring:
     data = json.loads(path.read_text(encoding="utf-8"))
     keys = {int(v): str(k) for v, k in data["keys"].items()}
     current = int(data["current"])
-    if current not in keys or any(len(k) < 32 for k in keys.values()):
+    if current not in keys or any(len(k) < 32 for v, k in keys.items() if v > 0):  # 0: the secret key
         raise KeyMismatch(f"{path}: the current key is missing or a key is shorter than 32 characters")
     return Keyring(current, keys)
 
