@@ -1,7 +1,7 @@
 """Response-level data for analysts: one row per response, one column per question, written as
 CSV (plain or for Excel), XLSX, SPSS ``.sav`` or Stata ``.dta`` — the last two with variable
 labels and value labels (pyreadstat), which is what analysts ask of ODK and KoboToolbox and do
-not get (field lesson 11). Pure: a DataFrame and its variables in, bytes out.
+not get (``docs/field-lessons.md``, lesson 11). Pure: a DataFrame and its variables in, bytes out.
 
 Text is NFC-normalised. Labels longer than a format allows are cut (marked "…"); Stata variable
 names are limited to 32 characters: longer question ids are shortened and kept unique.

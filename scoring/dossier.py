@@ -1,7 +1,7 @@
 """Per-dossier satisfaction ratings in the spirit of Decision 766/QĐ-TTg (2022).
 
 Citizens rate a settled dossier (by its dossier code) on up to 12 criteria with the 5-level
-scale. Rules (``/work/shared/methodology.md`` §4; the dossier rule is an inference [I], kept
+scale. Rules (``docs/methodology.md`` §4; the dossier rule is an inference [I], kept
 configurable):
 
 - a dossier is *satisfied* when all its rated criteria are 4–5 (``rule="all"``) or when the

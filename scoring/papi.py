@@ -1,7 +1,7 @@
 """PAPI (Provincial Governance and Public Administration Performance Index) scores.
 
 Aggregation as checked on the official 2011–2016 scores of all 63 provinces
-(``/work/shared/methodology.md`` §3, [D]; indicator rescaling [I]):
+(``docs/methodology.md`` §3, [D]; indicator rescaling [I]):
 
 - an indicator's weighted mean m is rescaled linearly onto 1–10 by its theoretical bounds
   [low, high]: ``s = 1 + 9 · (m − low) / (high − low)`` (reversed when lower is better);

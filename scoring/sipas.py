@@ -1,6 +1,6 @@
 """SIPAS satisfaction indices (Bộ Nội vụ), with linearised standard errors for every composite.
 
-Formulas (see ``/work/shared/methodology.md`` §2; marks [I] are configurable inferences):
+Formulas (see ``docs/methodology.md`` §2; marks [I] are configurable inferences):
 
 - criterion satisfaction rate ``p_c`` = weighted share of valid answers coded as satisfied
   (4 "Hài lòng" or 5 "Rất hài lòng"); NaN (not applicable, don't know, missing) is not valid;
