@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from survey.errors import AppError
@@ -35,11 +36,13 @@ def _app_command(command: Callable[..., Any]) -> Callable[..., Any]:
             app = create_app()
         except (RuntimeError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
-        with app.app_context():
-            try:
+        try:
+            with app.app_context(), force_locale(app.config["DEFAULT_LANGUAGE"]):
                 return command(*args, **kwargs)
-            except AppError as exc:
-                raise click.ClickException(exc.message) from None
+        except AppError as exc:
+            raise click.ClickException(exc.message) from None
+        finally:
+            app.extensions["hailong.engine"].dispose()  # after the context closed its session
 
     return wrapped
 
