@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 
+from survey.auth import csrf
 from survey.collect.forms import answers_from_form, build_form
 from survey.collect.submissions import Scope, store_checked
 from survey.errors import AppError, NotFound
@@ -142,6 +143,7 @@ def _link_flag(unit: Unit) -> str | None:
 
 
 @bp.route("/s/<unit_code>/<service_code>", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so an expired one comes back with the answers kept
 def survey(unit_code: str, service_code: str) -> Any:
     """The public survey of one unit and service (no sign-in)."""
     unit, service = _unit_service(unit_code, service_code)
@@ -149,6 +151,7 @@ def survey(unit_code: str, service_code: str) -> Any:
 
 
 @bp.route("/r/<token>", methods=["GET", "POST"])
+@csrf.exempt  # as above: the form's own token check keeps the answers
 def receipt_survey(token: str) -> Any:
     """The survey opened from a receipt QR: unit, service and dossier come from the signed token."""
     receipt = read_receipt(token)
