@@ -54,6 +54,17 @@ def ensure_chromium() -> None:
     run("apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-core", env=env)
 
 
+def ensure_libreoffice() -> None:
+    """Debian's LibreOffice Calc (headless): the test that opens the CSV for Excel as a spreadsheet does."""
+    if shutil.which("soffice"):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        sys.exit("The spreadsheet test needs LibreOffice: run `apt-get install libreoffice-calc-nogui` as root.")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run("apt-get", "update", "-qq", env=env)
+    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "libreoffice-calc-nogui", env=env)
+
+
 def ensure_redis() -> None:
     """Debian's redis-server: the queue tests start their own on a free port (RedisHuey)."""
     if shutil.which("redis-server"):
@@ -90,6 +101,7 @@ def start(args: argparse.Namespace) -> None:
 def test(args: argparse.Namespace) -> None:
     ensure_venv("test")
     ensure_chromium()
+    ensure_libreoffice()
     ensure_redis()
     ensure_postgres()
     failed = []

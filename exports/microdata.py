@@ -11,8 +11,9 @@ declares ``missing`` ("don't know", "not applicable": choices that are stored bu
 are written as user-missing values: SPSS ``missing_ranges`` (discrete values), Stata extended
 missing values ``.a``, ``.b``, … (labelled with the answer text). Timestamps are datetime
 variables in Vietnam time (UTC+07:00, said in their label); CSV and XLSX write them as ISO 8601
-with the offset. Text that a spreadsheet would take for a formula is defused in the CSV for Excel
-(an apostrophe in front) and written as text in XLSX. A text column with ``categories`` (channel, review status, unit, service) is
+with the offset. In the CSV for Excel, identifiers (response id, version, unit and service codes)
+are written so a spreadsheet keeps them as text and other text that would start a formula is
+defused (:mod:`exports.cells`); XLSX writes text as text. A text column with ``categories`` (channel, review status, unit, service) is
 written to SPSS and Stata as whole-number codes with the categories as value labels, and stays
 text in CSV and XLSX.
 """
@@ -29,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from exports.cells import defuse, excel_text
 from exports.renderers import XLSX_MIMETYPE, Rendered
 
 
@@ -39,6 +41,7 @@ class Variable:
     value_labels: Mapping[float, str] | None = None  # code → answer text, for coded numeric answers
     missing: tuple[float, ...] = ()  # codes that are answers but not values ("don't know", "not applicable")
     categories: Mapping[str, str] | None = None  # text code → label, for a categorical text column
+    identifier: bool = False  # a code kept as text when a spreadsheet opens the CSV (unit code, version)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ def write(fmt: str, data: Microdata) -> Rendered:
         frame = _iso_times(frame)
     if fmt == "csv-excel":
         frame = frame.map(defuse)
+        for v in data.variables:
+            if v.identifier:
+                frame[v.name] = data.frame[v.name].map(excel_text)
     if fmt in ("csv", "csv-excel"):
         text = frame.to_csv(index=False, lineterminator="\r\n")
         return Rendered(text.encode("utf-8-sig" if fmt == "csv-excel" else "utf-8"), "text/csv; charset=utf-8", "csv")
@@ -195,17 +201,6 @@ def _fit(text: str, fmt: str, kind: str) -> str:
     else:
         cut = text[:limit - 1]
     return cut.rstrip() + "…"
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def defuse(value: object) -> object:
-    """A text cell a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+1``, ``@SUM``),
-    prefixed with an apostrophe so it stays text (OWASP "CSV injection"); numbers are unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _code(value: float) -> int | float:

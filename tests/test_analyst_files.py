@@ -138,3 +138,33 @@ def test_a_name_that_looks_like_a_formula_stays_text() -> None:
     assert cells[0].value == '=HYPERLINK("http://x","y")' and cells[0].data_type == "s"
     assert all(c.data_type != "f" for c in cells)
     assert write("csv", risky).body.decode("utf-8").count("'=") == 0  # plain CSV for programs is unchanged
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (libreoffice-calc) is not installed")
+def test_libreoffice_reads_identifiers_as_text_numbers_as_numbers_and_runs_no_formula(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    frame = pd.DataFrame({
+        "unit_code": ["96-04-02", "00123"],
+        "version": ["2025.2", "2025.10"],
+        "unit_name": ['=HYPERLINK("http://evil.example","Cà Mau")', "@SUM(1)"],
+        "weight": [1.5, 12.0],
+    })
+    data = Microdata(title="t", frame=frame, variables=(
+        Variable("unit_code", "Mã đơn vị", identifier=True), Variable("version", "Phiên bản", identifier=True),
+        Variable("unit_name", "Đơn vị"), Variable("weight", "Trọng số")))
+    source = tmp_path / "data.csv"
+    source.write_bytes(write("csv-excel", data).body)
+    subprocess.run(["soffice", "--headless", "--norestore", "--infilter=CSV:44,34,76,1", "--convert-to", "xlsx",
+                    "--outdir", str(tmp_path), str(source)], check=True, capture_output=True, timeout=120,
+                   env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    sheet = load_workbook(tmp_path / "data.xlsx", data_only=True).active
+    assert sheet is not None
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert [r[0] for r in rows] == ["96-04-02", "00123"]  # not the date 1996-04-02, not the number 123
+    assert [r[1] for r in rows] == ["2025.2", "2025.10"]  # not the numbers 2025.2 and 2025.1
+    assert [r[3] for r in rows] == [1.5, 12]  # numbers stay numbers
+    assert all(isinstance(r[2], str) and r[2].startswith("'") for r in rows)  # shown as text, never run
+    formulas = load_workbook(tmp_path / "data.xlsx").active
+    assert formulas is not None
+    assert all(not str(c.value).startswith("=HYPERLINK") for row in formulas.iter_rows() for c in row)

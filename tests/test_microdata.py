@@ -32,6 +32,11 @@ def _read(fmt: str, body: bytes):  # type: ignore[no-untyped-def]
         Path(f.name).unlink()
 
 
+def _cell(value: str) -> str:
+    """A CSV-for-Excel cell as a spreadsheet shows it (``="96-04"`` is the text 96-04)."""
+    return value[2:-1].replace('""', '"') if value.startswith('="') and value.endswith('"') else value
+
+
 def test_spss_and_stata_files_carry_vietnamese_labels_and_the_stored_answers(client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
     unit = db.scalar(select(Unit).where(Unit.code == "cu-967"))
     expected = {str(rid): value for rid, value in db.execute(
@@ -77,7 +82,9 @@ def test_csv_and_xlsx_with_answer_texts_and_no_personal_data(client, db, demo, s
     body = client.get(f"/staff/export.csv?{QUERY}&service=TTHC-XA&values=labels").get_data()
     assert body.startswith(b"\xef\xbb\xbf")
     text = body.decode("utf-8-sig")
-    rows = {r["response_id"]: r for r in csv.DictReader(io.StringIO(text))}
+    rows = {_cell(r["response_id"]): {k: _cell(v) for k, v in r.items()} for r in csv.DictReader(io.StringIO(text))}
+    raw = next(csv.DictReader(io.StringIO(text)))
+    assert raw["service_code"] == '="TTHC-XA"'  # codes are written so that a spreadsheet keeps them as text
     mine = rows[str(rid)]
     assert mine["overall"] == "Hài lòng" and mine["servant_conduct"] == "Không hài lòng"
     assert mine["unit_name"] == "Thị trấn Thới Bình" and mine["channel"] == "web"

@@ -21,16 +21,9 @@ from questionnaires import Question, Questionnaire, load_library
 from questionnaires.loader import version_key
 from questionnaires.types import TYPES
 from survey.periods import VIETNAM, local, quarter
+from survey.reports.frames import stored_answers, stored_responses
 from survey.reports.sipas_tables import subtree_ids
-from survey.store.models import (
-    Answer,
-    Channel,
-    QuestionnaireVersion,
-    Response,
-    ReviewStatus,
-    Service,
-    Unit,
-)
+from survey.store.models import Channel, ReviewStatus, Service, Unit
 
 EXCLUDED_TYPES = frozenset(name for name, t in TYPES.items() if not t.in_microdata)
 """Types never exported (free text, dossier codes, notes, calculations): from the type registry."""
@@ -56,38 +49,25 @@ def microdata(
     """The responses as a :class:`~exports.microdata.Microdata`; ``labels`` writes answer texts
     instead of codes (the value labels are in the SPSS and Stata files either way)."""
     questions = exported_questions(questionnaire.id)
-    filters = [Response.questionnaire_id == questionnaire.id, Response.unit_id.in_(subtree_ids(session, unit))]
-    if service is not None:
-        filters.append(Response.service_id == service.id)
-    rows = session.execute(
-        select(Response.id, QuestionnaireVersion.version, Unit.code, Unit.name, Service.code, Response.channel,
-               Response.submitted_at, Response.review_status, Response.flag, Response.weight)
-        .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.questionnaire_version_id)
-        .join(Unit, Unit.id == Response.unit_id).join(Service, Service.id == Response.service_id)
-        .where(*filters).order_by(Response.submitted_at, Response.id)
-    ).all()
+    unit_ids, service_ids = subtree_ids(session, unit), [service.id] if service is not None else None
+    # the one DB→DataFrame bridge (frames.py)
+    design = stored_responses(session, questionnaire.id, unit_ids=unit_ids, service_ids=service_ids)
     if period is not None:
-        rows = [r for r in rows if quarter(r[6]) == period]
-    design = pd.DataFrame(
-        [(str(r[0]), r[1], r[2], r[3], r[4], r[5].value, local(r[6]), r[7].value, r[8] or "", float(r[9]))
-         for r in rows],
-        columns=["response_id", "version", "unit_code", "unit_name", "service_code", "channel", "submitted_at",
-                 "review_status", "flag", "weight"])
+        design = design[[quarter(t) == period for t in design["submitted_at"]]].reset_index(drop=True)
+    rows = len(design)
     if rows:  # a datetime variable in Vietnam time (ISO 8601 with +07:00 in CSV and XLSX)
-        design["submitted_at"] = pd.to_datetime(design["submitted_at"], utc=True).dt.tz_convert(VIETNAM)
+        design["submitted_at"] = pd.to_datetime([local(t) for t in design["submitted_at"]], utc=True).tz_convert(VIETNAM)
     by_id = {q.id: q for q in questions}
     # a question whose id is a design column (SIPAS asks its own "channel") gets a column of its own
     column_of = {q.id: q.id if q.id not in DESIGN_COLUMNS else f"q_{q.id}" for q in questions}
     answers: dict[str, dict[str, object]] = {q.id: {} for q in questions}
-    ids = {r[0] for r in rows}
+    ids = set(design["response_id"])
     if ids:
-        for response_id, question_id, number, text in session.execute(
-            select(Answer.response_id, Answer.question_id, Answer.value_num, Answer.value_text)
-            .join(Response, Response.id == Answer.response_id)
-            .where(*filters, Answer.question_id.in_(list(by_id)))
-        ):
+        stored = stored_answers(session, questionnaire.id, list(by_id), unit_ids=unit_ids, service_ids=service_ids)
+        for response_id, question_id, number, text in stored.itertuples(index=False):
             if response_id in ids:
-                answers[question_id][str(response_id)] = _value(by_id[question_id], number, text, language, labels)
+                number = None if pd.isna(number) else number
+                answers[question_id][response_id] = _value(by_id[question_id], number, text, language, labels)
     for q in questions:
         design[column_of[q.id]] = design["response_id"].map(answers[q.id])
         if not labels and _numeric(q):
@@ -96,11 +76,11 @@ def microdata(
         select(Service).where(Service.code.in_(sorted(set(design["service_code"])))))} if rows else {}
     design.insert(5, "service_name", design["service_code"].map(service_names))
     variables = [
-        Variable("response_id", _("Response id (made on the device)")),
-        Variable("version", _("Questionnaire version")),
-        Variable("unit_code", _("Unit code")),
+        Variable("response_id", _("Response id (made on the device)"), identifier=True),
+        Variable("version", _("Questionnaire version"), identifier=True),
+        Variable("unit_code", _("Unit code"), identifier=True),
         Variable("unit_name", _("Unit")),
-        Variable("service_code", _("Service code")),
+        Variable("service_code", _("Service code"), identifier=True),
         Variable("service_name", _("Service")),
         Variable("channel", _("Channel (kiosk, enumerator, web)"), categories=channel_labels()),
         Variable("submitted_at", _("Submitted at (Vietnam time, UTC+07:00)")),
