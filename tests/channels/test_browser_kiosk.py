@@ -104,13 +104,28 @@ def test_kiosk_rates_resets_refuses_reused_dossier_and_queues_offline(tmp_path: 
         _wait_until_cached(page)
         context.set_offline(True)
         server.stop()  # a real outage: requests through the service worker cannot reach it either
+        # Two ratings wait: one the server will refuse for good (its dossier code was rated
+        # already) and one it will store. The refused one must not hold up the other (issue 12).
+        _rate(page, base, "1234.56-7890")
+        expect(page.locator("#offline-thanks")).to_be_visible()
+        page.wait_for_url(f"{base}/kiosk/{DESK}", timeout=15_000)  # start screen from the kiosk's cache
         _rate(page, base, None)
         expect(page.locator("#offline-thanks")).to_be_visible()
         assert _kiosk_count(url) == 1
-        page.wait_for_url(f"{base}/kiosk/{DESK}", timeout=15_000)  # start screen from the kiosk's cache
-        expect(page.locator("#queue-status")).to_contain_text("1")
+        page.wait_for_url(f"{base}/kiosk/{DESK}", timeout=15_000)
+        expect(page.locator("#queue-status")).to_contain_text("2")
         server.start()
         context.set_offline(False)
         expect(page.locator("#queue-status")).to_be_hidden(timeout=15_000)
         assert _kiosk_count(url) == 2
+        failed = page.locator("#queue-failed")
+        expect(failed).to_be_visible()
+        expect(failed.locator("summary")).to_contain_text("1")
+        failed.locator("summary").click()
+        expect(failed.locator("li")).to_contain_text("Hồ sơ này đã được đánh giá")
         browser.close()
+    # Issue 12 point 6: the server's access log of the whole run holds no credential or dossier code.
+    log = (tmp_path / "server.log").read_text(encoding="utf-8")
+    assert "GET /kiosk/" in log  # the access log was written
+    assert token not in log and token[:16] not in log
+    assert "1234.56-7890" not in log and "1234567890" not in log
