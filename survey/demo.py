@@ -287,7 +287,7 @@ def _synthetic_ratings(session: Session, desks: list[Desk], services_of: list[li
         for j, q in enumerate(criteria):
             if rng.random() < 0.04:
                 continue  # skipped or "not applicable"
-            score = 3.6 + trend + desk_effect[d] + criterion_effect[j] + person + rng.normal(0.0, 0.7)
+            score = 4.1 + trend + desk_effect[d] + criterion_effect[j] + person + rng.normal(0.0, 0.7)
             values[q.id] = int(np.clip(np.rint(score), 1, 5))
         rid = uuid.uuid5(uuid.NAMESPACE_URL, f"hailong-demo/{seed}/{i}")
         minute = int(OFFICE_MINUTES[int(rng.integers(len(OFFICE_MINUTES)))])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections import Counter
-from datetime import UTC, date, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -190,3 +190,20 @@ def test_demo_is_cà_mau_on_todays_map_with_history_and_office_hour_ratings(app,
     papi = db.scalars(select(Assignment).where(Assignment.questionnaire_id == "papi-household")).all()
     assert len(papi) == 2 and {a.user.username for a in papi} == {"dieutravien"}
     assert all(a.unit.level == UnitLevel.HAMLET and a.unit.valid_to is None and a.psu == a.unit.code for a in papi)
+
+
+def test_the_first_screen_after_sign_in_shows_the_provinces_latest_quarter(client, demo, staff) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    from survey.periods import previous_quarter, quarter
+
+    resp = staff.login()
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/staff/")
+    page = client.get("/staff/").get_data(as_text=True)
+    latest = previous_quarter(quarter(datetime.now(UTC)))  # the demo runs to the last complete quarter
+    assert f"Tỉnh Cà Mau, tất cả dịch vụ — {latest}" in page
+    body = client.get(f"/staff/results.csv?unit=96&questionnaire=sipas-kiosk&period={latest}&excel=0")
+    overall = {r["Mã"]: r for r in csv.DictReader(io.StringIO(body.get_data(as_text=True)))}["overall"]
+    shown = f"{float(overall['Giá trị']) * 100:.1f}".replace(".", ",")  # decimal comma in Vietnamese
+    assert f'<strong class="big">{shown}%</strong>' in page

@@ -90,7 +90,36 @@ def _selection() -> tuple[Unit, Service | None, str]:
 @staff_required
 def index() -> Any:
     units, services, questionnaires = _choices()
-    return render_template("staff/index.html", units=units, services=services, questionnaires=questionnaires)
+    return render_template("staff/index.html", units=units, services=services, questionnaires=questionnaires,
+                           headline=_headline(questionnaires))
+
+
+def _headline(questionnaires: list[tuple[str, str]]) -> dict[str, Any] | None:
+    """The province's latest quarter: its overall satisfaction index over all services, with its
+    interval — the figure a Department of Home Affairs publishes every quarter (first questionnaire
+    in use, the kiosk rating when it is)."""
+    if not questionnaires:
+        return None
+    session = get_session()
+    unit_map = UnitMap(session)
+    top = next(iter(unit_map.tree(unit_map.now).roots()), None)
+    if top is None:
+        return None
+    chosen = next((q for q, _title in questionnaires if q == "sipas-kiosk"), questionnaires[0][0])
+    questionnaire = _satisfaction_questionnaire(chosen)
+    language = current_language()
+    config = current_app.config
+    everything = sipas_report(session, questionnaire, top, None, language=language,
+                              level=config["CONFIDENCE_LEVEL"], min_n=config["MIN_PUBLISH_N"])
+    if not everything.periods:
+        return None
+    period = everything.periods[-1]
+    report = sipas_report(session, questionnaire, top, None, language=language, level=config["CONFIDENCE_LEVEL"],
+                          min_n=config["MIN_PUBLISH_N"], period=period)
+    overall = next((r for r in report.table.rows if r["_kind"] == "overall"), None)
+    if overall is None or overall["estimate"] is None:
+        return None
+    return {"unit": top, "period": period, "questionnaire": questionnaire, "row": overall}
 
 
 def _questionnaire(questionnaire_id: str) -> Questionnaire:
