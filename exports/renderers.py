@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from exports.cells import defuse, excel_text
 from exports.tables import ResultTable
 
 
@@ -46,12 +47,21 @@ def _cell(value: object, decimals: int | None) -> str:
     return unicodedata.normalize("NFC", str(value))
 
 
-def _csv_text(table: ResultTable) -> str:
+def _csv_text(table: ResultTable, *, excel: bool = False) -> str:
+    """The table as CSV; for Excel, text that a spreadsheet would run as a formula (a unit named
+    ``=…``) is defused and identifier columns stay text (:mod:`exports.cells`)."""
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([unicodedata.normalize("NFC", c.label) for c in table.columns])
     for row in table.rows:
-        writer.writerow([_cell(row.get(c.key), c.decimals) for c in table.columns])
+        cells: list[object] = []
+        for c in table.columns:
+            value = row.get(c.key)
+            text = _cell(value, c.decimals)
+            if excel and isinstance(value, str):
+                text = str(excel_text(text) if c.identifier else defuse(text))
+            cells.append(text)
+        writer.writerow(cells)
     return buf.getvalue()
 
 
@@ -60,7 +70,7 @@ def render_csv(table: ResultTable) -> Rendered:
 
 
 def render_csv_excel(table: ResultTable) -> Rendered:
-    return Rendered(_csv_text(table).encode("utf-8-sig"), "text/csv; charset=utf-8", "csv")
+    return Rendered(_csv_text(table, excel=True).encode("utf-8-sig"), "text/csv; charset=utf-8", "csv")
 
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -81,6 +91,11 @@ def render_xlsx(table: ResultTable) -> Rendered:
         cell.font = Font(bold=True)
     for row in table.rows:
         sheet.append([_xlsx_value(row.get(c.key)) for c in table.columns])
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # a name starting with "=" is text, never a live formula
+                cell.data_type = "s"
+    if sheet["A1"].data_type == "f":
+        sheet["A1"].data_type = "s"
     for n, column in enumerate(table.columns, start=1):
         letter = get_column_letter(n)
         if column.decimals is not None:

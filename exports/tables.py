@@ -11,6 +11,7 @@ class Column:
     key: str
     label: str
     decimals: int | None = None
+    identifier: bool = False  # a code (unit code, version) a spreadsheet must keep as text
 
 
 @dataclass(frozen=True)

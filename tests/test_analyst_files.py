@@ -168,3 +168,27 @@ def test_libreoffice_reads_identifiers_as_text_numbers_as_numbers_and_runs_no_fo
     formulas = load_workbook(tmp_path / "data.xlsx").active
     assert formulas is not None
     assert all(not str(c.value).startswith("=HYPERLINK") for row in formulas.iter_rows() for c in row)
+
+
+def test_table_downloads_defuse_formulas_too() -> None:
+    import csv as csv_module
+    import io
+
+    from openpyxl import load_workbook
+
+    from exports.renderers import render
+    from exports.tables import Column, ResultTable
+
+    table = ResultTable(title="=cmd|' /C calc'!A0", columns=(
+        Column("unit_code", "Mã", identifier=True), Column("unit", "Đơn vị"), Column("change", "Thay đổi", decimals=2)),
+        rows=({"unit_code": "96-04-02", "unit": "=HYPERLINK(\"http://x\",\"Cà Mau\")", "change": -0.25},
+              {"unit_code": "2025.2", "unit": "Thới Bình", "change": 0.5}))
+    text = render("csv-excel", table).body.decode("utf-8-sig")
+    rows = list(csv_module.reader(io.StringIO(text)))
+    assert rows[1] == ['="96-04-02"', '\'=HYPERLINK("http://x","Cà Mau")', "-0.25"]  # a number is not defused
+    assert rows[2] == ['="2025.2"', "Thới Bình", "0.50"]
+    assert render("csv", table).body.decode("utf-8").splitlines()[1].startswith("96-04-02,")  # for programs: as is
+    sheet = load_workbook(io.BytesIO(render("xlsx", table).body)).active
+    assert sheet is not None
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    assert sheet["B3"].value == '=HYPERLINK("http://x","Cà Mau")' and sheet["A1"].data_type == "s"
