@@ -134,15 +134,15 @@ class _SvgCache:
 
 
 CACHE = _SvgCache()
-_FONTS_REGISTERED = False
+FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"  # vendored Noto Sans (OFL)
+_fonts_registered = threading.Event()
 
 
-def use_fonts(directory: Path) -> None:
-    """Let the renderer measure text with the vendored fonts (the page shows the same fonts)."""
-    global _FONTS_REGISTERED
-    if not _FONTS_REGISTERED and directory.is_dir():
+def use_fonts(directory: Path = FONTS) -> None:
+    """Let the renderer measure text with the vendored fonts, the ones the pages show."""
+    if not _fonts_registered.is_set() and directory.is_dir():
         vl_convert.register_font_directory(str(directory))
-        _FONTS_REGISTERED = True
+        _fonts_registered.set()
 
 
 def render_svg(spec: Mapping[str, Any], title: str, description: str, key: str, language: str = "vi") -> str:
@@ -152,6 +152,7 @@ def render_svg(spec: Mapping[str, Any], title: str, description: str, key: str, 
     cached = CACHE.get(digest)
     if cached is not None:
         return cached
+    use_fonts()
     raw = vl_convert.vegalite_to_svg(
         dict(spec), format_locale=FORMAT_LOCALES.get(language, FORMAT_LOCALES["vi"]), allowed_base_urls=[])
     text = accessible_svg(raw, title, description, f"chart-{key}-{digest[:8]}")

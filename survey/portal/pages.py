@@ -18,16 +18,19 @@ through :func:`render_unit_page` and :func:`render_papi_page` with its own :clas
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import segno
-from flask import Blueprint, Response, current_app, redirect, render_template, url_for
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
@@ -37,7 +40,7 @@ from exports import ResultTable, render
 from survey.errors import NotFound
 from survey.i18n import current_language
 from survey.portal import figures, formatting, papi_view, snapshot
-from survey.portal.charts import Chart
+from survey.portal.charts import CACHE, Chart
 from survey.portal.published import Published, is_suppressed
 from survey.store.db import get_session
 from survey.store.models import Release, ReleaseStatus, ReleaseUnit, Unit
@@ -77,7 +80,8 @@ def published(release_id: int) -> Published:
 
 def wrap(document: Mapping[str, Any]) -> Published:
     """The indexed form of a published snapshot, kept per release and state (snapshots are
-    immutable, so this is built once per process)."""
+    immutable, so this is built once per process). Its ``cache_key`` is the SHA-256 of the
+    document as served (state included): what is made from it may be kept anywhere, for good."""
     info = document.get("release") or {}
     key = (info.get("id"), info.get("version"), info.get("status"), info.get("superseded_by"),
            json.dumps(info.get("withdrawn"), sort_keys=True), id(document.get("indices")))
@@ -86,12 +90,35 @@ def wrap(document: Mapping[str, Any]) -> Published:
         if hit is not None:
             _published.move_to_end(key)
             return hit
-    made = Published(document, cache_key=key)
+    fingerprint = hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
+                                 .encode("utf-8")).hexdigest()
+    made = Published(document, cache_key=(fingerprint,))
     with _lock:
         _published[key] = made
         while len(_published) > 32:
             _published.popitem(last=False)
     return made
+
+
+def code_fingerprint() -> str:
+    """SHA-256 of what turns a snapshot into a page: the portal's modules, templates and the
+    Vietnamese catalogue — a new version of any of them renders everything afresh."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted([*Path(__file__).resolve().parent.glob("*.py"), *(root / "templates" / "portal").glob("*.html"),
+                        *(root / "translations").glob("*/LC_MESSAGES/*.mo")]):
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@bp.record_once
+def _keep_on_disk(state: Any) -> None:
+    """Rendered charts and page contents also go to the instance folder, shared by the server's
+    processes. Keys are content hashes of the snapshot, under the hash of the code that rendered
+    them, so nothing there can go stale."""
+    root = Path(state.app.instance_path) / "portal-cache" / code_fingerprint()
+    CACHE.directory = root / "svg"
+    PAGES.directory = root / "pages"
 
 
 # -- pages --------------------------------------------------------------------------------------
@@ -180,6 +207,29 @@ def methodology() -> Any:
     return render_template("portal/methodology.html")
 
 
+def warm(app: Flask, release_id: int, *, languages: tuple[str, ...] = ("vi", "en"), deep: bool = False) -> int:
+    """Render a newly published release's pages ahead of its readers (the scope's page, its
+    services and the PAPI page; with ``deep`` every unit page too), into the caches every server
+    process reads. Returns the number of pages rendered. For a background job after publishing."""
+    rendered = 0
+    for language in languages:
+        with app.test_request_context(f"/portal/?lang={language}"):
+            pub = published(release_id)
+            versions = _versions(pub)
+            units = [u["code"] for u in pub.snapshot.get("units") or []] if deep else [pub.scope]
+            for questionnaire in pub.questionnaires:
+                for code in units:
+                    if not pub.has_unit(questionnaire, code):
+                        continue
+                    for service in [None, *(s["code"] for s in pub.services_of(questionnaire, code))]:
+                        render_unit_page(pub, questionnaire, code, service, versions=versions)
+                        rendered += 1
+            if pub.papi() is not None:
+                render_papi_page(pub, versions=versions)
+                rendered += 1
+    return rendered
+
+
 # -- rendering (shared with the staff preview) --------------------------------------------------
 
 
@@ -229,26 +279,54 @@ def unit_context(pub: Published, questionnaire: str, unit: str, service: str | N
 class Memo(Generic[T]):
     """Things made from a published snapshot, by release state, page and language. A published
     snapshot never changes, so neither does what a page shows of it; the frame around a page
-    (menu, sign-in) is rendered per request. Nothing made from a draft is kept (key None)."""
+    (menu, sign-in) is rendered per request. Nothing made from a draft is kept (key None).
+    With a ``directory``, text values are also kept there, for the other server processes."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.items: OrderedDict[tuple[Any, ...], T] = OrderedDict()
         self.lock = threading.Lock()
+        self.directory: Path | None = None
 
-    def get_or_make(self, key: tuple[Any, ...] | None, make: Callable[[], T]) -> T:
-        if key is not None:
-            with self.lock:
-                if key in self.items:
-                    self.items.move_to_end(key)
-                    return self.items[key]
-        made = make()
-        if key is not None:
-            with self.lock:
-                self.items[key] = made
-                while len(self.items) > self.size:
-                    self.items.popitem(last=False)
+    def _path(self, key: tuple[Any, ...]) -> Path | None:
+        if self.directory is None:
+            return None
+        return self.directory / (hashlib.sha256(repr(key).encode("utf-8")).hexdigest() + ".html")
+
+    def get_or_make(self, key: tuple[Any, ...] | None, make: Callable[[], T], *,
+                    load: Callable[[str], T] | None = None) -> T:
+        if key is None:
+            return make()
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        path = self._path(key) if load is not None else None
+        made: T | None = None
+        if path is not None and load is not None:
+            try:
+                made = load(path.read_text(encoding="utf-8"))
+            except OSError:
+                made = None
+        if made is None:
+            made = make()
+            if path is not None:
+                _write(path, str(made))
+        with self.lock:
+            self.items[key] = made
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
         return made
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only instance folder only costs a re-render
 
 
 PAGES: Memo[Markup] = Memo(256)
@@ -272,7 +350,7 @@ def render_unit_page(pub: Published, questionnaire: str, unit: str, service: str
         _cache_key(pub, endpoints, versions, "unit", questionnaire, unit, service),
         lambda: Markup(render_template(  # noqa: S704 - our own template's output
             "portal/_unit.html", **unit_context(pub, questionnaire, unit, service), versions=versions, ep=endpoints,
-            data_links=data_links(pub))))
+            data_links=data_links(pub))), load=Markup)
     service_name = pub.service_name(service, current_language()) if service else None
     title = " · ".join(x for x in (pub.unit_name(unit), service_name, figures.period(pub)) if x)
     return render_template("portal/page.html", content=content, page_title=title)
@@ -290,7 +368,7 @@ def render_papi_page(pub: Published, *, versions: list[Mapping[str, Any]] | None
                                ep=endpoints, period=figures.period(pub), data_links=data_links(pub))
 
     content = PAGES.get_or_make(_cache_key(pub, endpoints, versions, "papi"),
-                                lambda: Markup(render_content()))  # noqa: S704 - our own template's output
+                                lambda: Markup(render_content()), load=Markup)  # noqa: S704 - our own template
     title = " · ".join((_("Governance (PAPI)"), pub.unit_name(pub.scope), str((pub.papi() or {}).get("year") or "")))
     return render_template("portal/page.html", content=content, page_title=title)
 
@@ -339,13 +417,15 @@ def _release_meta(pub: Published) -> dict[str, Any]:
                                            "published_at")}
 
 
-OPEN_DATA = ("opendata.datapackage", "opendata.package_zip", "opendata.report_pdf", "opendata.report_pdf_en")
+OPEN_DATA = ("opendata.datapackage", "opendata.package_zip", "opendata.report_pdf", "opendata.report_pdf_en",
+             "opendata.api_release")
 
 
 def data_links(pub: Published) -> list[dict[str, str]]:
     """The release's open-data files (data package, PDF report) — those whose routes exist."""
     labels = {"opendata.datapackage": _("Data package (Frictionless)"), "opendata.package_zip": _("Data package (ZIP)"),
-              "opendata.report_pdf": _("Report (PDF)"), "opendata.report_pdf_en": _("Report in English (PDF)")}
+              "opendata.report_pdf": _("Report (PDF)"), "opendata.report_pdf_en": _("Report in English (PDF)"),
+              "opendata.api_release": _("JSON API")}
     known = current_app.view_functions
     return [{"url": url_for(endpoint, release_id=pub.id), "label": labels[endpoint]}
             for endpoint in OPEN_DATA if endpoint in known]
