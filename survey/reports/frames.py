@@ -1,10 +1,14 @@
-"""The one place where database rows become a DataFrame for scoring.
+"""The one place where database rows become DataFrames: for scoring, and for analysts.
 
 ``responses_frame`` returns one row per response with its design and domain columns
 (``response_id``, ``unit_id``, ``service_id``, ``channel``, ``submitted_at``, ``weight``) and one
 numeric column per question. Review status decides what is scored: rejected responses are left
 out, and flagged ones (kiosk bursts, unregistered kiosks) only count once approved. Answers coded "not applicable"/"don't know" (choices marked ``scored: false``) become
 missing, so they are never valid answers.
+
+``stored_responses`` and ``stored_answers`` are the analysts' view of the same rows: every stored
+response (scored or not, with its review status and flag) and its raw answers, for
+:mod:`survey.reports.microdata_frame`.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
-from survey.store.models import Answer, Response, ReviewStatus
+from survey.store.models import Answer, QuestionnaireVersion, Response, ReviewStatus, Service, Unit
 
 DESIGN_COLUMNS = ["response_id", "unit_id", "service_id", "channel", "submitted_at", "weight", "design_stratum",
                   "design_psu"]
@@ -76,3 +80,48 @@ def responses_frame(
         frame[q.id] = values
     frame["weight"] = frame["weight"].astype(float)
     return frame
+
+
+STORED_COLUMNS = ["response_id", "version", "unit_code", "unit_name", "service_code", "channel", "submitted_at",
+                  "review_status", "flag", "weight"]
+
+
+def _stored_filter(questionnaire_id: str, unit_ids: Iterable[int],
+                   service_ids: Iterable[int] | None) -> list[ColumnElement[bool]]:
+    filters = [Response.questionnaire_id == questionnaire_id, Response.unit_id.in_(list(unit_ids))]
+    if service_ids is not None:
+        filters.append(Response.service_id.in_(list(service_ids)))
+    return filters
+
+
+def stored_responses(session: Session, questionnaire_id: str, *, unit_ids: Iterable[int],
+                     service_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """Every stored response to ``questionnaire_id`` (any version) in ``unit_ids``, scored or not,
+    one row per response in the order submitted (:data:`STORED_COLUMNS`): ids as text, enums as
+    their codes, ``flag`` empty when none, ``submitted_at`` as stored (UTC; naive on SQLite)."""
+    unit_ids = list(unit_ids)
+    rows = session.execute(
+        select(Response.id, QuestionnaireVersion.version, Unit.code, Unit.name, Service.code, Response.channel,
+               Response.submitted_at, Response.review_status, Response.flag, Response.weight)
+        .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.questionnaire_version_id)
+        .join(Unit, Unit.id == Response.unit_id).join(Service, Service.id == Response.service_id)
+        .where(*_stored_filter(questionnaire_id, unit_ids, service_ids))
+        .order_by(Response.submitted_at, Response.id)
+    ).all()
+    frame = pd.DataFrame([(str(r[0]), r[1], r[2], r[3], r[4], r[5].value, None, r[7].value, r[8] or "", float(r[9]))
+                          for r in rows], columns=STORED_COLUMNS)
+    frame["submitted_at"] = pd.Series([r[6] for r in rows], dtype=object)  # the stored moments, unconverted
+    return frame
+
+
+def stored_answers(session: Session, questionnaire_id: str, question_ids: Iterable[str], *,
+                   unit_ids: Iterable[int], service_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """The raw answers (``response_id`` as text, ``question_id``, ``value_num``, ``value_text``)
+    to ``question_ids`` of the responses :func:`stored_responses` returns for the same arguments."""
+    rows = session.execute(
+        select(Answer.response_id, Answer.question_id, Answer.value_num, Answer.value_text)
+        .join(Response, Response.id == Answer.response_id)
+        .where(*_stored_filter(questionnaire_id, list(unit_ids), service_ids), Answer.question_id.in_(list(question_ids)))
+    ).all()
+    return pd.DataFrame([(str(r[0]), r[1], r[2], r[3]) for r in rows],
+                        columns=["response_id", "question_id", "value_num", "value_text"])
