@@ -17,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-import weakref
 from typing import Any
 
 DEFAULT_LANGUAGE = "vi"
