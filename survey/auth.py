@@ -99,7 +99,8 @@ def role_required(*roles: Role) -> Callable[[F], F]:
     return decorator
 
 
-staff_required = role_required(Role.STAFF)
+# Analysts (who prepare releases) and publishers (who approve them) work on the staff pages too.
+staff_required = role_required(Role.STAFF, Role.ANALYST, Role.PUBLISHER)
 admin_required = role_required(Role.ADMIN)
 
 

@@ -44,12 +44,13 @@ def test_an_analyst_prepares_and_previews_and_another_account_publishes(app: Fla
     assert release.progress == 100 and release.snapshot is not None
     detail = workflow.client.get(f"/staff/releases/{release.id}").get_data(as_text=True)
     assert "Sẵn sàng để duyệt" in detail or "Ready for approval" in detail
-    preview = workflow.client.get(f"/staff/releases/{release.id}/preview")
+    preview = workflow.client.get(f"/staff/releases/{release.id}/preview", follow_redirects=True)
     assert preview.status_code == 200
     overall = find_index(release.snapshot, "96")  # type: ignore[arg-type]
     assert overall is not None and not overall["suppressed"]
     shown = f"{overall['overall']['estimate'] * 100:.1f}".replace(".", ",") + "%"
-    assert shown in preview.get_data(as_text=True)  # the preview shows the snapshot's figure
+    assert shown in preview.get_data(as_text=True)  # the preview is the portal's page, from the draft
+    assert workflow.client.get(f"/portal/r/{release.id}/").status_code == 404  # not public before approval
 
     assert workflow.publish(release.id).status_code == 403  # an analyst cannot publish
     assert newest_release(engine).status == ReleaseStatus.READY
@@ -59,6 +60,8 @@ def test_an_analyst_prepares_and_previews_and_another_account_publishes(app: Fla
     published = newest_release(engine)
     assert published.status == ReleaseStatus.PUBLISHED
     assert published.content_hash == content_hash(published.snapshot)
+    public = workflow.client.get(f"/portal/r/{release.id}/", follow_redirects=True)
+    assert public.status_code == 200 and shown in public.get_data(as_text=True)
     with Session(engine) as session:
         document = published_snapshot(session, release.id)
         assert document is not None

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     jsonify,
@@ -33,6 +32,8 @@ from survey.i18n import current_language
 from survey.periods import local
 from survey.portal import releases as workflow
 from survey.portal.jobs import enqueue_after_commit
+from survey.portal.pages import Endpoints, chart_response, render_papi_page, render_unit_page, wrap
+from survey.portal.published import Published
 from survey.reports.sipas_tables import scored_as_sipas
 from survey.store.catalogue import in_use
 from survey.store.db import get_session
@@ -174,26 +175,66 @@ def progress(release_id: int) -> Any:
                     "error": workflow.error_message(release)})
 
 
+# The preview is the public portal's own page, rendered from the draft snapshot, with its links
+# kept inside the preview (same arguments as the public routes).
+PREVIEW = Endpoints(unit="releases.preview_unit", chart="releases.preview_chart", papi="releases.preview_papi",
+                    papi_chart="releases.preview_papi_chart", preview=True)
+
+
+def _previewed(release_id: int) -> Published:
+    """The release's snapshot as the portal reads it: the draft, or what was published."""
+    from survey.portal.snapshot import draft_snapshot, published_snapshot
+
+    session = get_session()
+    document = draft_snapshot(session, release_id) or published_snapshot(session, release_id)
+    if document is None:
+        raise NotFound(_("This release has nothing to show yet: it is being built, or its build failed."))
+    return wrap(document)
+
+
 @bp.route("/<int:release_id>/preview")
 @viewer_required
 def preview(release_id: int) -> Any:
-    from survey.portal.snapshot import draft_snapshot, published_snapshot
+    pub = _previewed(release_id)
+    if pub.questionnaires:
+        return redirect(url_for("releases.preview_unit", release_id=release_id, questionnaire=pub.questionnaires[0],
+                                unit=pub.scope))
+    return redirect(url_for("releases.preview_papi", release_id=release_id))
 
-    release = _release(release_id)
-    session = get_session()
-    snapshot = draft_snapshot(session, release.id) or published_snapshot(session, release.id)
-    if snapshot is None:
-        abort(404)
-    unit = request.args.get("unit") or release.scope_code
-    service = request.args.get("service") or None
-    rows = [row for row in snapshot["indices"] if row["unit"] == unit and row["service"] == service]
-    rankings = [r for r in snapshot["rankings"] if r["parent"] == unit and r["service"] == service]
-    language = current_language()
-    return render_template(
-        "staff/releases/preview.html", release=release, snapshot=snapshot, unit=unit, service=service, rows=rows,
-        rankings=rankings, names={u["code"]: u["name"] for u in snapshot["units"]},
-        service_names={s["code"]: s["name_en" if language == "en" else "name_vi"] for s in snapshot["services"]},
-        titles={q["id"]: q["title_en" if language == "en" else "title_vi"] for q in snapshot["questionnaires"]})
+
+@bp.route("/<int:release_id>/preview/<questionnaire>/<unit>/")
+@bp.route("/<int:release_id>/preview/<questionnaire>/<unit>/<service>/")
+@viewer_required
+def preview_unit(release_id: int, questionnaire: str, unit: str, service: str | None = None) -> Any:
+    return render_unit_page(_previewed(release_id), questionnaire, unit, service, endpoints=PREVIEW)
+
+
+@bp.route("/<int:release_id>/preview/<questionnaire>/<unit>/charts/<name>.<fmt>")
+@bp.route("/<int:release_id>/preview/<questionnaire>/<unit>/<service>/charts/<name>.<fmt>")
+@viewer_required
+def preview_chart(release_id: int, questionnaire: str, unit: str, name: str, fmt: str,
+                  service: str | None = None) -> Any:
+    return chart_response(_previewed(release_id), questionnaire, unit, service, name, fmt)
+
+
+@bp.route("/<int:release_id>/preview/papi/")
+@viewer_required
+def preview_papi(release_id: int) -> Any:
+    return render_papi_page(_previewed(release_id), endpoints=PREVIEW)
+
+
+@bp.route("/<int:release_id>/preview/papi/charts/<name>.<fmt>")
+@viewer_required
+def preview_papi_chart(release_id: int, name: str, fmt: str) -> Any:
+    from survey.portal import papi_view
+    from survey.portal.pages import _chart_file
+
+    pub = _previewed(release_id)
+    builder = papi_view.BUILDERS.get(name)
+    made = None if builder is None else builder(pub)
+    if made is None:
+        raise NotFound(_("This chart does not exist."))
+    return _chart_file(pub, made, fmt)
 
 
 @bp.context_processor
