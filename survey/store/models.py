@@ -530,6 +530,7 @@ class AdminIndexFigure(Base):
 
 
 __all__ = [
+    "AdminIndexFigure",
     "Answer",
     "Assignment",
     "Credential",
