@@ -28,14 +28,13 @@ from survey.collect.openapi import OPENAPI
 from survey.collect.responses import Pending, StoreResult
 from survey.collect.submissions import (
     Scope,
-    SubmissionError,
     assignment_scope,
     check,
     desk_scope,
     enumerator_assignment,
     store_all,
 )
-from survey.errors import AppError
+from survey.errors import AppError, Forbidden, TokenExpired, TooManyRequests, Unauthorized
 from survey.ratelimit import limiter
 from survey.store.catalogue import latest
 from survey.store.db import get_session
@@ -58,30 +57,6 @@ def warm_caches(app: Flask) -> None:
 
 
 OUTCOME_STATUS = {"created": 201, "duplicate": 200, "conflict": 409, "dossier_used": 409}
-
-
-class Unauthorized(AppError):
-    status = 401
-    code = "unauthorized"
-
-
-class TokenExpired(AppError):
-    status = 401
-    code = "token_expired"
-
-
-class Forbidden(AppError):
-    status = 403
-    code = "forbidden"
-
-
-class TooManyRequests(AppError):
-    status = 429
-    code = "rate_limited"
-
-    def __init__(self, message: str, fields: dict[str, str] | None = None, retry_after: int = 60) -> None:
-        super().__init__(message, fields)
-        self.retry_after = retry_after
 
 
 def api_language() -> str:
@@ -135,7 +110,7 @@ class _Scopes:
     def __init__(self, cred: Credential) -> None:
         self.cred = cred
         self.desk: Scope | None = None
-        self.assignments: dict[Any, Scope | SubmissionError] = {}
+        self.assignments: dict[Any, Scope | AppError] = {}
 
     def __call__(self, item: Any) -> Scope:
         session = get_session()
@@ -149,11 +124,11 @@ class _Scopes:
         if found is None:
             try:
                 found = assignment_scope(enumerator_assignment(session, self.cred, assignment_id), self.cred)
-            except SubmissionError as exc:
+            except AppError as exc:
                 found = exc
             if key is not None:
                 self.assignments[key] = found
-        if isinstance(found, SubmissionError):
+        if isinstance(found, AppError):
             raise found
         return found
 
@@ -168,7 +143,7 @@ def _result_body(result: StoreResult) -> dict[str, Any]:
     return {"id": str(result.response_id), "status": result.outcome, "message": messages[result.outcome]}
 
 
-def _refusal(item: Any, exc: SubmissionError) -> tuple[dict[str, Any], int]:
+def _refusal(item: Any, exc: AppError) -> tuple[dict[str, Any], int]:
     item_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
     return {"id": item_id and item_id[:64], "status": "invalid" if exc.status != 403 else "forbidden",
             "message": exc.message, "fields": exc.fields}, exc.status
@@ -184,7 +159,7 @@ def _submit_many(cred: Credential, items: list[Any], *, precheck: bool) -> list[
         try:
             scope = scopes(item)
             valid.append((n, (scope, check(scope, item, g.api_language))))
-        except SubmissionError as exc:
+        except AppError as exc:
             fates[n] = _refusal(item, exc)
         except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:  # one odd item, never the batch
             fates[n] = _unprocessable(item, exc)

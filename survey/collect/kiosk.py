@@ -46,7 +46,7 @@ from survey.collect.submissions import (
     store_checked,
     time_problem,
 )
-from survey.errors import AppError, NotFound
+from survey.errors import DeviceRequired, NotFound, TooManyRequests
 from survey.i18n import current_language
 from survey.ratelimit import limiter
 from survey.store.catalogue import latest
@@ -55,17 +55,6 @@ from survey.store.models import Credential, Desk, Role, Service
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 DEVICE_COOKIE = "hailong_kiosk_device"
-
-
-class DeviceRequired(AppError):
-    status = 403
-    code = "device_required"
-
-
-class TooManyRequests(AppError):
-    status = 429
-    code = "rate_limited"
-    retry_after = 60
 
 
 @bp.after_request

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from survey.auth import csrf
 from survey.collect.forms import answers_from_form, build_form
 from survey.collect.submissions import Scope, store_checked
-from survey.errors import AppError, NotFound
+from survey.errors import AppError, NotFound, TooManyRequests, wants_json
 from survey.i18n import current_language
 from survey.ratelimit import limiter
 from survey.store.catalogue import latest
@@ -126,6 +126,8 @@ def _survey(unit: Unit, service: Service, receipt: Receipt | None) -> Any:
                            "below: please press “Send my rating” again.")
                 form["csrf_token"].errors = []
                 form._errors = None  # recomputed without the token's error
+    if status == 429 and wants_json():  # a client asking for JSON gets the one error shape (errors.py)
+        raise TooManyRequests(notice or "")
     headers = {"Retry-After": "60"} if status == 429 else {}
     return render_template("links/survey.html", unit=unit, service=service, questionnaire=questionnaire, form=form,
                            language=language, receipt=receipt, dossier_field=dossier_field, notice=notice,

@@ -3,7 +3,8 @@
 The kiosk form, the enumerator app and the JSON API all end here. Answers are validated by the
 questionnaire's own form class (:func:`survey.collect.forms.build_form`), so the rules (required,
 ranges, patterns, skip logic) are the same ones the browser enforces. Every failure is a
-:class:`SubmissionError` with a message per bad field, in the caller's language.
+:class:`~survey.errors.Invalid` (or :class:`~survey.errors.Forbidden`) with a message per bad
+field, in the caller's language.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import bisect
 import math
 import uuid
 from bisect import insort
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from werkzeug.datastructures import MultiDict
 from questionnaires import Questionnaire, load_library
 from survey.collect.forms import answers_from_form, build_form
 from survey.collect.responses import Pending, StoreResult, store_many
+from survey.errors import Forbidden, Invalid
 from survey.store import dossier_keys
 from survey.store.catalogue import latest
 from survey.store.models import (
@@ -46,16 +48,6 @@ PARADATA_KEYS: dict[str, Any] = {
     "app_version": str, "questionnaire_version": str, "consent": bool, "gps": dict, "user_agent": str,
 }
 GPS_KEYS = ("lat", "lon", "accuracy")
-
-
-@dataclass
-class SubmissionError(Exception):
-    """A submission that cannot be stored; ``status`` is the HTTP status to answer with."""
-
-    status: int
-    code: str
-    message: str
-    fields: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -97,8 +89,8 @@ def assignment_scope(assignment: Assignment, credential: Credential) -> Scope:
     )
 
 
-def _bad(fields: dict[str, str], status: int = 422) -> SubmissionError:
-    return SubmissionError(status, "invalid", _("Some answers are not valid. Please check the fields listed."), fields)
+def _bad(fields: dict[str, str], status: int = 422) -> Invalid:
+    return Invalid(_("Some answers are not valid. Please check the fields listed."), fields, status=status)
 
 
 def _clean_text(value: Any, limit: int = 200) -> str | None:
@@ -171,7 +163,7 @@ def latest_version(questionnaire_id: str) -> Questionnaire:
 
 
 def validate_answers(questionnaire: Questionnaire, answers: Any, language: str) -> dict[str, Any]:
-    """The cleaned answers, or :class:`SubmissionError` naming each bad answer."""
+    """The cleaned answers, or :class:`~survey.errors.Invalid` naming each bad answer."""
     if not isinstance(answers, dict):
         raise _bad({"answers": _("Answers must be an object keyed by question id.")})
     errors: dict[str, str] = {}
@@ -233,7 +225,7 @@ def _paradata(value: Any, errors: dict[str, str]) -> dict[str, Any] | None:
 
 def check(scope: Scope, payload: Any, language: str) -> Pending:
     """Parse and validate one submission (a JSON object) within ``scope``, without touching the
-    database; raise :class:`SubmissionError` naming each bad field."""
+    database; raise :class:`~survey.errors.Invalid` naming each bad field."""
     if not isinstance(payload, dict):
         raise _bad({"submission": _("A submission must be a JSON object.")}, status=400)
     errors: dict[str, str] = {}
@@ -265,7 +257,7 @@ def check(scope: Scope, payload: Any, language: str) -> Pending:
     if questionnaire is not None:
         try:
             answers = validate_answers(questionnaire, payload.get("answers"), language)
-        except SubmissionError as exc:
+        except Invalid as exc:
             errors.update(exc.fields)
     if errors or questionnaire is None or response_id is None or service_id is None:
         forbidden = {"questionnaire", "service"} & set(errors)
@@ -292,7 +284,7 @@ def pending(
 
 
 def submit(session: Session, scope: Scope, payload: Any, language: str) -> StoreResult:
-    """Parse, check and store one submission (a JSON object); raise :class:`SubmissionError`."""
+    """Parse, check and store one submission (a JSON object); raise :class:`~survey.errors.AppError`."""
     return store_all(session, [(scope, check(scope, payload, language))], precheck=False)[0]
 
 
@@ -382,15 +374,15 @@ def store_all(session: Session, items: list[tuple[Scope, Pending]], *, precheck:
 
 
 def enumerator_assignment(session: Session, credential: Credential, assignment_id: Any) -> Assignment:
-    """The caller's own active assignment ``assignment_id``, or :class:`SubmissionError`."""
+    """The caller's own active assignment ``assignment_id``, or :class:`~survey.errors.Forbidden`."""
     user = credential.user
     if user is None or user.role not in (Role.ENUMERATOR, Role.ADMIN):
-        raise SubmissionError(403, "forbidden", _("This account may not submit interviews."),
-                              {"assignment": _("This account may not submit interviews.")})
+        raise Forbidden(_("This account may not submit interviews."),
+                        {"assignment": _("This account may not submit interviews.")})
     assignment = (session.get(Assignment, assignment_id)
                   if isinstance(assignment_id, int) and not isinstance(assignment_id, bool) and 0 < assignment_id < 2**31
                   else None)
     if assignment is None or assignment.user_id != user.id or not assignment.active:
-        raise SubmissionError(403, "forbidden", _("This assignment is not yours."),
-                              {"assignment": _("This assignment is not yours.")})
+        raise Forbidden(_("This assignment is not yours."),
+                        {"assignment": _("This assignment is not yours.")})
     return assignment
