@@ -67,6 +67,7 @@ from survey.store.models import Release, ReleaseStatus, Service, Target, TargetK
 from survey.text import sort_key
 
 if TYPE_CHECKING:
+    from scoring.composites import LinearPlan
     from scoring.design import SurveyDesign
     from scoring.sipas import SipasSpec
 
@@ -490,8 +491,8 @@ def _ranking(
         data = current if service_id is None else current[current["service_id"] == service_id]
         data = data[data["_area"].isin(ranked)]
         boot = replace(context.design, variance="bootstrap", replicates=RANK_REPLICATES, seed=RANK_SEED)
-        out = score_rank_intervals(data, sipas_plan(data, sipas), score="overall", unit="_area", design=boot,
-                                   level=spec.confidence_level, units=ranked)
+        out = score_rank_intervals(data, _overall_only(sipas_plan(data, sipas)), score="overall", unit="_area",
+                                   design=boot, level=spec.confidence_level, units=ranked)
         intervals = {int(r["_area"]): (int(r["rank"]), int(r["rank_low"]), int(r["rank_high"]))
                      for r in out.to_dict("records")}
     elif len(ranked) == 1:
@@ -520,6 +521,17 @@ def _ranking(
         "best": None if best is None else {"unit": best[0], "estimate": float(best[1])},
         "replicates": RANK_REPLICATES,
     }
+
+
+def _overall_only(plan: LinearPlan) -> LinearPlan:
+    """The part of a SIPAS plan the overall index uses (the replicates of the other scores — the
+    mean answers above all — would double the work of the rank intervals for nothing)."""
+    from scoring.composites import LinearPlan
+
+    j = plan.ids.index("overall")
+    used = plan.coef[:, j] != 0
+    return LinearPlan(y=plan.y[:, used], coef=plan.coef[used][:, [j]], offset=plan.offset[[j]],
+                      kinds=("overall",), ids=("overall",))
 
 
 def _targets(context: _Context, questionnaire: Questionnaire, sipas: SipasSpec, everything: pd.DataFrame,
