@@ -19,6 +19,76 @@ _ERRORS = {
     "429": _json(_ERROR, "Rate limited"),
 }
 
+# The published results (survey/portal/opendata.py): public, no token; read from the immutable
+# snapshots of published releases only. Index ids are stable across the versions of a series.
+_RELEASE_ID = {"name": "release_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_NOT_PUBLISHED = _json(_ERROR, "No published (or withdrawn) release has this id")
+_PUBLISHED_PATHS: dict[str, Any] = {
+    "/api/v1/releases": {"get": {
+        "operationId": "listReleases", "summary": "Every published or withdrawn release version, newest period first",
+        "security": [], "tags": ["published results"],
+        "responses": {"200": _json({"type": "object", "properties": {"releases": {
+            "type": "array", "items": {"$ref": "#/components/schemas/ReleaseSummary"}}}}, "The releases")}}},
+    "/api/v1/releases/{release_id}": {"get": {
+        "operationId": "getRelease", "summary": "One release: its metadata and every published figure",
+        "security": [], "tags": ["published results"], "parameters": [_RELEASE_ID],
+        "responses": {"200": _json({"$ref": "#/components/schemas/PublishedRelease"}, "The release"),
+                      "404": _NOT_PUBLISHED}}},
+    "/api/v1/releases/{release_id}/indices/{index_id}": {"get": {
+        "operationId": "getIndex", "summary": "One index (unit × service × questionnaire) of a release",
+        "security": [], "tags": ["published results"],
+        "parameters": [_RELEASE_ID, {"name": "index_id", "in": "path", "required": True, "schema": {"type": "string"},
+                                     "example": "96-2026-Q3:sipas-kiosk:96:all"}],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "index": {"$ref": "#/components/schemas/PublishedIndex"}, "links": {"type": "object"}}}, "The index"),
+            "404": _json(_ERROR, "No such release or index")}}},
+    "/api/v1/units/{unit_code}/latest": {"get": {
+        "operationId": "getUnitLatest", "summary": "The newest published release showing a unit, and the unit's figures",
+        "security": [], "tags": ["published results"],
+        "parameters": [{"name": "unit_code", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "release": {"type": "object"}, "unit": {"type": "object"},
+            "indices": {"type": "array", "items": {"$ref": "#/components/schemas/PublishedIndex"}},
+            "trend": {"type": "array", "items": {"type": "object"}},
+            "admin_index": {"type": "array", "items": {"type": "object"}}, "links": {"type": "object"}}},
+            "The unit's latest figures"), "404": _json(_ERROR, "No published release shows this unit")}}},
+}
+_INTERVAL = {"type": "object", "properties": {k: {"type": "number", "nullable": True}
+                                              for k in ("estimate", "se", "ci_low", "ci_high")}}
+PUBLISHED_SCHEMAS: dict[str, Any] = {
+    "ReleaseSummary": {"type": "object", "required": ["id", "series", "version", "status", "period", "scope"],
+                       "properties": {"id": {"type": "integer"}, "series": {"type": "string"},
+                                      "version": {"type": "integer"},
+                                      "status": {"type": "string", "enum": ["published", "withdrawn"]},
+                                      "period": {"type": "string", "example": "2026-Q3"},
+                                      "scope": {"type": "string"}, "published_at": {"type": "string", "nullable": True},
+                                      "withdrawn_at": {"type": "string", "nullable": True},
+                                      "links": {"type": "object", "additionalProperties": {"type": "string"}}}},
+    "PublishedIndex": {"type": "object", "required": ["id", "questionnaire", "unit", "n", "suppressed", "overall"],
+                       "properties": {
+                           "id": {"type": "string", "description": "Stable id: series:questionnaire:unit:service (or all)"},
+                           "questionnaire": {"type": "string"}, "unit": {"type": "string"},
+                           "service": {"type": "string", "nullable": True, "description": "null: all services"},
+                           "n": {"type": "integer"}, "n_eff": {"type": "number", "nullable": True},
+                           "suppressed": {"type": "boolean", "description": "true: too few answers; numbers are null"},
+                           "overall": _INTERVAL, "par_points": {**_INTERVAL, "nullable": True},
+                           "elements": {"type": "array", "items": {"type": "object"}},
+                           "distribution": {"type": "array", "items": {"type": "object", "properties": {
+                               "level": {"type": "integer"}, "count": {"type": "integer", "nullable": True}}}},
+                           "change": {"type": "object", "nullable": True}, "target": {"type": "object", "nullable": True}}},
+    "PublishedRelease": {"type": "object", "required": ["release", "units", "indices"],
+                         "properties": {"release": {"type": "object", "description": "Period, scope, methodology "
+                                                    "version, confidence level, suppression rule, changelog, withdrawal"},
+                                        "units": {"type": "array", "items": {"type": "object"}},
+                                        "services": {"type": "array", "items": {"type": "object"}},
+                                        "indices": {"type": "array", "items": {"$ref": "#/components/schemas/PublishedIndex"}},
+                                        "rankings": {"type": "array", "items": {"type": "object"}},
+                                        "trend": {"type": "array", "items": {"type": "object"}},
+                                        "papi": {"type": "object", "nullable": True},
+                                        "admin_index": {"type": "array", "items": {"type": "object"}},
+                                        "links": {"type": "object", "additionalProperties": {"type": "string"}}}},
+}
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {
@@ -98,6 +168,7 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        **_PUBLISHED_PATHS,
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -141,6 +212,7 @@ OPENAPI: dict[str, Any] = {
                                "questionnaire": {"type": "object"}, "quota": {"type": "integer"},
                                "done": {"type": "integer"}, "households": {"type": "array", "items": {"type": "string"}}},
             },
+            **PUBLISHED_SCHEMAS,
             "Error": {
                 "type": "object",
                 "required": ["error"],

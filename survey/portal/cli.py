@@ -65,3 +65,52 @@ def template_command() -> None:
     from survey.portal import admin_index
 
     click.echo(admin_index.template_csv().decode("utf-8"), nl=False)
+
+
+@click.group("portal")
+def portal_group() -> None:
+    """The published portal: static copy, CKAN, PDF reports."""
+
+
+@portal_group.command("build")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--base-url", default="/", show_default=True,
+              help="Where the folder will be served, e.g. /ket-qua/ for a sub-folder of the provincial web server.")
+@click.option("--live-url", default="", help="Address of the live app (e.g. https://hailong.camau.gov.vn) for the links "
+              "to staff sign-in and the JSON API; without it they become plain text.")
+@_in_app
+def build_command(out_dir: Path, base_url: str, live_url: str) -> None:
+    """Write the whole published portal into OUT_DIR as static files (emptied first)."""
+    from survey.portal import static_site
+
+    report = static_site.build(current_app._get_current_object(), out_dir, base_url=base_url,  # type: ignore[attr-defined]
+                               live_url=live_url)
+    for path, status in sorted(report.failed.items()):
+        click.echo(_("Not written: %(path)s (HTTP %(status)s)", path=path, status=status), err=True)
+    click.echo(_("%(n)s files (%(size)s MB) written to %(dir)s.", n=len(report.files),
+                 size=f"{report.size / 1e6:.1f}", dir=out_dir))
+
+
+@portal_group.command("push-ckan")
+@click.argument("release_id", type=int)
+@_in_app
+def push_ckan_command(release_id: int) -> None:
+    """Publish RELEASE_ID's data package and PDF reports to the CKAN of HAILONG_CKAN_URL."""
+    from survey.portal import ckan, opendata, pdf
+    from survey.portal.snapshot import published_snapshot
+    from survey.store.db import session_scope
+
+    with session_scope(current_app.extensions["hailong.engine"]) as session:
+        snapshot = published_snapshot(session, release_id)
+    if snapshot is None:
+        raise click.ClickException(_("There is no published release %(id)s.", id=release_id))
+    config = current_app.config
+    try:
+        result = ckan.push_release(snapshot, opendata.package_for(snapshot), url=config["CKAN_URL"],
+                                   api_key=config["CKAN_API_KEY"], organization=config["CKAN_ORGANIZATION"],
+                                   reports={"report.pdf": pdf.report_for(snapshot, "vi"),
+                                            "report.en.pdf": pdf.report_for(snapshot, "en")})
+    except ckan.CkanError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(_("CKAN dataset %(name)s %(done)s with %(n)s files.", name=result.dataset_name,
+                 done=_("created") if result.created else _("updated"), n=len(result.resources)))
