@@ -76,6 +76,22 @@ def ensure_redis() -> None:
     run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "redis-server", env=env)
 
 
+def ensure_pdf_tools() -> None:
+    """poppler-utils (pdftoppm, pdftotext) for the PDF report tests, and Pango for WeasyPrint."""
+    import ctypes.util
+
+    missing = [] if shutil.which("pdftotext") else ["poppler-utils"]
+    if ctypes.util.find_library("pangoft2-1.0") is None:
+        missing += ["libpango-1.0-0", "libpangoft2-1.0-0"]
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        sys.exit(f"The PDF tests need Debian's {' '.join(missing)}: run `apt-get install {' '.join(missing)}` as root.")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run("apt-get", "update", "-qq", env=env)
+    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, env=env)
+
+
 def ensure_postgres() -> None:
     """Start the local PostgreSQL cluster if it is installed but not running."""
     try:
@@ -103,6 +119,7 @@ def test(args: argparse.Namespace) -> None:
     ensure_chromium()
     ensure_libreoffice()
     ensure_redis()
+    ensure_pdf_tools()
     ensure_postgres()
     failed = []
     for name, cmd in [
