@@ -248,7 +248,7 @@ class _Import:
                 codes.insert(0, plain_code)
             if not meta:
                 self.report.append(Problem("changed", "plain_language", sheet="survey",
-                                           params={"language": _language_name(plain_code)}))
+                                           params={"language": plain_code}))
         if meta.get("languages"):
             return [str(x) for x in meta["languages"]]
         if not codes:
@@ -256,7 +256,7 @@ class _Import:
         if "vi" not in codes:
             stand_in = self.language_code(default) if default and self.language_code(default) in codes else codes[0]
             self.stand_in = stand_in
-            self.report.append(Problem("changed", "no_vietnamese", params={"language": _language_name(stand_in)}))
+            self.report.append(Problem("changed", "no_vietnamese", params={"language": stand_in}))
             codes.insert(0, "vi")
         else:
             self.stand_in = "vi"
@@ -306,7 +306,7 @@ class _Import:
     def report_missing_translations(self) -> None:
         for (column, lang, fallback), count in sorted(self.missing.items()):
             self.report.append(Problem("changed", "translation_missing", column=column, params={
-                "language": _language_name(lang), "count": count, "fallback": _language_name(fallback)}))
+                "language": lang, "count": count, "fallback": fallback}))
 
     # -- choices --------------------------------------------------------------------------
 
@@ -751,10 +751,6 @@ class _Import:
 
 def _pyxform_text(exc: BaseException) -> str:
     return " ".join(str(exc).split())
-
-
-def _language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
 
 
 def _num(x: float) -> int | float:

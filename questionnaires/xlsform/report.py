@@ -76,6 +76,16 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
 }
 
 
+LANGUAGE_NAMES: Mapping[str, tuple[str, str]] = {
+    # code: (in Vietnamese, in English); other codes are shown as they are
+    "vi": ("tiếng Việt", "Vietnamese"), "en": ("tiếng Anh", "English"), "fr": ("tiếng Pháp", "French"),
+    "es": ("tiếng Tây Ban Nha", "Spanish"), "pt": ("tiếng Bồ Đào Nha", "Portuguese"), "zh": ("tiếng Trung", "Chinese"),
+    "sw": ("tiếng Swahili", "Swahili"), "ar": ("tiếng Ả Rập", "Arabic"), "km": ("tiếng Khmer", "Khmer"),
+    "lo": ("tiếng Lào", "Lao"), "th": ("tiếng Thái", "Thai"), "ne": ("tiếng Nepal", "Nepali"),
+}
+_LANGUAGE_PARAMS = ("language", "fallback")
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing the import changed, left out or refused, with where it is in the workbook."""
@@ -90,7 +100,10 @@ class Problem:
     def message(self, language: str = "vi") -> str:
         """The problem in ``language`` (``vi`` or ``en``), prefixed with where it is."""
         vi, en = MESSAGES[self.code]
-        text = (en if language == "en" else vi).format(**self.params)
+        english = language == "en"
+        params = {k: (LANGUAGE_NAMES.get(str(v), (str(v), str(v)))[english] if k in _LANGUAGE_PARAMS else v)
+                  for k, v in self.params.items()}
+        text = (en if english else vi).format(**params)
         return f"{self.where(language)}{text}"
 
     def where(self, language: str = "vi") -> str:
