@@ -10,8 +10,14 @@ index with n and a confidence interval, its change since the previous quarter (w
 error of the difference and a significance flag, :func:`scoring.compare.change_sipas`), a rank
 and a performance group (nhóm 1–4, :func:`scoring.compare.groups`). Units with fewer valid
 answers than the publication minimum are listed but neither ranked nor grouped: their interval
-is too wide to place them. The median, highest and lowest index over the ranked units close the
-table, like the official sheets.
+is too wide to place them. Each rank carries its 95% interval: the ranks of the units in draws
+of their indices from N(estimate, SE²) — the units' respondents are disjoint, so their estimates
+are independent — as ``scoring.sae.posterior_rank_intervals`` does (never a point rank alone).
+Beside the direct index stands the modelled index of the Fay–Herriot model (``scoring.sae``,
+REML, urban wards vs rural communes as covariate when both occur): the direct index shrunk toward
+what the model predicts, most for units with few answers, and a synthetic estimate for a unit
+without responses, labelled as modelled, with its MSE-based interval. The median, highest and
+lowest index over the ranked units close the table, like the official sheets.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from survey.reports.sipas_tables import (
     sipas_spec,
     whole_or_none,
 )
-from survey.store.models import Service, Target, TargetKind, Unit, UnitLevel
+from survey.store.models import Service, Target, TargetKind, Unit, UnitKind, UnitLevel
 from survey.text import sort_key
 
 RANKED_LEVELS = (UnitLevel.DISTRICT, UnitLevel.COMMUNE)  # the levels of before July 2025 (kept for callers)
@@ -107,11 +113,11 @@ def unit_ranking(
     if period in periods:
         spec = sipas_spec(questionnaire)
         design = SurveyDesign(weight="weight")
-        scored = score_sipas(frame, spec, design=design, by=["period", "area"], level=confidence).to_frame()
+        scored = score_sipas(frame, spec, design=design, by=["period", "area"], confidence=confidence).to_frame()
         scored = scored[(scored["kind"] == "overall") & (scored["period"] == period) & (scored["area"] >= 0)]
         scores = scored[["area", "n", "estimate", "se", "ci_low", "ci_high"]]
         if parent is not None:
-            whole = score_sipas(frame, spec, design=design, by=["period", "parent"], level=confidence).to_frame()
+            whole = score_sipas(frame, spec, design=design, by=["period", "parent"], confidence=confidence).to_frame()
             whole = whole[(whole["kind"] == "overall") & (whole["period"] == period) & whole["parent"].astype(bool)]
             if len(whole):
                 rec = whole.iloc[0]
@@ -119,7 +125,7 @@ def unit_ranking(
                               "ci_low": rec["ci_low"], "ci_high": rec["ci_high"], "rank": None, "group": None}
         if base is not None:
             delta = change_sipas(frame, spec, period="period", base=base, current=period, design=design,
-                                 by=["area"], level=confidence).to_frame()
+                                 by=["area"], confidence=confidence).to_frame()
             delta = delta[(delta["kind"] == "overall") & (delta["area"] >= 0)]
             changes = delta.rename(columns={"estimate": "change", "se": "change_se"})[
                 ["area", "change", "change_se", "significant"]]
@@ -130,6 +136,8 @@ def unit_ranking(
     eligible = table["estimate"].where(table["n"] >= min_n)
     table["rank"] = rank(eligible.astype(float))
     table["group"] = groups(eligible.astype(float))
+    table = table.merge(_rank_intervals(table, eligible, confidence), on="area", how="left")
+    table = table.merge(_modelled(table, units, confidence), on="area", how="left")
     order = {u.id: n for n, u in enumerate(units)}
     table["_order"] = table["area"].map(order)
     table = table.sort_values(["rank", "_order"], na_position="last", kind="stable")
@@ -146,6 +154,50 @@ def unit_ranking(
     head = (_row(parent_row, parent, min_n, language),) if parent_row is not None and parent is not None else ()
     return Ranking(ResultTable(title=title, columns=_columns(confidence), rows=head + rows), periods, period, base,
                    summary, parent=head[0] if head else None, todays_map=todays_map)
+
+
+RANK_DRAWS = 1000  # draws of the indices behind each rank interval
+RANK_SEED = 2026
+
+
+def _rank_intervals(table: pd.DataFrame, eligible: pd.Series, confidence: float) -> pd.DataFrame:
+    """Rank intervals of the ranked units from draws of N(estimate, SE²)."""
+    from scoring.sae import posterior_rank_intervals
+
+    ranked = table[eligible.notna() & table["se"].notna()]
+    if len(ranked) < 2:
+        return pd.DataFrame({"area": ranked["area"], "rank_low": ranked["rank"], "rank_high": ranked["rank"]})
+    draws = pd.DataFrame({"area": ranked["area"], "estimate": ranked["estimate"].astype(float),
+                          "mse": ranked["se"].astype(float) ** 2})
+    out = posterior_rank_intervals(draws, area="area", confidence=confidence, draws=RANK_DRAWS, seed=RANK_SEED)
+    return out[["area", "rank_low", "rank_high"]]
+
+
+def _modelled(table: pd.DataFrame, units: list[Unit], confidence: float) -> pd.DataFrame:
+    """Fay–Herriot modelled index per unit (sampled or not), or nothing when too few units have a
+    direct index with a positive variance to fit the model."""
+    from scoring.sae import small_area_estimates
+
+    empty = pd.DataFrame({"area": pd.Series(dtype=int), "modelled": pd.Series(dtype=float),
+                          "modelled_low": pd.Series(dtype=float), "modelled_high": pd.Series(dtype=float),
+                          "modelled_kind": pd.Series(dtype=object)})
+    sampled = table[(table["n"] > 0) & (table["se"] > 0)]
+    if len(sampled) < 4:
+        return empty
+    urban = pd.DataFrame({"area": [u.id for u in units],
+                          "urban": [float(u.kind == UnitKind.PHUONG) for u in units]})
+    columns = ["urban"] if urban["urban"].nunique() > 1 and sampled["area"].map(
+        dict(zip(urban["area"], urban["urban"], strict=True))).nunique() > 1 else []
+    direct = pd.DataFrame({"area": sampled["area"], "direct": sampled["estimate"].astype(float),
+                           "variance": sampled["se"].astype(float) ** 2, "n": sampled["n"],
+                           "n_eff": sampled["n"].astype(float), "n_psu": sampled["n"], "deff": 1.0})
+    try:
+        out = small_area_estimates(direct, urban, area="area", columns=columns, confidence=confidence)
+    except ValueError:  # e.g. the model cannot be fitted on these units
+        return empty
+    return pd.DataFrame({"area": out["area"], "modelled": out["estimate"].clip(0, 1),
+                         "modelled_low": out["ci_low"].clip(0, 1), "modelled_high": out["ci_high"].clip(0, 1),
+                         "modelled_kind": out["kind"]})
 
 
 def _goals(
@@ -173,7 +225,7 @@ def _goals(
     if base_years:
         years = frame.assign(year=frame["period"].str[:4].astype(int))
         then = score_sipas(years, sipas_spec(questionnaire), design=SurveyDesign(weight="weight"),
-                           by=["year", "area"], level=confidence).to_frame()
+                           by=["year", "area"], confidence=confidence).to_frame()
         then = then[(then["kind"] == "overall") & then["year"].isin(base_years)]
         base_scores = {(int(y), int(a)): float(e) for y, a, e in zip(then["year"], then["area"], then["estimate"],
                                                                       strict=True)}
@@ -200,17 +252,24 @@ def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int, language: str = "v
     n = int(rec["n"])
     return {
         "rank": whole_or_none(rec["rank"]),
+        "rank_low": whole_or_none(rec.get("rank_low")),
+        "rank_high": whole_or_none(rec.get("rank_high")),
         "code": unit.code,
         "unit": unit.name,
         "kind": kind_label(unit.kind, language),
         "n": n,
         "estimate": number_or_none(rec["estimate"]),
+        "se": number_or_none(rec.get("se")),
         "ci_low": bounded(rec["ci_low"], "overall"),
         "ci_high": bounded(rec["ci_high"], "overall"),
         "change": number_or_none(rec.get("change")),
         "change_se": number_or_none(rec.get("change_se")),
         "significant": flag_or_none(rec.get("significant")),
         "group": whole_or_none(rec["group"]),
+        "modelled": number_or_none(rec.get("modelled")),
+        "modelled_low": number_or_none(rec.get("modelled_low")),
+        "modelled_high": number_or_none(rec.get("modelled_high")),
+        "modelled_synthetic": rec.get("modelled_kind") == "synthetic",
         "goal": number_or_none(rec.get("goal")),
         "goal_reached": flag_or_none(rec.get("goal_reached")),
         "small_sample": 0 < n < min_n,
@@ -220,16 +279,22 @@ def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int, language: str = "v
 def _columns(confidence: float) -> tuple[Column, ...]:
     return (
         Column("rank", _("Rank")),
+        Column("rank_low", _("%(level)s%% rank interval: best", level=round(confidence * 100))),
+        Column("rank_high", _("%(level)s%% rank interval: worst", level=round(confidence * 100))),
         Column("code", _("Code")),
         Column("unit", _("Unit")),
         Column("kind", _("Kind of unit")),
         Column("n", _("Valid answers (n)")),
         Column("estimate", _("Overall satisfaction index"), decimals=4),
+        Column("se", _("Standard error"), decimals=6),
         *interval_columns(confidence),
         Column("change", _("Change since the previous quarter"), decimals=4),
         Column("change_se", _("Standard error of the change"), decimals=4),
         Column("significant", _("Significant change")),
         Column("group", _("Group")),
+        Column("modelled", _("Modelled index (Fay–Herriot estimate)"), decimals=4),
+        Column("modelled_low", _("Modelled index: lower bound"), decimals=4),
+        Column("modelled_high", _("Modelled index: upper bound"), decimals=4),
         Column("goal", _("Goal for the year"), decimals=4),
         Column("goal_reached", _("Goal reached")),
         Column("small_sample", _("Small sample")),
