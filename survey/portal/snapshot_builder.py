@@ -381,7 +381,7 @@ def _level_rows(
     from scoring.sipas import score_sipas
 
     spec = context.spec
-    scored = score_sipas(frame, sipas, design=context.design, by=["_p", *by], level=spec.confidence_level,
+    scored = score_sipas(frame, sipas, design=context.design, by=["_p", *by], confidence=spec.confidence_level,
                          min_n=spec.min_publish_n).to_frame()
     scored = scored[scored["_area"] >= 0]
     current: dict[tuple[int, ...], dict[tuple[str, str], dict[Any, Any]]] = {}
@@ -391,7 +391,7 @@ def _level_rows(
     deltas: dict[tuple[int, ...], dict[Any, Any]] = {}
     if has_base:
         delta = change_sipas(frame, sipas, period="_p", base="base", current="current", design=context.design,
-                             by=by, level=spec.confidence_level).to_frame()
+                             by=by, confidence=spec.confidence_level).to_frame()
         delta = delta[(delta["kind"] == "overall") & (delta["_area"] >= 0)]
         deltas = {_key(rec, by): rec for rec in _records(delta)}
     now = frame[(frame["_p"] == "current") & (frame["_area"] >= 0)]
@@ -492,7 +492,7 @@ def _ranking(
         data = data[data["_area"].isin(ranked)]
         boot = replace(context.design, variance="bootstrap", replicates=RANK_REPLICATES, seed=RANK_SEED)
         out = score_rank_intervals(data, _overall_only(sipas_plan(data, sipas)), score="overall", unit="_area",
-                                   design=boot, level=spec.confidence_level, units=ranked)
+                                   design=boot, confidence=spec.confidence_level, units=ranked)
         intervals = {int(r["_area"]): (int(r["rank"]), int(r["rank_low"]), int(r["rank_high"]))
                      for r in out.to_dict("records")}
     elif len(ranked) == 1:
@@ -609,7 +609,7 @@ def _papi(context: _Context, questionnaire: Questionnaire) -> Papi | None:
 
     spec = context.spec
     found = papi_report(context.session, questionnaire, context.scope, year=str(spec.period.year), language="vi",
-                        level=spec.confidence_level, min_n=spec.min_publish_n)
+                        confidence=spec.confidence_level, min_n=spec.min_publish_n)
     if found.year != str(spec.period.year) or not found.n_responses:
         return None
     labels = {"total": ("Chỉ số PAPI tổng hợp", "PAPI total")}

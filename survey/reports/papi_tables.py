@@ -94,7 +94,7 @@ class PapiReport:
 
 def papi_report(
     session: Session, questionnaire: Questionnaire, unit: Unit, *, year: str | None, language: str,
-    level: float = 0.95, min_n: int = 30, compare_level: UnitLevel | None = None, todays_map: bool = True,
+    confidence: float = 0.95, min_n: int = 30, compare_level: UnitLevel | None = None, todays_map: bool = True,
 ) -> PapiReport:
     """Dimension, sub-dimension and total scores of ``unit`` in ``year`` (default: the latest),
     and the units of ``compare_level`` under it compared (default: the first level below it)."""
@@ -134,16 +134,16 @@ def papi_report(
     rows: list[dict[str, object]] = []
     df: float | None = None
     design = SurveyDesign(weight="weight", stratum="stratum", psu="psu", lonely_psu="adjust")
-    districts = _district_table(compared.units if compared is not None else [], current, spec, design, level=level,
+    districts = _district_table(compared.units if compared is not None else [], current, spec, design, confidence=confidence,
                                 min_n=min_n, year=year, compare_level=compare_level)
     if in_unit.any():
-        scored = score_papi(current, spec, design=design, by=["domain"], level=level,
+        scored = score_papi(current, spec, design=design, by=["domain"], confidence=confidence,
                             min_n=min_n).to_frame()
         df = float(scored["df"].iloc[0])
         scored = scored[(scored["domain"] == "unit") & scored["kind"].isin(KINDS)].copy()
         if base is not None:  # the same villages in both years: their covariance is in the SE
             delta = change_papi(frame[frame["year"].isin([base, year])], spec, period="year", base=base,
-                                current=year, design=design, by=["domain"], level=level).to_frame()
+                                current=year, design=design, by=["domain"], confidence=confidence).to_frame()
             delta = delta[delta["domain"] == "unit"].rename(columns={"estimate": "change", "se": "change_se"})
             scored = scored.merge(delta[["kind", "id", "change", "change_se", "significant"]], on=["kind", "id"],
                                   how="left")
@@ -161,7 +161,7 @@ def papi_report(
     goals = _goals(session, questionnaire, unit, year, frame, spec, design, rows) if year else ()
     title = " — ".join(part for part in (questionnaire.title.get(language), unit.name, year) if part)
     return PapiReport(
-        table=ResultTable(title=title, columns=_columns(level), rows=tuple(rows)), years=found, year=year,
+        table=ResultTable(title=title, columns=_columns(confidence), rows=tuple(rows)), years=found, year=year,
         base=base, n_responses=int(in_unit.sum()), n_villages=int(current.loc[in_unit, "psu"].nunique()), df=df,
         districts=districts, goals=goals, compare_level=compare_level, levels=levels, todays_map=todays_map,
     )
@@ -210,7 +210,7 @@ def _goals(
 
 
 def _district_table(
-    units: list[Unit], current: pd.DataFrame, spec: PapiSpec, design: SurveyDesign, *, level: float, min_n: int,
+    units: list[Unit], current: pd.DataFrame, spec: PapiSpec, design: SurveyDesign, *, confidence: float, min_n: int,
     year: str | None, compare_level: UnitLevel | None = None,
 ) -> ResultTable:
     """Every compared unit's PAPI total in the year (each a domain of the sample), ranked with a rank interval from bootstrap replicates of the same design
@@ -223,7 +223,7 @@ def _district_table(
 
     table = pd.DataFrame({"area": [u.id for u in units]})
     if len(current) and len(units):
-        scored = score_papi(current, spec, design=design, by=["area"], level=level, min_n=min_n).to_frame()
+        scored = score_papi(current, spec, design=design, by=["area"], confidence=confidence, min_n=min_n).to_frame()
         scored = scored[scored["kind"] == "total"][["area", "n", "n_psu", "estimate", "ci_low", "ci_high",
                                                      "small_sample"]]
         table = table.merge(scored, on="area", how="left")
@@ -237,7 +237,7 @@ def _district_table(
     if len(ranked) > 1:
         boot = replace(design, variance="bootstrap", replicates=RANK_REPLICATES, seed=RANK_SEED)
         intervals = score_rank_intervals(current, papi_plan(current, spec), score="total", unit="area",
-                                         design=boot, level=level, units=ranked)
+                                         design=boot, confidence=confidence, units=ranked)
         table = table.merge(intervals[["area", "rank_low", "rank_high"]], on="area", how="left")
     else:
         table = table.assign(rank_low=table["rank"], rank_high=table["rank"])
@@ -259,7 +259,7 @@ def _district_table(
         "group": whole_or_none(rec["group"]),
         "small_sample": flag_or_none(rec["small_sample"]) is not False,
     } for rec in table.to_dict("records"))
-    percent = round(level * 100)
+    percent = round(confidence * 100)
     columns = (
         Column("rank", _("Rank")),
         Column("rank_low", _("%(level)s%% rank interval: best", level=percent)),
@@ -267,7 +267,7 @@ def _district_table(
         Column("code", _("Code")), Column("unit", _("Unit")),
         Column("n", _("Valid answers (n)")), Column("n_psu", _("Villages (PSUs)")),
         Column("estimate", _("PAPI total"), decimals=4),
-        *interval_columns(level),
+        *interval_columns(confidence),
         Column("group", _("Group")), Column("small_sample", _("Small sample")),
     )
     title = _("Units compared: %(level)s", level=level_name(compare_level)) if compare_level else _("Units compared")
@@ -302,7 +302,7 @@ def _row(rec: Mapping[Hashable, Any], labels: dict[str, str],
     }
 
 
-def _columns(level: float) -> tuple[Column, ...]:
+def _columns(confidence: float) -> tuple[Column, ...]:
     return (
         Column("kind", _("Kind")),
         Column("id", _("Code")),
@@ -311,7 +311,7 @@ def _columns(level: float) -> tuple[Column, ...]:
         Column("n_psu", _("Villages (PSUs)")),
         Column("estimate", _("Score"), decimals=4),
         Column("se", _("Standard error"), decimals=4),
-        *interval_columns(level),
+        *interval_columns(confidence),
         Column("change", _("Change since the previous year"), decimals=4),
         Column("change_se", _("Standard error of the change"), decimals=4),
         Column("significant", _("Significant change")),

@@ -85,7 +85,7 @@ class SipasReport:
 
 def sipas_report(
     session: Session, questionnaire: Questionnaire, unit: Unit, service: Service | None, *, language: str,
-    level: float = 0.95, min_n: int = 30, period: str | None = None,
+    confidence: float = 0.95, min_n: int = 30, period: str | None = None,
 ) -> SipasReport:
     """SIPAS indices of ``unit`` (with every unit below it) for ``service`` (None: all services),
     over all responses or those of one quarter (``period``, e.g. ``2026-Q3``), as a domain of the
@@ -109,7 +109,7 @@ def sipas_report(
         from scoring.sipas import score_sipas
 
         scored = score_sipas(frame, sipas_spec(questionnaire), design=SurveyDesign(weight="weight"),
-                             by=["domain"], level=level).to_frame()
+                             by=["domain"], confidence=confidence).to_frame()
         scored = scored[scored["domain"] == "unit"].copy()
         scored["order"] = scored["kind"].map(KIND_ORDER)
         scored = scored.sort_values(["order"], kind="stable")
@@ -119,7 +119,7 @@ def sipas_report(
         title=" — ".join(part for part in (questionnaire.title.get(language), unit.name,
                                            service.name(language) if service is not None else _("All services"),
                                            period) if part),
-        columns=_columns(level),
+        columns=_columns(confidence),
         rows=tuple(rows),
     )
     old_units = {uid for uid in counted if not units.is_current(units.units[uid])}
@@ -138,7 +138,7 @@ def kind_labels() -> dict[str, str]:
     }
 
 
-def _columns(level: float) -> tuple[Column, ...]:
+def _columns(confidence: float) -> tuple[Column, ...]:
     return (
         Column("kind", _("Kind")),
         Column("id", _("Code")),
@@ -146,7 +146,7 @@ def _columns(level: float) -> tuple[Column, ...]:
         Column("n", _("Valid answers (n)")),
         Column("estimate", _("Estimate"), decimals=4),
         Column("se", _("Standard error"), decimals=4),
-        *interval_columns(level),
+        *interval_columns(confidence),
         Column("small_sample", _("Small sample")),
     )
 
@@ -186,9 +186,9 @@ def clamp(value: object, low: float, high: float) -> float | None:
     return None if number is None else min(max(number, low), high)
 
 
-def interval_columns(level: float) -> tuple[Column, Column]:
-    """The two columns of a confidence interval at ``level``, labelled with it."""
-    percent = round(level * 100)
+def interval_columns(confidence: float) -> tuple[Column, Column]:
+    """The two columns of a confidence interval at ``confidence``, labelled with it."""
+    percent = round(confidence * 100)
     return (Column("ci_low", _("%(level)s%% CI low", level=percent), decimals=4),
             Column("ci_high", _("%(level)s%% CI high", level=percent), decimals=4))
 

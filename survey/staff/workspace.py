@@ -110,11 +110,11 @@ def _headline(questionnaires: list[tuple[str, str]]) -> dict[str, Any] | None:
     language = current_language()
     config = current_app.config
     everything = sipas_report(session, questionnaire, top, None, language=language,
-                              level=config["CONFIDENCE_LEVEL"], min_n=config["MIN_PUBLISH_N"])
+                              confidence=config["CONFIDENCE_LEVEL"], min_n=config["MIN_PUBLISH_N"])
     if not everything.periods:
         return None
     period = everything.periods[-1]
-    report = sipas_report(session, questionnaire, top, None, language=language, level=config["CONFIDENCE_LEVEL"],
+    report = sipas_report(session, questionnaire, top, None, language=language, confidence=config["CONFIDENCE_LEVEL"],
                           min_n=config["MIN_PUBLISH_N"], period=period)
     overall = next((r for r in report.table.rows if r["_kind"] == "overall"), None)
     if overall is None or overall["estimate"] is None:
@@ -154,7 +154,7 @@ def _report() -> tuple[SipasReport, Unit, Service | None, Questionnaire]:
     questionnaire = _satisfaction_questionnaire(questionnaire_id)
     report = sipas_report(
         get_session(), questionnaire, unit, service, language=current_language(),
-        level=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"], period=_period(),
+        confidence=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"], period=_period(),
     )
     return report, unit, service, questionnaire
 
@@ -287,7 +287,7 @@ def _papi() -> tuple[PapiReport, Unit]:
         raise AppError(_("Unknown level."))
     report = papi_report(
         session, _questionnaire(PAPI_QUESTIONNAIRE), unit, year=year, language=current_language(),
-        level=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"],
+        confidence=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"],
         compare_level=compare, todays_map=_todays_map(),
     )
     return report, unit
