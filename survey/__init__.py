@@ -25,6 +25,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey.portal import jobs
     from survey.portal import pages as portal
     from survey.staff import desks, preview, releases, review, targets
+    from survey.staff import admin_index as admin_index_upload
+    from survey.portal import opendata
     from survey.staff import workspace as staff
     from survey.store import db
 
@@ -63,5 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(preview.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(targets.bp)
+    app.register_blueprint(admin_index_upload.bp)
+    app.register_blueprint(opendata.bp)
     app.register_blueprint(releases.bp)
     return app
