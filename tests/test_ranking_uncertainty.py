@@ -63,3 +63,16 @@ def test_ranking_page_labels_the_modelled_estimate(app, client, ratings, staff) 
     page = client.get("/staff/ranking?level=commune").get_data(as_text=True)
     assert "Chỉ số mô hình hóa" in page and "ước lượng mô hình" in page
     assert 'class="rank-interval"' in page and "khoảng hạng 95%" in page
+
+
+def test_a_unit_inside_one_psu_shows_no_interval() -> None:
+    from survey.reports.ranking import _row
+    from survey.store.models import UnitLevel
+
+    unit = Unit(code="x1", name="Xã Một", level=UnitLevel.COMMUNE, kind=UnitKind.XA)
+    rec = {"n": 1, "n_psu": 1, "estimate": 0.8, "se": 0.0, "ci_low": 0.8, "ci_high": 0.8, "rank": None,
+           "group": None}
+    row = _row(rec, unit, min_n=30)
+    assert row["estimate"] == 0.8 and row["ci_low"] is None and row["ci_high"] is None
+    row = _row({**rec, "n": 40, "n_psu": 40, "ci_low": 0.7, "ci_high": 0.9}, unit, min_n=30)
+    assert (row["ci_low"], row["ci_high"]) == (0.7, 0.9)

@@ -107,7 +107,7 @@ def unit_ranking(
     frame["parent"] = frame["unit_id"].isin(inside)
     base = previous_quarter(period) if period else None
     base = base if base in periods else None
-    scores = pd.DataFrame(columns=["area", "n", "estimate", "se", "ci_low", "ci_high"])
+    scores = pd.DataFrame(columns=["area", "n", "n_psu", "estimate", "se", "ci_low", "ci_high"])
     parent_row: dict[Hashable, Any] | None = None
     changes = pd.DataFrame(columns=["area", "change", "change_se", "significant"])
     if period in periods:
@@ -115,7 +115,7 @@ def unit_ranking(
         design = SurveyDesign(weight="weight")
         scored = score_sipas(frame, spec, design=design, by=["period", "area"], confidence=confidence).to_frame()
         scored = scored[(scored["kind"] == "overall") & (scored["period"] == period) & (scored["area"] >= 0)]
-        scores = scored[["area", "n", "estimate", "se", "ci_low", "ci_high"]]
+        scores = scored[["area", "n", "n_psu", "estimate", "se", "ci_low", "ci_high"]]
         if parent is not None:
             whole = score_sipas(frame, spec, design=design, by=["period", "parent"], confidence=confidence).to_frame()
             whole = whole[(whole["kind"] == "overall") & (whole["period"] == period) & whole["parent"].astype(bool)]
@@ -250,6 +250,7 @@ def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int, language: str = "v
     from survey.store.units import kind_label
 
     n = int(rec["n"])
+    one_psu = number_or_none(rec.get("n_psu")) == 1  # one PSU says nothing of the spread: no interval
     return {
         "rank": whole_or_none(rec["rank"]),
         "rank_low": whole_or_none(rec.get("rank_low")),
@@ -260,8 +261,8 @@ def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int, language: str = "v
         "n": n,
         "estimate": number_or_none(rec["estimate"]),
         "se": number_or_none(rec.get("se")),
-        "ci_low": bounded(rec["ci_low"], "overall"),
-        "ci_high": bounded(rec["ci_high"], "overall"),
+        "ci_low": None if one_psu else bounded(rec["ci_low"], "overall"),
+        "ci_high": None if one_psu else bounded(rec["ci_high"], "overall"),
         "change": number_or_none(rec.get("change")),
         "change_se": number_or_none(rec.get("change_se")),
         "significant": flag_or_none(rec.get("significant")),
