@@ -66,6 +66,11 @@ def test_microdata_csv_golden_bytes() -> None:
     assert DOWNLOADS.render("microdata", "csv", MICRODATA).body == b"\xef\xbb\xbf" + MICRODATA_CSV
 
 
+def _golden(kind: str, part: str) -> Path:
+    """The golden file of one part: ``xl/worksheets/sheet1.xml`` → ``table.xl_worksheets_sheet1.xml``."""
+    return GOLDEN / f"{kind}.{part.replace('/', '_').replace('[', '').replace(']', '')}"
+
+
 def _parts(kind: str, body: bytes) -> dict[str, bytes]:
     """The parts compared: all but the timestamp for a table; the data sheet of microdata (its
     ``variables`` sheet is the analyst-file work of exports/microdata.py, tested there)."""
@@ -81,9 +86,9 @@ def test_xlsx_golden_parts(kind: str, thing: object) -> None:
     rendered = DOWNLOADS.render(kind, "xlsx", thing)
     assert rendered.extension == "xlsx" and rendered.mimetype.endswith("spreadsheetml.sheet")
     parts = _parts(kind, rendered.body)
-    assert sorted(f"{kind}.{n.replace('/', '_')}" for n in parts) == sorted(p.name for p in GOLDEN.glob(f"{kind}.*"))
+    assert sorted(_golden(kind, n).name for n in parts) == sorted(p.name for p in GOLDEN.glob(f"{kind}.*"))
     for name, body in parts.items():
-        assert body == (GOLDEN / f"{kind}.{name.replace('/', '_')}").read_bytes(), name
+        assert body == _golden(kind, name).read_bytes(), name
 
 
 @pytest.mark.parametrize("suffix", ["sav", "dta"])
@@ -124,7 +129,7 @@ def _write_goldens() -> None:  # pragma: no cover - run by hand, see the module 
     GOLDEN.mkdir(parents=True, exist_ok=True)
     for kind, thing in (("table", TABLE), ("microdata", MICRODATA)):
         for name, body in _parts(kind, DOWNLOADS.render(kind, "xlsx", thing).body).items():
-            (GOLDEN / f"{kind}.{name.replace('/', '_')}").write_bytes(body)
+            _golden(kind, name).write_bytes(body)
     print("written to", GOLDEN, file=sys.stderr)
 
 
