@@ -51,7 +51,7 @@ from survey.i18n import current_language
 from survey.ratelimit import limiter
 from survey.store.catalogue import latest
 from survey.store.db import get_session
-from survey.store.models import Credential, Desk, Role, Service
+from survey.store.models import Credential, Desk, Role, Service, utcnow
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 DEVICE_COOKIE = "hailong_kiosk_device"
@@ -103,9 +103,15 @@ def bind(desk_code: str) -> Any:
     cred = credentials.authenticate(get_session(), token)
     if cred is None or cred.desk_id != desk.id:
         raise DeviceRequired(_("This device code is not valid for this desk. Please ask the staff for a new one."))
+    if cred.last_used_at is not None:  # the address binds one tablet, once: a copy of it binds nothing
+        raise DeviceRequired(_("This device address has been used already. Please ask the staff to register this "
+                               "tablet again."))
+    cred.last_used_at = utcnow()
+    get_session().commit()
     response = jsonify({"status": "bound", "desk": desk.code, "redirect": url_for("kiosk.start", desk_code=desk.code)})
     response.set_cookie(DEVICE_COOKIE, token, max_age=5 * 365 * 24 * 3600, httponly=True, samesite="Strict",
-                        secure=request.is_secure, path=url_for("kiosk.start", desk_code="x").rsplit("/", 1)[0] + "/")
+                        secure=request.is_secure or bool(current_app.config["COOKIE_SECURE"]),
+                        path=url_for("kiosk.start", desk_code="x").rsplit("/", 1)[0] + "/")
     return response
 
 
