@@ -22,7 +22,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from survey.errors import AppError, Conflict, Forbidden, NotFound
@@ -269,10 +269,16 @@ def publish(session: Session, release: Release, user: User) -> Release:
     document = dict(release.snapshot)
     document["release"] = {**document["release"], "status": ReleaseStatus.PUBLISHED.value,
                            "published_at": moment(now)}
-    release.snapshot = document
-    release.content_hash = content_hash(document)
-    release.status, release.published_at, release.published_by_id = ReleaseStatus.PUBLISHED, now, user.id
-    session.flush()
+    # One statement that only a still-unpublished release matches: two publishers clicking at
+    # the same moment publish it once.
+    done = session.execute(
+        update(Release).where(Release.id == release.id, Release.status == ReleaseStatus.READY)
+        .values(snapshot=document, content_hash=content_hash(document), status=ReleaseStatus.PUBLISHED,
+                published_at=now, published_by_id=user.id)
+        .execution_options(synchronize_session=False))
+    if getattr(done, "rowcount", 0) != 1:
+        raise Conflict(_("Only a built release that is not yet published can be published."))
+    session.refresh(release)
     return release
 
 
