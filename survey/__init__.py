@@ -67,5 +67,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(targets.bp)
     app.register_blueprint(admin_index_upload.bp)
     app.register_blueprint(opendata.bp)
+    from survey.admin import views as admin_views
+
+    app.register_blueprint(admin_views.bp)
     app.register_blueprint(releases.bp)
     return app

@@ -15,7 +15,7 @@ from flask import current_app
 from questionnaires.command import questionnaires_group
 from scoring.cli import score_command
 from survey import __version__, create_app
-from survey.admin.cli import units_group
+from survey.admin.cli import setup_group, units_group
 from survey.portal.cli import admin_index_group, portal_group
 from survey.portal.release_commands import release_group, worker_command
 
@@ -223,6 +223,7 @@ def _redact(url: str) -> str:
 main.add_command(score_command, "score")
 main.add_command(questionnaires_group, "questionnaires")
 main.add_command(units_group, "units")
+main.add_command(setup_group, "setup")
 main.add_command(admin_index_group, "admin-index")
 main.add_command(portal_group, "portal")
 main.add_command(release_group, "release")

@@ -218,17 +218,19 @@ def _sample_2026(session: Session, communes: list[Unit]) -> list[Unit]:
 
 
 def _demo_fieldwork(session: Session, sample: list[Unit], password: str) -> None:
-    """The enumerator 'dieutravien': the PAPI household questionnaire in two villages of the 2026
-    sample (16 interviews each, PAPI's quota), and two villages of a SIPAS follow-up on the kiosk
-    questionnaire."""
+    """The enumerator 'dieutravien': the PAPI household questionnaire in two villages (khóm) of a
+    ward of the 2026 sample (16 interviews each, PAPI's quota), and a SIPAS follow-up on the kiosk
+    questionnaire in two villages (ấp) of a commune."""
     enumerator = User(username="dieutravien", full_name="Điều tra viên Nguyễn Văn A",
                       password_hash=password, role=Role.ENUMERATOR)
     session.add(enumerator)
     service = session.scalars(select(Service).where(Service.code == "TTHC-XA")).one()
-    for village in sample[:2]:
+    rural = [v for v in sample if v.kind == UnitKind.AP][:2]  # "Ấp 1", "Ấp 2" of a commune
+    urban = [v for v in sample if v.kind == UnitKind.KHU_PHO][:2]  # "Khóm 1", "Khóm 2" of a ward
+    for village in rural:
         session.add(Assignment(user=enumerator, unit=village, service=service, questionnaire_id=KIOSK_QUESTIONNAIRE,
                                quota=16, households=[f"Hộ {i:02d}" for i in range(1, 21)]))
-    for village in sample[:2]:
+    for village in urban:
         session.add(Assignment(user=enumerator, unit=village, service=service, questionnaire_id=PAPI_QUESTIONNAIRE,
                                quota=16, households=[f"Hộ {i:02d}" for i in range(1, 21)],
                                stratum=_stratum_2026(village), psu=village.code))

@@ -9,6 +9,7 @@ from datetime import date
 
 import click
 from flask import current_app
+from sqlalchemy.orm import Session
 
 
 @contextmanager
@@ -131,3 +132,148 @@ def _list(province: str | None, kind: str | None, day: str | None, as_json: bool
     for row in rows:
         click.echo(f"{row['code']:<12} {row['kind_label']:<16} {row['name']:<40} {row['parent'] or ''}")
     click.echo(f"{len(rows)} units valid on {on.isoformat()}.")
+
+
+@click.group("setup")
+def setup_group() -> None:
+    """Set a province up: villages, desks, accounts, assignments (one by one or from a template)."""
+
+
+@contextmanager
+def _setup_session() -> Iterator[Session]:
+    """A session inside an app and request context (messages in the default language); committed
+    when the block ends without error."""
+    from survey.store.db import session_scope
+
+    with app_context():
+        with current_app.test_request_context(), session_scope(current_app.extensions["hailong.engine"]) as session:
+            yield session
+
+
+def _refused(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@setup_group.command("template")
+@click.argument("kind", type=click.Choice(["villages", "desks", "assignments"]))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here (default: stdout).")
+def template_command(kind: str, output: str | None) -> None:
+    """The CSV template of KIND: its columns and an example row."""
+    import csv
+    import io
+
+    from survey.admin.setup import template_rows
+
+    out = io.StringIO()
+    csv.writer(out).writerows(template_rows(kind))
+    if output:
+        with open(output, "w", encoding="utf-8-sig", newline="") as f:
+            f.write(out.getvalue())
+    else:
+        click.echo(out.getvalue(), nl=False)
+
+
+@setup_group.command("import")
+@click.argument("kind", type=click.Choice(["villages", "desks", "assignments"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_file_command(kind: str, file: str) -> None:
+    """Add every row of a CSV/XLSX template (all or nothing; errors name the row)."""
+    from pathlib import Path
+
+    from survey.admin.setup import SetupError, import_rows, read_table
+
+    with _setup_session() as session:
+        try:
+            result = import_rows(session, kind, read_table(file, Path(file).read_bytes()))
+        except SetupError as exc:
+            raise _refused(exc) from None
+        if result.errors:
+            for line in result.errors:
+                click.echo(line, err=True)
+            raise click.ClickException(f"Nothing was saved: {len(result.errors)} rows to correct.")
+    click.echo(f"{result.added} {kind} added.")
+
+
+@setup_group.command("add-village")
+@click.argument("commune")
+@click.argument("name")
+@click.option("--kind", default="thon", show_default=True, help="thon, ap, ban, to_dan_pho or khu_pho.")
+def add_village_command(commune: str, name: str, kind: str) -> None:
+    """Add a village NAME under the commune-level unit COMMUNE (its national code)."""
+    from survey.admin.setup import SetupError, add_village
+
+    with _setup_session() as session:
+        try:
+            village = add_village(session, commune=commune, name=name, kind=kind)
+        except SetupError as exc:
+            raise _refused(exc) from None
+        code = village.code
+    click.echo(f"Village {name} added: {code}.")
+
+
+@setup_group.command("add-desk")
+@click.argument("unit")
+@click.argument("name")
+@click.option("--questionnaire", default="sipas-kiosk", show_default=True)
+@click.option("--services", default="", help="Service codes, separated by spaces.")
+def add_desk_command(unit: str, name: str, questionnaire: str, services: str) -> None:
+    """Add a one-stop desk NAME to UNIT."""
+    from survey.admin.setup import SetupError, add_desk
+
+    with _setup_session() as session:
+        try:
+            desk = add_desk(session, unit=unit, name=name, questionnaire=questionnaire,
+                            services=services)
+        except SetupError as exc:
+            raise _refused(exc) from None
+        code = desk.code
+    click.echo(f"Desk {name} added: {code}.")
+
+
+@setup_group.command("add-account")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["staff", "enumerator", "analyst", "publisher", "admin"]), required=True)
+@click.option("--full-name", default="")
+@click.option("--unit", default="", help="Code of the account's unit.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def add_account_command(username: str, role: str, full_name: str, unit: str, password_stdin: bool) -> None:
+    """Add an account of any role. The password is asked for (twice, hidden) or read from stdin —
+    never given as an argument, where it would stay in the shell history."""
+    import sys
+
+    from survey.admin.setup import SetupError, add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _setup_session() as session:
+        try:
+            add_user(session, username=username, full_name=full_name, role=role, password=password,
+                     unit=unit)
+        except SetupError as exc:
+            raise _refused(exc) from None
+    click.echo(f"Account {username} ({role}) added.")
+
+
+@setup_group.command("assign")
+@click.argument("enumerator")
+@click.argument("village")
+@click.option("--questionnaire", default="papi-household", show_default=True)
+@click.option("--quota", default=16, show_default=True, type=int)
+@click.option("--starts-on", default="")
+@click.option("--ends-on", default="")
+@click.option("--stratum", default="")
+def assign_command(enumerator: str, village: str, questionnaire: str, quota: int, starts_on: str, ends_on: str,
+                   stratum: str) -> None:
+    """Assign ENUMERATOR (username) to VILLAGE (code) for a questionnaire and quota."""
+    from survey.admin.setup import SetupError, add_assignment
+
+    with _setup_session() as session:
+        try:
+            add_assignment(session, enumerator=enumerator, village=village,
+                           questionnaire=questionnaire, quota=quota, starts_on=starts_on, ends_on=ends_on,
+                           stratum=stratum)
+        except SetupError as exc:
+            raise _refused(exc) from None
+    click.echo(f"{enumerator} assigned to {village} ({questionnaire}, {quota} interviews).")
