@@ -391,7 +391,10 @@ def _normalise(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float | Decimal):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # a 400-digit answer: beyond every float, compared as ±infinity
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, date):

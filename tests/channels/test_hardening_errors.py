@@ -156,3 +156,17 @@ def test_a_database_outage_answers_503_with_retry_after_and_health_is_split(app,
         assert api.status_code == 503 and api.get_json()["error"]["code"] == "unavailable"
         assert client.get("/readyz").status_code == 503
         assert client.get("/healthz").status_code == 200  # liveness needs no database
+
+
+def test_a_400_digit_answer_to_a_question_driving_skip_logic_in_every_preview(client, place, staff) -> None:  # type: ignore[no-untyped-def]
+    """The campaign found 11 of 13 questionnaire previews answering 500 for this."""
+    import re as _re
+
+    from questionnaires import load_library
+
+    staff.login()
+    huge = "9" * 400
+    for (qid, version), questionnaire in sorted(load_library().items()):
+        driving = {ref for q in questionnaire.questions if q.relevant for ref in _re.findall(r"\$\{(\w+)\}", q.relevant)}
+        data = {ref: huge for ref in driving} or {questionnaire.questions[0].id: huge}
+        assert client.post(f"/staff/questionnaires/{qid}/{version}", data=data).status_code == 400, qid
