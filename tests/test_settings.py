@@ -13,11 +13,12 @@ from survey import create_app
 from survey.config import SETTINGS, ConfigError, finalize, from_environment, parse_value
 
 BIN = Path(sys.executable).parent
+SECRET = "0123456789" * 4  # production wants at least 32 bytes
 
 
 def _env_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("HAILONG_INSTANCE_PATH", str(tmp_path))
-    monkeypatch.setenv("HAILONG_SECRET_KEY", "from-env")
+    monkeypatch.setenv("HAILONG_SECRET_KEY", SECRET)
     for name, value in env.items():
         monkeypatch.setenv(f"HAILONG_{name}", value)
     return create_app()
@@ -33,11 +34,11 @@ def test_a_boolean_from_the_environment_means_what_it_says(tmp_path: Path, monke
 
 def test_numbers_and_lists_are_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app = _env_app(tmp_path, monkeypatch, KIOSK_BURST_COUNT="7", CONFIDENCE_LEVEL="0.9", LANGUAGES="vi, en",
-                   SECRET_KEY="12345")
+                   SECRET_KEY=SECRET)
     assert app.config["KIOSK_BURST_COUNT"] == 7
     assert app.config["CONFIDENCE_LEVEL"] == 0.9
     assert app.config["LANGUAGES"] == ["vi", "en"]
-    assert app.config["SECRET_KEY"] == "12345"  # text stays text, even when it looks like a number
+    assert app.config["SECRET_KEY"] == SECRET  # text stays text, even when it looks like a number
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [
@@ -63,7 +64,7 @@ def test_a_misspelt_setting_is_refused_with_the_likely_name(tmp_path: Path, monk
 
 def test_the_instance_file_and_test_config_are_checked_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HAILONG_INSTANCE_PATH", str(tmp_path))
-    (tmp_path / "hailong.cfg").write_text("SECRET_KEY = 'k'\nKIOSK_REQUIRE_DEVICE = 'true'\n", encoding="utf-8")
+    (tmp_path / "hailong.cfg").write_text(f"SECRET_KEY = '{SECRET}'\nKIOSK_REQUIRE_DEVICE = 'true'\n", encoding="utf-8")
     assert create_app().config["KIOSK_REQUIRE_DEVICE"] is True
     with pytest.raises(ConfigError, match="HAILONG_API_BATCH_MAX='lots' is not a whole number"):
         create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite", "API_BATCH_MAX": "lots"})
