@@ -78,17 +78,24 @@ def portal_group() -> None:
               help="Where the folder will be served, e.g. /ket-qua/ for a sub-folder of the provincial web server.")
 @click.option("--live-url", default="", help="Address of the live app (e.g. https://hailong.camau.gov.vn) for the links "
               "to staff sign-in and the JSON API; without it they become plain text.")
-@_in_app
 def build_command(out_dir: Path, base_url: str, live_url: str) -> None:
     """Write the whole published portal into OUT_DIR as static files (emptied first)."""
+    from survey import create_app
     from survey.portal import static_site
 
-    report = static_site.build(current_app._get_current_object(), out_dir, base_url=base_url,  # type: ignore[attr-defined]
-                               live_url=live_url)
-    for path, status in sorted(report.failed.items()):
-        click.echo(_("Not written: %(path)s (HTTP %(status)s)", path=path, status=status), err=True)
-    click.echo(_("%(n)s files (%(size)s MB) written to %(dir)s.", n=len(report.files),
-                 size=f"{report.size / 1e6:.1f}", dir=out_dir))
+    try:
+        app = create_app()
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:  # outside any app context: each page is its own request, in its own language
+        report = static_site.build(app, out_dir, base_url=base_url, live_url=live_url)
+        with app.test_request_context():
+            for path, status in sorted(report.failed.items()):
+                click.echo(_("Not written: %(path)s (HTTP %(status)s)", path=path, status=status), err=True)
+            click.echo(_("%(n)s files (%(size)s MB) written to %(dir)s.", n=len(report.files),
+                         size=round(report.size / 1e6, 1), dir=out_dir))
+    finally:
+        app.extensions["hailong.engine"].dispose()
 
 
 @portal_group.command("push-ckan")

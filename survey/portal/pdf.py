@@ -24,6 +24,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from survey.errors import AppError
 from survey.portal import admin_index, figures, formatting
 from survey.portal.published import Published
 from survey.portal.snapshot import content_hash
@@ -201,10 +202,18 @@ def methodology(snapshot: Snapshot) -> list[str]:
     ]
 
 
+class ReportUnavailable(AppError):
+    status = 503
+    code = "report_unavailable"
+
+
 def render_pdf(snapshot: Snapshot, language: str = "vi") -> bytes:
     """The report of ``snapshot`` as PDF bytes, in ``language`` (``vi`` or ``en``)."""
-    from weasyprint import HTML
-
+    try:
+        from weasyprint import HTML
+    except OSError:  # WeasyPrint loads Pango when imported
+        raise ReportUnavailable(_("The PDF report cannot be made on this server: the Pango library is missing "
+                                  "(Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0).")) from None
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
     with current_app.test_request_context(f"/?lang={language}"), force_locale(language):

@@ -195,7 +195,13 @@ def build(app: Flask, out_dir: Path, *, base_url: str = "/", live_url: str = "",
     """Write the published portal into ``out_dir`` (emptied first); return what was written.
 
     Links to what only the live app serves (staff sign-in, the JSON API) point to ``live_url``
-    when it is given, and are made plain text otherwise (``data-live-only`` keeps the path)."""
+    when it is given, and are made plain text otherwise (``data-live-only`` keeps the path).
+    Call it outside an app context: inside one, every page would share one ``g`` (and so the
+    language of the first page)."""
+    from flask import has_app_context
+
+    if has_app_context():
+        raise RuntimeError("static_site.build must run outside an application context")
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
