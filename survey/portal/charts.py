@@ -66,6 +66,7 @@ class Chart:
     rows: tuple[Mapping[str, Any], ...]
     spec: Mapping[str, Any] = field(repr=False)
     language: str = "vi"
+    drawn: bool = True  # False: every row is suppressed, so the page shows the table only
 
     @property
     def empty(self) -> bool:

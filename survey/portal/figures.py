@@ -100,7 +100,7 @@ def elements_chart(pub: Published, questionnaire: str, unit: str, service: str |
     spec = charts.index_spec(drawn, _("Satisfaction index with its %(level)s%% confidence interval",
                                       level=confidence(pub)))
     return Chart("elements", _("Satisfaction index and its five elements"), description, INDEX_COLUMNS,
-                 tuple(rows), spec, current_language())
+                 tuple(rows), spec, current_language(), drawn=bool(drawn))
 
 
 DISTRIBUTION_COLUMNS = (Column("level", _l("Level"), "count"), Column("level_label", _l("Answer")),
@@ -131,7 +131,7 @@ def distribution_chart(pub: Published, questionnaire: str, unit: str, service: s
         description = _("Answers at each level, %(total)s in all: %(parts)s.", total=formatting.count(total), parts=parts)
     spec = charts.distribution_spec([r for r in rows if r["count"]], _("Share of the answers"), _("Answer"), labels)
     return Chart("distribution", _("All answers by level of satisfaction"), description, DISTRIBUTION_COLUMNS,
-                 tuple(rows), spec, current_language())
+                 tuple(rows), spec, current_language(), drawn=not suppressed and total > 0)
 
 
 TREND_COLUMNS = (Column("period_label", _l("Period")), Column("estimate", _l("Index"), "share"),
@@ -155,7 +155,7 @@ def trend_chart(pub: Published, questionnaire: str, unit: str, service: str | No
     spec = charts.trend_spec(shown, _("Overall index"))
     return Chart("trend", _("Overall index over the published periods"),
                  _("%(unit)s. %(points)s.", unit=pub.unit_name(unit), points=description), TREND_COLUMNS,
-                 tuple(rows), spec, current_language())
+                 tuple(rows), spec, current_language(), drawn=bool(shown))
 
 
 # -- the units below ---------------------------------------------------------------------
@@ -164,7 +164,7 @@ RANKING_COLUMNS = (Column("rank", _l("Rank"), "count"), Column("label", _l("Unit
                    Column("estimate", _l("Index"), "share"), Column("ci_low", _l("Lower limit"), "share"),
                    Column("ci_high", _l("Upper limit"), "share"),
                    Column("rank_low", _l("Rank interval from"), "count"),
-                   Column("rank_high", _l("Rank interval to"), "count"), Column("group_label", _l("Group")),
+                   Column("rank_high", _l("Rank interval to"), "count"), Column("group_text", _l("Group")),
                    Column("n", _l("Answers"), "count"))
 
 
@@ -178,6 +178,7 @@ def ranking_rows(pub: Published, ranking: Row) -> list[dict[str, Any]]:
                      "rank_high": None if gone else r.get("rank_high"),
                      "group": None if gone else r.get("group"),
                      "group_label": group_label(None if gone else r.get("group")),
+                     "group_text": "—" if gone or r.get("group") is None else group_label(r.get("group")),
                      "n": r.get("n"), "suppressed": gone})
     ranked = sorted((r for r in rows if not r["suppressed"]), key=lambda r: (r["rank"] or 0))
     return ranked + [r for r in rows if r["suppressed"]]
@@ -198,7 +199,8 @@ def ranking_chart(pub: Published, ranking: Row) -> Chart:
     spec = charts.ranking_spec(ranked, _("Overall index (%(level)s%% confidence interval)", level=confidence(pub)),
                                _("Rank (%(level)s%% rank interval)", level=RANK_LEVEL), _("Group"), ranking.get("median"))
     title = _("%(units)s ranked, with %(level)s%% rank intervals", units=LEVEL_NAMES.get(level, level), level=RANK_LEVEL)
-    return Chart(f"ranking-{level}", title, description, RANKING_COLUMNS, tuple(rows), spec, current_language())
+    return Chart(f"ranking-{level}", title, description, RANKING_COLUMNS, tuple(rows), spec, current_language(),
+                 drawn=bool(ranked))
 
 
 TILE_COLUMNS = (Column("label", _l("Unit")), Column("group_label", _l("Group")), Column("estimate", _l("Index"), "share"))

@@ -111,12 +111,15 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+CODE = code_fingerprint()  # at import: a process keeps the fingerprint of the code it runs
+
+
 @bp.record_once
 def _keep_on_disk(state: Any) -> None:
     """Rendered charts and page contents also go to the instance folder, shared by the server's
     processes. Keys are content hashes of the snapshot, under the hash of the code that rendered
     them, so nothing there can go stale."""
-    root = Path(state.app.instance_path) / "portal-cache" / code_fingerprint()
+    root = Path(state.app.instance_path) / "portal-cache" / CODE
     CACHE.directory = root / "svg"
     PAGES.directory = root / "pages"
 

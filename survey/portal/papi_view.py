@@ -136,7 +136,7 @@ def compared_chart(pub: Published) -> Chart | None:
               units=figures.LEVEL_NAMES.get(level, level), level=figures.RANK_LEVEL)
     return Chart("compared", title,
                  _("%(count)s units ranked. Units whose rank intervals overlap are not significantly different.",
-                   count=len(shown)), DISTRICT_COLUMNS, tuple(rows), spec, current_language())
+                   count=len(shown)), DISTRICT_COLUMNS, tuple(rows), spec, current_language(), drawn=bool(shown))
 
 
 def context(pub: Published) -> dict[str, Any] | None:
