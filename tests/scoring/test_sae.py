@@ -224,3 +224,18 @@ def test_sipas_overall_index_per_commune_with_posterior_rank_intervals() -> None
     tight = posterior_rank_intervals(certain, area="commune", draws=500, seed=1)
     assert (tight["rank_high"] - tight["rank_low"]).max() <= 1
     assert (ranks["rank_high"] - ranks["rank_low"]).median() >= 5
+
+
+def test_no_area_variation_gives_the_synthetic_estimate() -> None:
+    """When the direct estimates vary less than their sampling errors say, σ²_v is 0 at the
+    likelihood's maximum: every area gets the regression (synthetic) estimate, γ = 0."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(50, 1))
+    psi = np.full(50, 1.0)
+    y = 1 + 0.5 * x[:, 0] + rng.normal(0, 0.6, 50)  # less spread than ψ = 1 allows
+    for method in ("REML", "ML"):
+        fit = fit_fay_herriot(y, psi, x, method=method)  # type: ignore[arg-type]
+        assert fit.converged and fit.sigma2_v == 0.0
+        result = eblup(fit, y, psi, x)
+        np.testing.assert_allclose(result.estimate, result.synthetic, rtol=1e-12)
+        assert (result.gamma == 0).all() and (result.mse > 0).all()
