@@ -13,7 +13,7 @@ import click
 from flask import current_app
 
 from questionnaires.command import questionnaires_group
-from scoring.cli import score_command
+from scoring.command import score_command
 from survey import __version__, create_app
 from survey.admin.cli import setup_group, units_group
 from survey.portal.cli import admin_index_group, portal_group
