@@ -25,7 +25,6 @@ from scoring.intervals import (
     DegreesOfFreedom,
     build_table,
     check_confidence,
-    former_level,
     resolve_df,
 )
 from scoring.linearization import domain_index
@@ -86,13 +85,11 @@ def change_sipas(
     df: DegreesOfFreedom = "design",
     min_n: int = MIN_N,
     min_psu: int = MIN_PSU,
-    level: float | None = None,
 ) -> EstimateTable:
     """Change of every SIPAS score (criterion rates, element indices, overall, PAR points, mean
     score) from period ``base`` to ``current``, per domain; rows keep the kinds and ids of
     :func:`scoring.sipas.score_sipas`. See :func:`change_scores` for the variance and columns.
     """
-    confidence = former_level(confidence, level)
     return change_scores(
         data, sipas_plan(data, spec), period=period, base=base, current=current, design=design,
         by=by, confidence=confidence, df=df, min_n=min_n, min_psu=min_psu,
@@ -112,13 +109,11 @@ def change_papi(
     df: DegreesOfFreedom = "design",
     min_n: int = MIN_N,
     min_psu: int = MIN_PSU,
-    level: float | None = None,
 ) -> EstimateTable:
     """Change of every PAPI score (indicators, sub-dimensions, dimensions, total) from period
     ``base`` to ``current``, per domain (e.g. province); rows keep the kinds and ids of
     :func:`scoring.papi.score_papi`. See :func:`change_scores` for the variance and columns.
     """
-    confidence = former_level(confidence, level)
     return change_scores(
         data, papi_plan(data, spec), period=period, base=base, current=current, design=design,
         by=by, confidence=confidence, df=df, min_n=min_n, min_psu=min_psu,

@@ -42,12 +42,6 @@ def quantile(confidence: float, df: float) -> float:
     return float(special.stdtrit(df, p))
 
 
-def former_level(confidence: float, level: float | None) -> float:
-    """``level`` is the former name of ``confidence`` (a confidence level, never a unit level);
-    still accepted by the functions the Flask app calls while its callers move to the new name."""
-    return confidence if level is None else level
-
-
 def check_confidence(confidence: float) -> None:
     """Raise ValueError unless ``0 < confidence < 1``."""
     if not 0 < confidence < 1:

@@ -34,7 +34,6 @@ from scoring.intervals import (
     DegreesOfFreedom,
     build_table,
     check_confidence,
-    former_level,
     resolve_df,
 )
 from scoring.linearization import domain_index
@@ -107,7 +106,6 @@ def score_papi(
     df: DegreesOfFreedom = "design",
     min_n: int = MIN_N,
     min_psu: int = MIN_PSU,
-    level: float | None = None,
 ) -> EstimateTable:
     """Score PAPI per domain (e.g. province): rescaled indicators, sub-dimensions, dimensions, total.
 
@@ -123,7 +121,6 @@ def score_papi(
     >>> float(frame.loc[frame["kind"] == "total", "estimate"].iloc[0])
     5.5
     """
-    confidence = former_level(confidence, level)
     check_confidence(confidence)
     design = design or SurveyDesign()
     plan = papi_plan(data, spec)

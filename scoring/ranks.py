@@ -24,7 +24,7 @@ import pandas as pd
 from scoring.composites import LinearPlan, composite_value, ratios, replicate_values
 from scoring.design import SurveyDesign
 from scoring.estimators import Statistic, item_answers
-from scoring.intervals import check_confidence, former_level
+from scoring.intervals import check_confidence
 from scoring.linearization import domain_index
 
 __all__ = ["groups", "rank", "rank_intervals", "score_rank_intervals", "summary_rows",
@@ -161,7 +161,6 @@ def score_rank_intervals(
     confidence: float = 0.95,
     units: Collection[object] | None = None,
     higher_is_better: bool = True,
-    level: float | None = None,
 ) -> pd.DataFrame:
     """Rank units on one score of ``plan`` — a single item or a composite such as the SIPAS
     overall index (:func:`scoring.sipas.sipas_plan`) or the PAPI total
@@ -179,7 +178,6 @@ def score_rank_intervals(
         One row per unit ranked: the unit value, ``estimate``, ``rank``, ``rank_low``,
         ``rank_high``.
     """
-    confidence = former_level(confidence, level)
     if design.variance != "bootstrap":
         raise ValueError("rank intervals need a bootstrap design: variance='bootstrap'")
     check_confidence(confidence)

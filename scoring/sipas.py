@@ -34,7 +34,6 @@ from scoring.intervals import (
     DegreesOfFreedom,
     build_table,
     check_confidence,
-    former_level,
     resolve_df,
 )
 from scoring.linearization import domain_index
@@ -120,7 +119,6 @@ def score_sipas(
     min_n: int = MIN_N,
     min_psu: int = MIN_PSU,
     ci: CiMethod = "logit",
-    level: float | None = None,
 ) -> EstimateTable:
     """Score SIPAS per domain: criterion rates, element indices, overall, PAR points, mean score.
 
@@ -136,9 +134,6 @@ def score_sipas(
         Domain columns (unit, service, channel, period …), estimated on the full design.
     confidence : float
         Confidence level of the intervals.
-    level : float, optional
-        Former name of ``confidence``, still accepted (the Flask app's callers move to
-        ``confidence``).
     df : {"design", "inf"} or float
         Degrees of freedom of the t interval (default #PSU − #strata).
     min_n, min_psu : int
@@ -166,7 +161,6 @@ def score_sipas(
     >>> float(frame.loc[frame["kind"] == "element", "estimate"].iloc[0])
     0.75
     """
-    confidence = former_level(confidence, level)
     check_confidence(confidence)
     design = design or SurveyDesign()
     plan = sipas_plan(data, spec)

@@ -112,7 +112,7 @@ def test_bad_data_raises_value_error_echoing_the_value(survey: pd.DataFrame) -> 
     with pytest.raises(ValueError, match="'heavy'"):
         score_sipas(text, SPEC, design=DESIGN)
     with pytest.raises(ValueError, match="confidence"):
-        score_sipas(survey, SPEC, level=95)
+        score_sipas(survey, SPEC, confidence=95)
 
 
 def test_shares_use_the_logit_interval_of_svyciprop(survey: pd.DataFrame) -> None:
