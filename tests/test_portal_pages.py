@@ -282,3 +282,48 @@ def test_citizens_find_the_results_from_the_poster_receipt_and_thank_you_screens
     for url in screens:
         assert target in page(client, url), url
     assert "<svg" in page(client, f"/kiosk/{desk.code}/thanks")  # a QR the citizen can scan
+
+
+def test_a_release_built_from_stored_answers_renders_and_later_answers_do_not_change_it(
+        app: Flask, client: FlaskClient, db: Session, demo: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real builder's snapshot (the demo's answers of 2026), published by another account:
+    the pages show it, and a response approved afterwards changes nothing on them."""
+    import datetime as dt
+    import uuid
+
+    from sqlalchemy import select
+
+    from survey.portal.releases import Choice, build, prepare
+    from survey.portal.releases import publish as approve
+    from survey.store.models import Answer, Response, ReviewStatus, User
+
+    publisher = db.scalar(select(User).where(User.username == "congbo"))
+    assert publisher is not None
+    with app.test_request_context("/"):
+        release = prepare(db, Choice(period="2026", scope="96", questionnaires=["sipas-kiosk"]), None)
+        db.commit()
+        assert build(app.extensions["hailong.sessionmaker"], release.id) == "ready"
+        db.refresh(release)
+        approve(db, release, publisher)
+        db.commit()
+    url = f"/portal/r/{release.id}/sipas-kiosk/96/"
+    before = page(client, url)
+    assert "Tỉnh Cà Mau" in before or "Cà Mau" in before
+    assert 'role="img"' in before
+    sample = db.scalars(select(Response).where(Response.questionnaire_id == "sipas-kiosk")).first()
+    assert sample is not None
+    late = Response(id=uuid.uuid4(), questionnaire_id=sample.questionnaire_id,
+                    questionnaire_version_id=sample.questionnaire_version_id, unit_id=sample.unit_id,
+                    service_id=sample.service_id, channel=sample.channel,
+                    submitted_at=dt.datetime(2026, 6, 1, 3, 0, tzinfo=dt.UTC), review_status=ReviewStatus.APPROVED,
+                    payload_hash="0" * 64)
+    late.answers = [Answer(question_id=a.question_id, value_num=1.0 if a.value_num is not None else None,
+                           value_text=a.value_text) for a in sample.answers]  # all "very dissatisfied"
+    db.add(late)
+    db.commit()
+    from survey.portal import pages as portal_pages
+
+    # no help from the page cache: the page is rendered again from the stored snapshot
+    monkeypatch.setattr(portal_pages, "PAGES", portal_pages.Memo(8))
+    after = page(client, url)
+    assert text_of(after) == text_of(before)
