@@ -25,13 +25,13 @@ def local(moment: datetime) -> datetime:
 def quarter(moment: datetime) -> str:
     """``2026-Q2`` for a moment (naive moments are UTC)."""
     here = local(moment)
-    return f"{here.year}-Q{(here.month - 1) // 3 + 1}"
+    return f"{here.year:04d}-Q{(here.month - 1) // 3 + 1}"  # 0999-Q2: a stray old stamp still parses
 
 
 def quarters(moments: pd.Series) -> pd.Series:
     """:func:`quarter` of every moment of a column (an empty column gives an empty one)."""
     stamps = pd.to_datetime(moments, utc=True).dt.tz_convert(VIETNAM)
-    return stamps.dt.year.astype(str) + "-Q" + stamps.dt.quarter.astype(str)
+    return stamps.dt.year.astype(str).str.zfill(4) + "-Q" + stamps.dt.quarter.astype(str)
 
 
 def years(moments: pd.Series) -> pd.Series:

@@ -170,3 +170,17 @@ def test_a_400_digit_answer_to_a_question_driving_skip_logic_in_every_preview(cl
         driving = {ref for q in questionnaire.questions if q.relevant for ref in _re.findall(r"\$\{(\w+)\}", q.relevant)}
         data = {ref: huge for ref in driving} or {questionnaire.questions[0].id: huge}
         assert client.post(f"/staff/questionnaires/{qid}/{version}", data=data).status_code == 400, qid
+
+
+def test_a_rating_already_stored_with_a_year_before_1000_does_not_break_the_ranking(client, db, place, staff) -> None:  # type: ignore[no-untyped-def]
+    """Stamps outside the window are refused now, but a database may hold one from before."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    first = db.scalars(select(Response.id).order_by(Response.id)).first()
+    db.execute(update(Response).where(Response.id == first).values(submitted_at=datetime(999, 6, 1, tzinfo=UTC)))
+    db.commit()
+    staff.login()
+    assert client.get("/staff/ranking").status_code == 200
+    assert client.get("/staff/ranking.csv").status_code == 200
