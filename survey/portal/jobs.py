@@ -125,7 +125,10 @@ def run_worker(app: Flask, workers: int = 1) -> None:
     if huey.immediate:
         raise QueueConfigError("QUEUE_IMMEDIATE is on: jobs run in the calling process, there is nothing to consume")
     _worker_app = app
-    Consumer(huey, workers=workers, worker_type="thread", periodic=False, check_worker_health=True).run()
+    # An idle worker looks at the queue at least once a second (Huey backs off to 10 s by default),
+    # so a stop — Ctrl+C, or `hailong serve` ending — takes a second, not ten.
+    Consumer(huey, workers=workers, worker_type="thread", periodic=False, check_worker_health=True,
+             max_delay=1.0).run()
 
 
 def start_worker_process(env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -133,7 +136,7 @@ def start_worker_process(env: dict[str, str] | None = None) -> subprocess.Popen[
     return subprocess.Popen([sys.executable, "-m", "survey.commands", "worker"], env=env)  # noqa: S603
 
 
-def stop_worker_process(process: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+def stop_worker_process(process: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> None:
     """Stop a worker started by :func:`start_worker_process`: it finishes its job, then exits
     (Huey's graceful SIGINT); killed if it has not after ``timeout`` seconds."""
     if process is None or process.poll() is not None:

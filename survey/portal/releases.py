@@ -241,10 +241,11 @@ def _fail(session_factory: Any, release_id: int, code: str, params: dict[str, st
 
 
 def rebuild(session: Session, release: Release, user: User | None) -> Release:
-    """Send a built or failed draft back to be built again (e.g. after late approvals)."""
+    """Send a draft back to be built again: after late approvals, after a failure, or when its
+    job was lost (a worker stopped in the middle; building twice stores the same numbers)."""
     _require(user, PREPARERS, _("Only an analyst can rebuild a release."))
-    if release.status not in (ReleaseStatus.READY, ReleaseStatus.FAILED):
-        raise Conflict(_("Only a built or failed draft can be built again."))
+    if release.status not in OPEN:
+        raise Conflict(_("Only a draft can be built again."))
     release.status, release.progress, release.stage = ReleaseStatus.DRAFT, 0, "queued"
     release.error_code = release.error_detail = None
     return release

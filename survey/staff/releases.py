@@ -4,6 +4,7 @@ publish it (a publisher, not the preparer), withdraw it with a notice, prepare a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +38,7 @@ from survey.portal.published import Published
 from survey.reports.sipas_tables import scored_as_sipas
 from survey.store.catalogue import in_use
 from survey.store.db import get_session
-from survey.store.models import Release, Role, Unit, User
+from survey.store.models import Release, Role, Unit, UnitLevel, User
 from survey.text import sort_key
 
 bp = Blueprint("releases", __name__, url_prefix="/staff/releases")
@@ -96,12 +97,13 @@ def _prepare_form(source: Release | None = None) -> PrepareForm:
     session = get_session()
     language = current_language()
     form = PrepareForm()
-    units = sorted(session.scalars(select(Unit)).all(), key=lambda u: (u.parent_id is not None, sort_key(u.name)))
-    form.unit.choices = [(u.code, u.name) for u in units]
+    form.unit.choices = _unit_choices(session.scalars(select(Unit)).all())
     form.questionnaires.choices = [(q.id, q.title.get(language)) for q in in_use(session)
                                    if scored_as_sipas(q) or q.kind == "papi"]
     if request.method == "GET":
         form.methodology_version.data = current_app.config["METHODOLOGY_VERSION"]
+        own = session.get(Unit, current_user.unit_id) if current_user.unit_id else None
+        form.unit.data = own.code if own is not None else form.unit.choices[0][0] if form.unit.choices else None
         if source is not None:  # a correction starts from the published choices
             form.period.data, form.unit.data = source.period_code, source.scope_code
             form.questionnaires.data = list(source.questionnaires)
@@ -110,6 +112,21 @@ def _prepare_form(source: Release | None = None) -> PrepareForm:
         else:
             form.questionnaires.data = [c[0] for c in form.questionnaires.choices if c[0] != "papi-household"][:1]
     return form
+
+
+_LEVELS = {UnitLevel.PROVINCE: 0, UnitLevel.DEPARTMENT: 1, UnitLevel.DISTRICT: 2, UnitLevel.COMMUNE: 3}
+
+
+def _unit_choices(units: Sequence[Unit]) -> list[tuple[str, str]]:
+    """The units a release can cover: today's first (province, departments, then communes), then
+    those of the old map, which say until when they existed; villages are left out."""
+    def order(unit: Unit) -> tuple[bool, int, tuple[object, ...]]:
+        return (unit.valid_to is not None, _LEVELS[unit.level], sort_key(unit.name))
+
+    shown = sorted((u for u in units if u.level in _LEVELS), key=order)
+    return [(u.code, u.name if u.valid_to is None else _("%(unit)s (until %(day)s)", unit=u.name,
+                                                          day=u.valid_to.strftime("%d/%m/%Y")))
+            for u in shown]
 
 
 @bp.route("/")
