@@ -45,6 +45,6 @@ def test_staff_downloads_as_xlsx_match_the_csv(client, demo, staff) -> None:  # 
     for got, want in zip(rows[2:], expected[1:], strict=True):
         assert got[1] == want[1] and got[3] == int(want[3])
         assert abs(got[4] - float(want[4])) < 5e-5  # the CSV rounds to 4 decimals; the cell keeps all
-    ranking = client.get("/staff/ranking.xlsx?level=district")
+    ranking = client.get("/staff/ranking.xlsx?level=commune")
     assert ranking.status_code == 200
     assert load_workbook(io.BytesIO(ranking.get_data())).active["A2"].value == "Hạng"
