@@ -113,12 +113,13 @@ def test_kiosk_rating_to_staff_indices_and_excel_csv(backend: str, tmp_path: Pat
 
         # The ranking by commune for the latest quarter counts today's rating in its commune.
         page.get_by_role("link", name="Xếp hạng", exact=True).click()
-        page.get_by_label("Xếp hạng theo").select_option(label="Cấp xã (xã, phường, thị trấn)")
+        page.get_by_label("Xếp hạng theo").select_option(label="Cấp xã (xã, phường, đặc khu)")
         page.get_by_role("button", name="Xem xếp hạng").click()
         commune = page.locator("table.ranking tr[data-code='32002']")
         expect(commune.locator("th")).to_have_text("Phường An Xuyên")
         assert int(commune.locator("td.n").inner_text()) >= 1
-        assert page.locator("table.ranking tbody tr").count() == 12  # every commune of the demo province
+        # every commune and ward of the demo province (64), under the province's own row
+        assert page.locator("table.ranking tbody tr").count() == 65
 
         # Finding a unit by typing its name without tone marks; the page's folding is the server's.
         page.goto(results_url)
