@@ -18,7 +18,7 @@ from survey.config import VERSION as __version__  # noqa: F401 - ``hailong --ver
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: defaults, instance config, ``HAILONG_*`` environment, extensions."""
     from survey import auth, errors, i18n, security
-    from survey.collect import api, enumerator, kiosk, links
+    from survey.collect import api, enumerator, kiosk, links, openrosa
     from survey.config import DEFAULTS, finalize, from_environment
     from survey.portal import embed as portal_embed  # noqa: F401 - registers the widget and desk routes on portal.bp
     from survey.portal import home as public
@@ -59,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(openrosa.bp)
     app.register_blueprint(enumerator.bp)
     app.register_blueprint(links.bp)
     app.register_blueprint(desks.bp)

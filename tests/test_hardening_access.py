@@ -27,7 +27,7 @@ EXPECTED: dict[str, str] = {
     "staff": "staff", "desks": "staff", "preview": "staff", "review": "staff", "targets": "staff",
     "admin_index": "staff",
     "releases": "signed-in roles",
-    "api": "token",
+    "api": "token", "openrosa": "token",
 }
 PUBLIC_API = {"api.openapi", "api.token"}  # no token needed
 
