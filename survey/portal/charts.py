@@ -15,15 +15,16 @@ ColorBrewer's PuOr (colour-blind safe) for the 5-level scale, so that level 3 is
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
 import xml.etree.ElementTree as ET  # noqa: S405 - parses only SVG this module just rendered
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import altair as alt
 import vl_convert
@@ -220,6 +221,34 @@ def _config(chart: alt.TopLevelMixin, **datasets: Sequence[Mapping[str, Any]]) -
     return spec
 
 
+
+_SPECS: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_SPECS_LOCK = threading.Lock()
+Spec = TypeVar("Spec", bound=Callable[..., dict[str, Any]])
+
+
+def _remembered(build: Spec) -> Spec:
+    """Building a spec through Altair costs more than rendering it: the same inputs (the same
+    figures, labels and language) give the same spec, made once. Callers never change a spec."""
+
+    @functools.wraps(build)
+    def cached(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        key = build.__name__ + json.dumps([args, kwargs], sort_keys=True, ensure_ascii=False, default=str)
+        with _SPECS_LOCK:
+            if key in _SPECS:
+                _SPECS.move_to_end(key)
+                return _SPECS[key]
+        spec = build(*args, **kwargs)
+        with _SPECS_LOCK:
+            _SPECS[key] = spec
+            while len(_SPECS) > 512:
+                _SPECS.popitem(last=False)
+        return spec
+
+    return cached  # type: ignore[return-value]
+
+
+@_remembered
 def index_spec(rows: Sequence[Mapping[str, Any]], axis_title: str, *, share: bool = True,
                domain: tuple[float, float] = (0.0, 1.0)) -> dict[str, Any]:
     """Estimates with their CI as a dot and a bar, one row per label (overall first, in bold)."""
@@ -238,6 +267,7 @@ def index_spec(rows: Sequence[Mapping[str, Any]], axis_title: str, *, share: boo
     return _config((bars + points + labels).properties(width=520, height=alt.Step(32)), rows=data)
 
 
+@_remembered
 def ranking_spec(rows: Sequence[Mapping[str, Any]], index_title: str, rank_title: str, group_title: str,
                  median: float | None, share: bool = True) -> dict[str, Any]:
     """Units ranked on the index: dot with CI (left) and the 95% rank interval (right), coloured by nhóm."""
@@ -274,6 +304,7 @@ def _group_labels(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return [labels[g] for g in sorted(labels)] or ["—"]
 
 
+@_remembered
 def trend_spec(rows: Sequence[Mapping[str, Any]], axis_title: str, share: bool = True) -> dict[str, Any]:
     """The index over the published periods: a line, its points and the CI as a band."""
     data = [r for r in rows if r.get("estimate") is not None]
@@ -288,6 +319,7 @@ def trend_spec(rows: Sequence[Mapping[str, Any]], axis_title: str, share: bool =
     return _config((band + line + points).properties(width=max(160, 90 * len(order)), height=220), rows=data)
 
 
+@_remembered
 def distribution_spec(rows: Sequence[Mapping[str, Any]], axis_title: str, legend_title: str,
                       levels: Sequence[str]) -> dict[str, Any]:
     """Counts at each of the 5 levels as one stacked bar per group (shares of the answers)."""
@@ -303,6 +335,7 @@ def distribution_spec(rows: Sequence[Mapping[str, Any]], axis_title: str, legend
     return _config(chart.properties(width=560, height=alt.Step(36)), rows=data)
 
 
+@_remembered
 def tile_spec(rows: Sequence[Mapping[str, Any]], legend_title: str, columns: int = 8) -> dict[str, Any]:
     """A tile map: one square per unit (in the order given), coloured by nhóm."""
     data = []
@@ -321,6 +354,7 @@ def tile_spec(rows: Sequence[Mapping[str, Any]], legend_title: str, columns: int
     return _config((tiles + names).properties(width=alt.Step(92), height=alt.Step(52)), rows=data)
 
 
+@_remembered
 def papi_benchmark_spec(rows: Sequence[Mapping[str, Any]], axis_title: str, legend_title: str) -> dict[str, Any]:
     """Small multiples, one per dimension: official PAPI scores by year per province, and the
     province's own survey (a point with its CI)."""
@@ -336,6 +370,7 @@ def papi_benchmark_spec(rows: Sequence[Mapping[str, Any]], axis_title: str, lege
     return _config(chart, rows=data)
 
 
+@_remembered
 def sparkline_spec(rows: Sequence[Mapping[str, Any]], width: int = 300, height: int = 60) -> dict[str, Any]:
     """A small trend line with its CI band and no axes (the widget, the desk display)."""
     return _config(_sparkline(rows, width, height), spark=rows)
@@ -352,6 +387,7 @@ def _sparkline(rows: Sequence[Mapping[str, Any]], width: int, height: int) -> al
     return (band + line).properties(width=width, height=height)
 
 
+@_remembered
 def badge_spec(lines: Sequence[str], trend: Sequence[Mapping[str, Any]], width: int = 300) -> dict[str, Any]:
     """The widget as one image: unit, what is measured, the index (large), CI and n, the trend."""
     sizes = (15, 13, 36, 13)
