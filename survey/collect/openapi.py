@@ -184,8 +184,10 @@ OPENAPI: dict[str, Any] = {
                     "assignment": {"type": "integer", "description": "Assignment id (enumerators)"},
                     "answers": {"type": "object", "additionalProperties": True,
                                 "description": "Answers keyed by question id"},
-                    "started_at": {"type": "string", "format": "date-time"},
-                    "submitted_at": {"type": "string", "format": "date-time"},
+                    "started_at": {"type": "string", "format": "date-time",
+                                   "description": "ISO 8601 with its UTC offset (Z or +07:00); without one: 400"},
+                    "submitted_at": {"type": "string", "format": "date-time",
+                                     "description": "ISO 8601 with its UTC offset (Z or +07:00); without one: 400"},
                     "paradata": {"type": "object", "properties": {
                         "started_at": {"type": "string"}, "ended_at": {"type": "string"},
                         "duration_seconds": {"type": "number"}, "device": {"type": "string"},

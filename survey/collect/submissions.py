@@ -243,9 +243,14 @@ def check(scope: Scope, payload: Any, language: str) -> Pending:
     if service_id is None:
         errors["service"] = _("This device or account may not submit ratings for this service.")
     times: dict[str, datetime | None] = {}
+    zoneless = False  # a time without its offset is ambiguous: refused (400), never taken as UTC
     for key in ("started_at", "submitted_at"):
         try:
             times[key] = parse_time(payload[key]) if payload.get(key) is not None else None
+            if times[key] is not None and datetime.fromisoformat(str(payload[key]).replace("Z", "+00:00")).tzinfo is None:
+                zoneless = True
+                errors[key] = _("A date and time needs its offset from UTC (e.g. +07:00).")
+                continue
         except (ValueError, TypeError, OverflowError):
             errors[key] = _("Enter a date and time in ISO 8601 format.")
             continue
@@ -261,7 +266,7 @@ def check(scope: Scope, payload: Any, language: str) -> Pending:
             errors.update(exc.fields)
     if errors or questionnaire is None or response_id is None or service_id is None:
         forbidden = {"questionnaire", "service"} & set(errors)
-        raise _bad(errors, status=403 if forbidden and len(errors) == len(forbidden) else 422)
+        raise _bad(errors, status=403 if forbidden and len(errors) == len(forbidden) else 400 if zoneless else 422)
     return pending(scope, questionnaire, service_id, answers, response_id, started_at=times.get("started_at"),
                    submitted_at=times.get("submitted_at"), paradata=paradata)
 
