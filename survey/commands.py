@@ -30,7 +30,10 @@ def with_appcontext(command: Callable[..., Any]) -> Callable[..., Any]:
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from None
         with app.app_context():
-            return command(*args, **kwargs)
+            try:
+                return command(*args, **kwargs)
+            finally:
+                app.extensions["hailong.engine"].dispose()  # no connection left open behind the command
 
     return wrapped
 
