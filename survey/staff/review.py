@@ -46,7 +46,17 @@ def queue() -> Any:
         for rid, qid, value in rows:
             if value is not None:
                 numbers.setdefault(rid, []).append((qid, value))
-    return render_template("staff/review.html", responses=responses, numbers=numbers, total=total)
+    return render_template("staff/review.html", responses=responses, numbers=numbers, total=total,
+                           flag_labels=flag_labels())
+
+
+def flag_labels() -> dict[str, str]:
+    """What each review flag means, for staff."""
+    return {
+        "burst": _("Many ratings from one kiosk within seconds"),
+        "unregistered": _("From a kiosk browser that is not registered"),
+        "link_rate": _("Public link: more ratings for this unit in an hour than usual"),
+    }
 
 
 @bp.route("/decide", methods=["POST"])

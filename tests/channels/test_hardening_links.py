@@ -112,6 +112,10 @@ def test_public_link_ratings_beyond_the_hourly_rate_of_a_unit_wait_for_review(ap
         assert visitor.post(f"/s/{place.unit}/{SERVICE}", data={**FORM, "submission_id": rid}).status_code == 303
         ids.append(uuid.UUID(rid))
     assert [db.get(Response, i).flag for i in ids] == [None, None, "link_rate", "link_rate"]
+    staff = app.test_client()
+    staff.post("/auth/login", data={"username": "canbo", "password": "hailong-demo"})
+    queue = staff.get("/staff/review/").get_data(as_text=True)  # shown among the quality flags
+    assert "Đường dẫn công khai: đơn vị nhận nhiều lượt đánh giá" in queue
 
 
 def test_an_unregistered_kiosk_is_throttled_per_address_and_a_registered_one_is_not(app, client, db, place) -> None:  # type: ignore[no-untyped-def]
