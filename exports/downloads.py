@@ -4,7 +4,9 @@ A download is a *kind* of thing (``"table"``: a :class:`~exports.tables.ResultTa
 ``"microdata"``: a :class:`~exports.microdata.Microdata`; later charts and releases) in a
 *format*. The format comes from the URL: its file extension (``results.xlsx``, ``export.sav``),
 and for ``.csv`` the ``excel`` switch — CSV for Excel (UTF-8 with a byte-order mark, so Excel
-shows Vietnamese right) unless ``excel=0`` asks for plain UTF-8 CSV for programs. A view asks
+shows Vietnamese right) unless ``excel=0`` asks for plain UTF-8 CSV for programs, and
+``locale=vi`` for CSV for a spreadsheet set to Vietnamese (``;`` between cells, decimal comma,
+machine column names on the first header row of tables). A view asks
 :meth:`Downloads.from_url` and serves what it returns; an extension no renderer is registered for
 is :class:`~exports.renderers.UnknownFormat` (the app answers 404).
 
@@ -17,6 +19,8 @@ Adding a format is one :meth:`Downloads.register` call here, with a golden-byte 
 ('csv', 'xlsx', 'sav', 'dta')
 >>> DOWNLOADS.from_url("table", "csv", excel=False).fmt
 'csv'
+>>> DOWNLOADS.from_url("microdata", "csv", locale="vi").fmt
+'csv-vi'
 >>> DOWNLOADS.from_url("microdata", "pdf")
 Traceback (most recent call last):
 ...
@@ -59,23 +63,24 @@ class Downloads:
         """The URL extensions that ``kind`` can be downloaded as, in registration order."""
         return tuple(dict.fromkeys(d.suffix for d in self.formats(kind)))
 
-    def from_url(self, kind: str, suffix: str, *, excel: bool = True) -> Download:
+    def from_url(self, kind: str, suffix: str, *, excel: bool = True, locale: str | None = None) -> Download:
         """The download a URL ending in ``.suffix`` asks for; ``excel`` picks CSV for Excel
-        over plain CSV where a kind has both."""
+        over plain CSV where a kind has both, ``locale="vi"`` the Vietnamese-spreadsheet CSV."""
         candidates = [d for d in self.formats(kind) if d.suffix == suffix]
         if not candidates:
             raise renderers.UnknownFormat(suffix, self.suffixes(kind))
         if len(candidates) > 1:
-            wanted = f"{suffix}-excel" if excel else suffix
+            wanted = f"{suffix}-{locale}" if locale == "vi" else f"{suffix}-excel" if excel else suffix
             candidates = [d for d in candidates if d.fmt == wanted] or candidates[:1]
         return candidates[0]
 
-    def render(self, kind: str, suffix: str, thing: Any, *, excel: bool = True) -> renderers.Rendered:
-        return self.from_url(kind, suffix, excel=excel).render(thing)
+    def render(self, kind: str, suffix: str, thing: Any, *, excel: bool = True,
+               locale: str | None = None) -> renderers.Rendered:
+        return self.from_url(kind, suffix, excel=excel, locale=locale).render(thing)
 
 
 DOWNLOADS = Downloads()
-for _fmt in ("csv-excel", "csv", "xlsx"):
+for _fmt in ("csv-excel", "csv", "csv-vi", "xlsx"):
     DOWNLOADS.register("table", _fmt, _fmt.split("-")[0], renderers.RENDERERS[_fmt])
 for _fmt in microdata.FORMATS:
     DOWNLOADS.register("microdata", _fmt, _fmt.split("-")[0], partial(microdata.write, _fmt))

@@ -51,7 +51,7 @@ class Microdata:
     variables: tuple[Variable, ...]
 
 
-FORMATS = ("csv-excel", "csv", "xlsx", "sav", "dta")
+FORMATS = ("csv-excel", "csv", "csv-vi", "xlsx", "sav", "dta")
 
 
 def _nfc(frame: pd.DataFrame) -> pd.DataFrame:
@@ -74,8 +74,15 @@ def _iso_times(frame: pd.DataFrame) -> pd.DataFrame:
 def write(fmt: str, data: Microdata) -> Rendered:
     """``data`` as ``fmt`` (one of :data:`FORMATS`)."""
     frame = _nfc(data.frame[[v.name for v in data.variables]])
-    if fmt in ("csv", "csv-excel", "xlsx"):
+    if fmt in ("csv", "csv-excel", "csv-vi", "xlsx"):
         frame = _iso_times(frame)
+    if fmt == "csv-vi":  # a spreadsheet set to Vietnamese: ';' between cells, decimal comma
+        frame = frame.map(defuse)
+        for v in data.variables:
+            if v.identifier:
+                frame[v.name] = data.frame[v.name].map(excel_text)
+        text = frame.to_csv(index=False, sep=";", decimal=",", lineterminator="\r\n")
+        return Rendered(text.encode("utf-8-sig"), "text/csv; charset=utf-8", "csv")
     if fmt == "csv-excel":
         frame = frame.map(defuse)
         for v in data.variables:

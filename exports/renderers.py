@@ -2,6 +2,10 @@
 
 - ``csv``: RFC 4180 CSV in UTF-8, no BOM (for programs);
 - ``csv-excel``: the same with a UTF-8 byte-order mark, so Excel shows Vietnamese correctly;
+- ``csv-vi``: CSV for a spreadsheet set to Vietnamese (where ``,`` is the decimal mark and ``;``
+  the list separator): ``;`` between cells, decimal comma, the byte-order mark, identifiers and
+  formula-like text as in ``csv-excel``; the first header row has the stable machine column
+  names (the columns' keys), the second the labels;
 - ``xlsx``: an Excel workbook (openpyxl): the title on the first row, bold headers, numbers as
   numbers shown to the column's decimals (full precision kept in the cell), yes/no flags as
   ``TRUE``/``FALSE``, the header row frozen.
@@ -65,6 +69,29 @@ def _csv_text(table: ResultTable, *, excel: bool = False) -> str:
     return buf.getvalue()
 
 
+def _csv_vi_text(table: ResultTable) -> str:
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    writer.writerow([c.key for c in table.columns])
+    writer.writerow([unicodedata.normalize("NFC", c.label) for c in table.columns])
+    for row in table.rows:
+        cells: list[object] = []
+        for c in table.columns:
+            value = row.get(c.key)
+            text = _cell(value, c.decimals)
+            if isinstance(value, float):
+                text = text.replace(".", ",")
+            elif isinstance(value, str):
+                text = str(excel_text(text) if c.identifier else defuse(text))
+            cells.append(text)
+        writer.writerow(cells)
+    return buf.getvalue()
+
+
+def render_csv_vi(table: ResultTable) -> Rendered:
+    return Rendered(_csv_vi_text(table).encode("utf-8-sig"), "text/csv; charset=utf-8", "csv")
+
+
 def render_csv(table: ResultTable) -> Rendered:
     return Rendered(_csv_text(table).encode("utf-8"), "text/csv; charset=utf-8", "csv")
 
@@ -124,6 +151,7 @@ def _sheet_title(title: str) -> str:
 RENDERERS: dict[str, Callable[[ResultTable], Rendered]] = {
     "csv": render_csv,
     "csv-excel": render_csv_excel,
+    "csv-vi": render_csv_vi,
     "xlsx": render_xlsx,
 }
 

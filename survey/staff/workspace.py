@@ -139,10 +139,12 @@ def _satisfaction_questionnaire(questionnaire_id: str) -> Questionnaire:
 
 def _file(kind: str, thing: Any, stem: str, suffix: str | None = None) -> Response:
     """``thing`` as the file the URL asks for: its extension picks the renderer in
-    :data:`~exports.downloads.DOWNLOADS` (``.csv``: CSV for Excel unless ``excel=0``)."""
+    :data:`~exports.downloads.DOWNLOADS` (``.csv``: CSV for Excel unless ``excel=0``; ``locale=vi``:
+    ``;`` and decimal comma for a spreadsheet set to Vietnamese)."""
     suffix = suffix or request.path.rsplit(".", 1)[-1]
     try:
-        rendered = DOWNLOADS.render(kind, suffix, thing, excel=request.args.get("excel") != "0")
+        rendered = DOWNLOADS.render(kind, suffix, thing, excel=request.args.get("excel") != "0",
+                                    locale=request.args.get("locale"))
     except UnknownFormat:
         raise NotFound(_("This page does not exist.")) from None
     return _download(rendered, stem)
