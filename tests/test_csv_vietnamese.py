@@ -68,3 +68,18 @@ def test_libreoffice_in_vietnamese_reads_numbers_and_identifiers(tmp_path: Path)
     assert [r[0] for r in rows] == ["96-04-02", "00123"]  # text, not a date or a number
     assert [r[1] for r in rows] == [1.5, 12.25]  # decimal comma read as numbers
     assert rows[0][2].startswith("'") and rows[1][2] == "Cà Mau"
+
+
+def test_staff_results_offer_the_vietnamese_csv(client, demo, staff) -> None:  # type: ignore[no-untyped-def]
+    import html
+    import re
+
+    staff.login()
+    page = client.get("/staff/results?unit=96&service=CHUNG-THUC&questionnaire=sipas-kiosk").get_data(as_text=True)
+    link = next(html.unescape(h) for h in re.findall(r'href="([^"]+)"', page) if "locale=vi" in h)
+    assert "dấu phẩy thập phân" in page
+    rows = list(csv.reader(io.StringIO(client.get(link).get_data().decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:5] == ["kind", "id", "label", "n", "estimate"]  # stable machine names
+    assert rows[1][1] == "Mã"  # the labels below them
+    numbers = [cell for row in rows[2:] for cell in row if re.fullmatch(r"-?\d+,\d+", cell)]
+    assert numbers and not any(re.fullmatch(r"-?\d+\.\d+", cell) for row in rows[2:] for cell in row)
