@@ -38,27 +38,7 @@ def with_appcontext(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-class _OneLineErrors(click.Group):
-    """No traceback for an unreachable database or an unreadable input file: one line, exit 2."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        from sqlalchemy.exc import InterfaceError, OperationalError
-
-        try:
-            return super().invoke(ctx)
-        except (OperationalError, InterfaceError) as exc:
-            first = str(getattr(exc, "orig", exc)).strip().splitlines()[:1]
-            click.echo("hailong: không kết nối được cơ sở dữ liệu / the database cannot be reached"
-                       + (f" ({_redact(first[0])[:200]})" if first else ""), err=True)
-            ctx.exit(2)
-        except (FileNotFoundError, IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-            where = getattr(exc, "filename", None)
-            click.echo(f"hailong: không đọc được tệp / cannot read the file{f' {where}' if where else ''}: "
-                       f"{getattr(exc, 'strerror', None) or exc.__class__.__name__}", err=True)
-            ctx.exit(2)
-
-
-@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="hailong", message="%(prog)s %(version)s")
 def main() -> None:
     """Hài Lòng: citizen satisfaction surveys (SIPAS, PAPI) — collect, score, publish.
@@ -76,7 +56,27 @@ def init_db() -> None:
 
     url = current_app.config["DATABASE_URL"]
     upgrade(url)
+    _check_dossier_keys(current_app)
     click.echo(f"Database ready: {_redact(url)}")
+
+
+def _check_dossier_keys(app: Any) -> None:
+    """Stop with one line when the dossier keys configured are not the ones this database's
+    dossier codes were hashed with (see :mod:`survey.store.dossier_keys`); records them on a new
+    database."""
+    from sqlalchemy import inspect
+
+    from survey.store import dossier_keys
+    from survey.store.db import session_scope
+
+    engine = app.extensions["hailong.engine"]
+    if not inspect(engine).has_table("dossier_key"):
+        return  # not migrated yet: `hailong init-db` records them
+    try:
+        with app.app_context(), session_scope(engine) as session:
+            dossier_keys.check(session, dossier_keys.keyring(app))
+    except dossier_keys.KeyMismatch as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command("demo")
@@ -212,6 +212,7 @@ def serve(host: str, port: int, workers: int, threads: int, no_worker: bool) -> 
     from survey.security import access_logger_class
 
     warm_caches(app)  # before forking: every worker inherits the parsed library and form classes
+    _check_dossier_keys(app)
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

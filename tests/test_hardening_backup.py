@@ -139,3 +139,22 @@ def test_restore_refuses_a_backup_of_another_kind_of_database(app, demo, databas
         pytest.skip("the cross-kind case is checked from the PostgreSQL side")
     with pytest.raises(backup.BackupError, match="same kind"):
         backup.restore(other, app.config["SECRET_KEY"], tmp_path / "k.json", archive)
+
+
+def test_init_db_and_serve_refuse_dossier_keys_that_are_not_the_databases(app, demo, database_url, tmp_path,  # type: ignore[no-untyped-def]
+                                                                           monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from survey.commands import main
+
+    assert _rate(app, _desk(app), "000.12.34.H12-260101-0007") == 303  # records the key's fingerprint
+    monkeypatch.setenv("HAILONG_DATABASE_URL", database_url)
+    monkeypatch.setenv("HAILONG_ENV", "demo")
+    monkeypatch.setenv("HAILONG_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("HAILONG_DOSSIER_KEY_FILE", str(tmp_path / "none.json"))
+    monkeypatch.setenv("HAILONG_SECRET_KEY", app.config["SECRET_KEY"])
+    assert CliRunner().invoke(main, ["init-db"]).exit_code == 0
+    monkeypatch.setenv("HAILONG_SECRET_KEY", "another-secret-key-of-40-characters-xxxx")
+    for command in (["init-db"], ["serve", "--port", "1"]):
+        refused = CliRunner().invoke(main, command)
+        assert refused.exit_code == 1 and "dossier" in refused.output, command
