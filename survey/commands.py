@@ -38,7 +38,27 @@ def with_appcontext(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLineErrors(click.Group):
+    """No traceback for an unreachable database or an unreadable input file: one line, exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, InterfaceError) as exc:
+            first = str(getattr(exc, "orig", exc)).strip().splitlines()[:1]
+            click.echo("hailong: không kết nối được cơ sở dữ liệu / the database cannot be reached"
+                       + (f" ({_redact(first[0])[:200]})" if first else ""), err=True)
+            ctx.exit(2)
+        except (FileNotFoundError, IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+            where = getattr(exc, "filename", None)
+            click.echo(f"hailong: không đọc được tệp / cannot read the file{f' {where}' if where else ''}: "
+                       f"{getattr(exc, 'strerror', None) or exc.__class__.__name__}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="hailong", message="%(prog)s %(version)s")
 def main() -> None:
     """Hài Lòng: citizen satisfaction surveys (SIPAS, PAPI) — collect, score, publish.
