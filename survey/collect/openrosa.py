@@ -287,6 +287,9 @@ def _submit(user: User, language: str) -> Response:
     instance = leaves.get("instanceID", "")
     if not instance or len(instance) > 64:
         raise Refused(400, _("The submitted form has no instanceID."))
+    if leaves.get("deprecatedID"):  # an edit of a sent form would be counted twice: not taken
+        raise Refused(409, _("Editing a form that was already sent is not supported: ask a supervisor to "
+                             "correct the stored interview."))
     times: dict[str, Any] = {}
     for key in ("start", "end"):
         if leaves.get(key):

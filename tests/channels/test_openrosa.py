@@ -131,6 +131,9 @@ def test_bad_submissions_get_a_message_and_store_nothing(client, db, demo) -> No
     assert _post(client, no_zone).status_code == 400
     other = _instance(xform, ANSWERS, f"uuid:{uuid.uuid4()}").replace(fid.encode(), b"hailong-a999999-sipas-kiosk")
     assert _post(client, other).status_code == 403
+    edited = _instance(xform, ANSWERS, f"uuid:{uuid.uuid4()}").replace(
+        b"</instanceID>", f"</instanceID><deprecatedID>uuid:{rid}</deprecatedID>".encode())
+    assert _post(client, edited).status_code == 409  # an edit of a sent form is never a second interview
     assert db.scalar(select(func.count()).select_from(Response).where(Response.id == rid)) == 0
 
 
