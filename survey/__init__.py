@@ -22,11 +22,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey.config import DEFAULTS, finalize, from_environment
     from survey.portal import embed as portal_embed  # noqa: F401 - registers the widget and desk routes on portal.bp
     from survey.portal import home as public
-    from survey.portal import jobs
+    from survey.portal import jobs, opendata
     from survey.portal import pages as portal
-    from survey.staff import desks, preview, releases, review, targets
     from survey.staff import admin_index as admin_index_upload
-    from survey.portal import opendata
+    from survey.staff import desks, preview, releases, review, targets
     from survey.staff import workspace as staff
     from survey.store import db
 
@@ -66,10 +65,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(preview.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(targets.bp)
+    app.register_blueprint(releases.bp)
     app.register_blueprint(admin_index_upload.bp)
     app.register_blueprint(opendata.bp)
     from survey.admin import views as admin_views
 
     app.register_blueprint(admin_views.bp)
-    app.register_blueprint(releases.bp)
     return app
