@@ -57,12 +57,12 @@ def test_demo_generates_its_secret_key_once_and_keeps_it(tmp_path: Path, monkeyp
 
 def test_environment_overrides_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HAILONG_INSTANCE_PATH", str(tmp_path))
-    monkeypatch.setenv("HAILONG_SECRET_KEY", "from-env")
+    monkeypatch.setenv("HAILONG_SECRET_KEY", "from-env-" + "k" * 32)
     monkeypatch.setenv("HAILONG_DEFAULT_LANGUAGE", "en")
     monkeypatch.setenv("HAILONG_KIOSK_IDLE_SECONDS", "45")
     (tmp_path / "hailong.cfg").write_text("KIOSK_RETURN_SECONDS = 3\n", encoding="utf-8")
     app = create_app()
-    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["SECRET_KEY"] == "from-env-" + "k" * 32
     assert app.config["DEFAULT_LANGUAGE"] == "en"
     assert app.config["KIOSK_IDLE_SECONDS"] == 45
     assert app.config["KIOSK_RETURN_SECONDS"] == 3
