@@ -52,7 +52,7 @@ def test_kiosk_rating_to_staff_indices_and_excel_csv(backend: str, tmp_path: Pat
         page.get_by_label("Tên đăng nhập").fill("canbo")
         page.get_by_label("Mật khẩu").fill("hailong-demo")
         page.get_by_role("button", name="Đăng nhập").click()
-        results_url = f"{base}/staff/results?unit=32002&service=CHUNG-THUC&questionnaire=sipas-kiosk"
+        results_url = f"{base}/staff/results?unit=96&service=CHUNG-THUC&questionnaire=sipas-kiosk"
         page.goto(results_url)
         assert page.evaluate(UNLABELLED_CONTROLS) == []
         n_before = int(re.sub(r"\D", "", page.locator("#n-responses").inner_text()))
@@ -125,14 +125,16 @@ def test_kiosk_rating_to_staff_indices_and_excel_csv(backend: str, tmp_path: Pat
         page.goto(results_url)
         finder = page.get_by_label("Tìm đơn vị theo tên")
         finder.fill("song doc")
-        expect(page.locator("#unit-filter-status")).to_have_text("Số đơn vị tìm thấy: 1")
+        # today's Xã Sông Đốc and the historical Thị trấn Sông Đốc (before 1 July 2025)
+        expect(page.locator("#unit-filter-status")).to_have_text("Số đơn vị tìm thấy: 2")
         assert page.locator("#unit").evaluate("s => s.options[s.selectedIndex].textContent").endswith(
-            "Thị trấn Sông Đốc")
+            "Sông Đốc")
         finder.fill("ap 1 thoi binh")  # every word must occur: no hamlet is named "Thới Bình"
         expect(page.locator("#unit-filter-status")).to_have_text("Số đơn vị tìm thấy: 0")
         finder.fill("thoi binh")
         enabled = page.locator("#unit option:not([disabled])").all_inner_texts()
-        assert [t.strip("— ") for t in enabled] == ["Huyện Thới Bình", "Thị trấn Thới Bình"]
+        assert sorted(t.strip("— ") for t in enabled) == sorted(
+            ["Xã Thới Bình", "Huyện Thới Bình", "Thị trấn Thới Bình", "Xã Thới Bình"])
         names = ["Thị trấn  Sông Đốc", "ĐẦM DƠI", "Xã Nguyễn Phích", "Ấp 1", "Huyện Trần Văn Thời"]
         assert page.evaluate("names => names.map(window.HailongText.fold)", names) == [fold(n) for n in names]
         browser.close()
