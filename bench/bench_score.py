@@ -81,7 +81,7 @@ pd.DataFrame(rows, columns=["unit", "item", "statistic", "estimate", "se"]).to_c
     sys.argv[2], index=False)
 """
 
-OURS_SCRIPT = "from scoring.command import score_command; score_command()"
+OURS_SCRIPT = "from scoring.score_command import score_command; score_command()"
 
 
 def make_data(n: int, seed: int = 20261123) -> pd.DataFrame:

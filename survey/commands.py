@@ -12,11 +12,11 @@ from typing import Any
 import click
 from flask import current_app
 
-from questionnaires.command import questionnaires_group
-from scoring.command import score_command
+from questionnaires.questionnaires_command import questionnaires_group
+from scoring.score_command import score_command
 from survey import __version__, create_app
-from survey.admin.cli import setup_group, units_group
-from survey.portal.cli import admin_index_group, portal_group
+from survey.admin.setup_commands import setup_group, units_group
+from survey.portal.publish_commands import admin_index_group, portal_group
 from survey.portal.release_commands import release_group, worker_command
 
 

@@ -8,7 +8,7 @@ Who may do what (admins may do everything, except approve a release they prepare
 - a **publisher** — another account than the one that prepared it — approves and publishes a
   built release, and withdraws a published one with a notice.
 
-The web pages (:mod:`survey.staff.releases`) and the CLI (:mod:`survey.portal.commands`) call
+The web pages (:mod:`survey.staff.release_views`) and the CLI (:mod:`survey.portal.publish_commands`) call
 these functions only.
 """
 

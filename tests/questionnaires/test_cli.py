@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from questionnaires import load_library
-from questionnaires.command import questionnaires_group
+from questionnaires.questionnaires_command import questionnaires_group
 
 
 def test_list_json_names_every_version() -> None:

@@ -1,4 +1,4 @@
-"""``hailong score`` (scoring.command.score_command): same numbers as the Python API, clear errors."""
+"""``hailong score`` (scoring.score_command.score_command): same numbers as the Python API, clear errors."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from scoring import estimators
-from scoring.command import score_command
 from scoring.design import SurveyDesign
+from scoring.score_command import score_command
 
 DESIGN_ARGS = ["--weight", "weight", "--strata", "stratum", "--psu", "psu"]
 

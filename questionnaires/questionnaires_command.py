@@ -175,7 +175,7 @@ def import_command(source: Path, output: Path | None, allow_partial: bool, langu
         click.echo("đã giữ mọi thứ trong tệp" if language == "vi" else "everything in the workbook was kept", err=True)
 
 
-def main() -> None:  # pragma: no cover - ``python -m questionnaires.command``
+def main() -> None:  # pragma: no cover - ``python -m questionnaires.questionnaires_command``
     questionnaires_group(prog_name="questionnaires", args=sys.argv[1:])
 
 

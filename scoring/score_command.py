@@ -5,7 +5,7 @@ estimate, its linearised standard error (Taylor linearisation, PSUs with replace
 ``survey``), the confidence interval (Wald on Student t with the design degrees of freedom by
 default, or the logit interval of ``svyciprop``) and the design effect; or, with
 ``--change-from``, the change between two periods; or, with ``--sae``, Fay–Herriot small-area
-estimates per area. The tables are built in :mod:`scoring.tables`; this is the only module of
+estimates per area. The tables are built in :mod:`scoring.score_tables`; this is the only module of
 :mod:`scoring` that reads or writes files.
 """
 
@@ -23,7 +23,7 @@ import pandas as pd
 from scoring.design import LONELY_PSU_RULES, LonelyPsu, SurveyDesign
 from scoring.intervals import MIN_N, CiMethod
 from scoring.sae import FitMethod
-from scoring.tables import (
+from scoring.score_tables import (
     NO_VALID_ANSWER,
     STATISTICS,
     change_file,
