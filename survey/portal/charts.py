@@ -193,6 +193,11 @@ def accessible_svg(svg: str, title: str, description: str, prefix: str) -> str:
     root.set("aria-labelledby", f"{prefix}-title {prefix}-desc")
     root.set("class", "chart")
     root.set("focusable", "false")
+    # ElementTree's prefix registry is process-wide and other libraries (pyxform for XForms,
+    # WeasyPrint for PDF metadata) register their own default namespace in it: claim the SVG one
+    # again right before writing, or the chart comes out as <ns0:svg>, which browsers do not draw.
+    ET.register_namespace("", SVG_NS)
+    ET.register_namespace("xlink", XLINK_NS)
     return ET.tostring(root, encoding="unicode")
 
 
