@@ -72,7 +72,8 @@ def approve(publisher: Any, base: str, release_id: int) -> None:
 
     publisher.goto(f"{base}/staff/releases/{release_id}")
     publisher.locator(f"form[action$='/staff/releases/{release_id}/publish'] button[type=submit]").click()
-    expect(publisher.locator(f"a.button[href$='/staff/releases/{release_id}/preview']")).to_be_visible()
+    # once published, the release's page links to the public pages (the preview is for drafts)
+    expect(publisher.locator(f"a.button[href$='/portal/r/{release_id}/']")).to_be_visible()
     assert publisher.locator("code").first.inner_text().strip(), "a published release shows its SHA-256"
 
 
