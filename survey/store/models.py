@@ -529,6 +529,27 @@ class AdminIndexFigure(Base):
     unit: Mapped[Unit] = relationship()
 
 
+
+class UnitCovariate(Base):
+    """One area covariate of a unit for the small-area model (``scoring.sae``): e.g. ``urban``
+    (1 for a ward), ``population``, ``area_km2``, ``poverty_rate``, ``distance_km``, with its
+    reference year and documented source. Re-importing a unit × covariate replaces its value
+    (``survey.reports.covariates``); see docs/methodology.md."""
+
+    __tablename__ = "unit_covariate"
+    __table_args__ = (UniqueConstraint("unit_id", "name", name="uq_unit_covariate"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float] = mapped_column(Float)
+    year: Mapped[int | None]
+    source: Mapped[str] = mapped_column(String(200), default="")
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+
+    unit: Mapped[Unit] = relationship()
+
 __all__ = [
     "AdminIndexFigure",
     "Answer",
@@ -551,6 +572,7 @@ __all__ = [
     "Target",
     "TargetKind",
     "Unit",
+    "UnitCovariate",
     "UnitCorrespondence",
     "UnitKind",
     "UnitLevel",
