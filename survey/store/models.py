@@ -550,6 +550,27 @@ class UnitCovariate(Base):
 
     unit: Mapped[Unit] = relationship()
 
+
+class UnitBoundaries(Base):
+    """The commune boundaries a province uploaded (revision 0010, issue 10): one validated GeoJSON
+    FeatureCollection per province, each feature's properties reduced to the unit it was matched to
+    (``survey.portal.boundaries``). A new upload replaces it; a release copies the boundaries it drew
+    into its snapshot, so a published map never changes."""
+
+    __tablename__ = "unit_boundaries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), unique=True)
+    geojson: Mapped[str] = mapped_column(Text)
+    code_property: Mapped[str] = mapped_column(String(40))
+    feature_count: Mapped[int]
+    source: Mapped[str] = mapped_column(String(200), default="")
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+
+    unit: Mapped[Unit] = relationship()
+
+
 __all__ = [
     "AdminIndexFigure",
     "Answer",
@@ -574,6 +595,7 @@ __all__ = [
     "Unit",
     "UnitCovariate",
     "UnitCorrespondence",
+    "UnitBoundaries",
     "UnitKind",
     "UnitLevel",
     "UnitService",
