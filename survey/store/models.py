@@ -157,6 +157,9 @@ class UnitCorrespondence(Base):
     new_unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True, index=True)
     share: Mapped[float | None] = mapped_column(Float)
     partly: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Revision 0009 (issue 9): what the share is — "population" (of the old commune's people now in
+    # the new unit), "villages" (counted from the villages that moved), "area", "estimate"; None: no share.
+    basis: Mapped[str | None] = mapped_column(String(20))
 
 
 class Service(Base):
@@ -383,9 +386,49 @@ class Assignment(Base):
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
 
+    # Revision 0009: the enumerator team this work was given to, if any (``team_assignment``).
+    team: Mapped[Team | None] = relationship(secondary="team_assignment", viewonly=True)
+
     user: Mapped[User] = relationship()
     unit: Mapped[Unit] = relationship()
     service: Mapped[Service] = relationship()
+
+
+class Team(Base):
+    """An enumerator team (revision 0009): a supervisor and enumerators working in one unit's area
+    (``unit_id``: the scope — a province, a commune). Assignments may be given to a team; the
+    supervisor reviews what the team collected."""
+
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"), index=True)
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    unit: Mapped[Unit] = relationship()
+    supervisor: Mapped[User | None] = relationship()
+    members: Mapped[list[User]] = relationship(secondary="team_member", order_by="User.username")
+
+
+class TeamMember(Base):
+    """An enumerator in a team."""
+
+    __tablename__ = "team_member"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class TeamAssignment(Base):
+    """An assignment given to a team: one assignment row per member, each linked here (a table of
+    its own, so that the assignment table is not rebuilt on SQLite)."""
+
+    __tablename__ = "team_assignment"
+
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
 
 
 class TargetKind(enum.StrEnum):
@@ -592,6 +635,9 @@ __all__ = [
     "Service",
     "Target",
     "TargetKind",
+    "Team",
+    "TeamAssignment",
+    "TeamMember",
     "Unit",
     "UnitCovariate",
     "UnitCorrespondence",
@@ -601,7 +647,3 @@ __all__ = [
     "UnitService",
     "User",
 ]
-
-# Cases, days off, sample targets, quality flags and back-checks (revision c11b, issue 11) are in
-# survey.store.casework; imported here so that Base.metadata has their tables.
-from survey.store import casework as _casework  # noqa: E402,F401
