@@ -647,3 +647,7 @@ __all__ = [
     "UnitService",
     "User",
 ]
+
+# Cases, days off, sample targets, quality flags and back-checks (revision c11b, issue 11) are in
+# survey.store.casework; imported here so that Base.metadata has their tables.
+from survey.store import casework as _casework  # noqa: E402,F401

@@ -8,7 +8,7 @@ No existing table is rebuilt (on SQLite a rebuilt assignment table would null th
 ``assignment_id``): the link is a table of its own, the basis a plain ADD COLUMN.
 
 Revision ID: 0009
-Revises: 0010 (unit_boundaries)
+Revises: i14a
 Create Date: 2026-12-01 12:15:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0010'
+down_revision = 'i14a'
 branch_labels = None
 depends_on = None
 
