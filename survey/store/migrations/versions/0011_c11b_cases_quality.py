@@ -1,7 +1,7 @@
 """cases (feedback_case, case_event), day_off, sample_target, response_flag, dossier_attempt, back_check (issue 11)
 
 Revision ID: c11b
-Revises: 0010
+Revises: 0009
 Create Date: 2026-12-01 12:10:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'c11b'
-down_revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
