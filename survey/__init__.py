@@ -24,7 +24,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey.portal import home as public
     from survey.portal import jobs, opendata
     from survey.portal import pages as portal
-    from survey.staff import admin_index_upload, desks, preview, release_views, review, targets
+    from survey.staff import (
+        admin_index_upload,
+        boundaries_upload,
+        desks,
+        preview,
+        release_views,
+        review,
+        targets,
+    )
     from survey.staff import workspace as staff
     from survey.store import db
 
@@ -66,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(targets.bp)
     app.register_blueprint(release_views.bp)
     app.register_blueprint(admin_index_upload.bp)
+    app.register_blueprint(boundaries_upload.bp)
     app.register_blueprint(opendata.bp)
     from survey.admin import views as admin_views
 

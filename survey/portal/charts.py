@@ -18,13 +18,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import threading
 import xml.etree.ElementTree as ET  # noqa: S405 - parses only SVG this module just rendered
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import altair as alt
 import vl_convert
@@ -157,7 +158,8 @@ def render_svg(spec: Mapping[str, Any], title: str, description: str, key: str, 
     use_fonts()
     raw = vl_convert.vegalite_to_svg(
         dict(spec), format_locale=FORMAT_LOCALES.get(language, FORMAT_LOCALES["vi"]), allowed_base_urls=[])
-    text = accessible_svg(raw, title, description, f"chart-{key}-{digest[:8]}")
+    prefix = f"chart-{key}-{digest[:8]}"
+    text = hatch(accessible_svg(raw, title, description, prefix), prefix)
     CACHE.put(digest, text)
     return text
 
@@ -409,3 +411,76 @@ def badge_spec(lines: Sequence[str], trend: Sequence[Mapping[str, Any]], width: 
     if len(trend) >= 2:
         return _config(alt.vconcat(head, _sparkline(trend, width, 50), spacing=4), spark=trend, **texts)
     return _config(head, **texts)
+
+
+# ---------------------------------------------------------------------------------------------
+# The boundary map
+
+#: Viridis (perceptually uniform, readable with the common colour-vision deficiencies and in grey).
+SEQUENTIAL_SCHEME: Final = "viridis"
+#: The fill of a unit that is not published: a placeholder colour the SVG step turns into grey hatching.
+HATCH_FILL = "#bdbdbe"
+HATCH_PATTERN = (
+    '<pattern id="{id}" patternUnits="userSpaceOnUse" width="6" height="6" '
+    'patternTransform="rotate(45)"><rect width="6" height="6" fill="#e0e0e0"/>'
+    '<line x1="0" y1="0" x2="0" y2="6" stroke="#6b6b6b" stroke-width="2"/></pattern>')
+
+
+@_remembered
+def choropleth_spec(features: Sequence[Mapping[str, Any]], legend_title: str, suppressed_label: str,
+                    share: bool = True, width: int = 560) -> dict[str, Any]:
+    """A choropleth of the units' boundaries (GeoJSON features whose ``properties`` carry
+    ``estimate`` and ``label``): ranked units on a sequential colour-blind-safe scale, units with
+    too few answers hatched grey with their own legend entry. Mercator, fitted to the features."""
+    shown = [f for f in features if f["properties"].get("estimate") is not None]
+    hidden = [f for f in features if f["properties"].get("estimate") is None]
+    lons: list[float] = []
+    lats: list[float] = []
+    for f in features:
+        _extent(f["geometry"]["coordinates"], lons, lats)
+    span_lon = (max(lons) - min(lons)) if lons else 1.0
+    span_lat = (max(lats) - min(lats)) if lats else 1.0
+    middle = math.radians((max(lats) + min(lats)) / 2) if lats else 0.0
+    aspect = span_lat / max(span_lon * math.cos(middle), 1e-9)
+    height = int(min(max(width * aspect, 240), 720))
+    projection = alt.Projection(type="mercator")
+    layers = []
+    if hidden:
+        layers.append(alt.Chart(_rows("hidden")).mark_geoshape(stroke="white", strokeWidth=0.8).encode(
+            color=alt.Color("properties.status:N", title=None,
+                            scale=alt.Scale(domain=[suppressed_label], range=[HATCH_FILL]),
+                            legend=alt.Legend(orient="bottom", symbolType="square", symbolSize=220, labelLimit=width))))
+    if shown:
+        values = [float(f["properties"]["estimate"]) for f in shown]
+        low, high = min(values), max(values)
+        if high - low < 1e-9:
+            low, high = low - 0.01, high + 0.01
+        layers.append(alt.Chart(_rows("shown")).mark_geoshape(stroke="white", strokeWidth=0.8).encode(
+            color=alt.Color("properties.estimate:Q", title=legend_title,
+                            scale=alt.Scale(scheme=SEQUENTIAL_SCHEME, domain=[low, high]),
+                            legend=alt.Legend(orient="bottom", format=".0%" if share else ".1f",
+                                              gradientLength=min(width - 40, 320), titleLimit=width))))
+    chart = alt.layer(*layers).resolve_scale(color="independent").properties(
+        width=width, height=height, projection=projection)
+    return _config(chart, shown=shown, hidden=hidden)
+
+
+def _extent(coordinates: Any, lons: list[float], lats: list[float]) -> None:
+    if coordinates and isinstance(coordinates[0], int | float):
+        lons.append(float(coordinates[0]))
+        lats.append(float(coordinates[1]))
+        return
+    for part in coordinates:
+        _extent(part, lons, lats)
+
+
+def hatch(svg: str, prefix: str) -> str:
+    """Turn the placeholder fill of unpublished units into a grey hatching pattern (Vega has no
+    pattern fills): the map and its legend symbol then show the same hatching."""
+    marker = f'fill="{HATCH_FILL}"'
+    if marker not in svg:
+        return svg
+    pattern_id = f"{prefix}-hatch"
+    svg = svg.replace(marker, f'fill="url(#{pattern_id})"')
+    at = svg.index("</desc>") + len("</desc>")  # after the title and description, which come first
+    return svg[:at] + "<defs>" + HATCH_PATTERN.format(id=pattern_id) + "</defs>" + svg[at:]

@@ -206,7 +206,7 @@ def ranking_chart(pub: Published, ranking: Row) -> Chart:
 TILE_COLUMNS = (Column("label", _l("Unit")), Column("group_label", _l("Group")), Column("estimate", _l("Index"), "share"))
 
 
-def tile_chart(pub: Published, ranking: Row) -> Chart:
+def tiles_chart(pub: Published, ranking: Row) -> Chart:
     """A tile map: one square per unit, in alphabetical order, coloured by its nhóm."""
     from survey.text import sort_key
 
@@ -222,6 +222,63 @@ def tile_chart(pub: Published, ranking: Row) -> Chart:
                  spec, current_language())
 
 
+MAP_COLUMNS = (Column("label", _l("Unit")), Column("estimate", _l("Index"), "share"),
+               Column("ci_low", _l("Lower limit"), "share"), Column("ci_high", _l("Upper limit"), "share"),
+               Column("group_text", _l("Group")), Column("n", _l("Answers"), "count"),
+               Column("on_map", _l("On the map")))
+
+
+def boundaries(pub: Published) -> dict[str, Mapping[str, Any]]:
+    """The boundary of each unit the release drew on its map (from its snapshot), by unit code."""
+    section = pub.snapshot.get("boundaries") or {}
+    return {str(f["properties"]["unit"]): f["geometry"] for f in section.get("features") or []
+            if f.get("geometry") and (f.get("properties") or {}).get("unit")}
+
+
+def boundary_map_chart(pub: Published, ranking: Row) -> Chart | None:
+    """The units on the province's uploaded boundaries, coloured by their overall index (None
+    when the release carries no boundaries for these units: the tile map is drawn instead)."""
+    from survey.text import sort_key
+
+    shapes = boundaries(pub)
+    rows = sorted(ranking_rows(pub, ranking), key=lambda r: sort_key(r["label"]))
+    drawn = [r for r in rows if r["unit"] in shapes]
+    if not drawn:
+        return None
+    level = str(ranking.get("level") or "")
+    features = [{"type": "Feature", "geometry": shapes[r["unit"]],
+                 "properties": {"unit": r["unit"], "label": r["label"], "estimate": r["estimate"],
+                                "status": str(SUPPRESSED)}} for r in drawn]
+    table = [{**r, "on_map": _("yes") if r["unit"] in shapes else _("no boundary uploaded")} for r in rows]
+    ranked = [r for r in drawn if not r["suppressed"]]
+    parts = []
+    if ranked:
+        best = max(ranked, key=lambda r: r["estimate"])
+        worst = min(ranked, key=lambda r: r["estimate"])
+        parts.append(_("Darker is lower, yellow is higher. Highest: %(best)s, %(best_value)s; lowest: %(worst)s, "
+                       "%(worst_value)s.", best=best["label"], best_value=formatting.percent(best["estimate"]),
+                       worst=worst["label"], worst_value=formatting.percent(worst["estimate"])))
+    hidden = len(drawn) - len(ranked)
+    if hidden:
+        parts.append(_("%(count)s units hatched grey: %(suppressed)s.", count=hidden, suppressed=SUPPRESSED))
+    if len(rows) > len(drawn):
+        parts.append(_("%(count)s units have no boundary on the map; the table lists them.",
+                       count=len(rows) - len(drawn)))
+    description = _("Map of %(units)s coloured by the overall index.", units=LEVEL_NAMES.get(level, level)) + " " + \
+        " ".join(parts)
+    spec = charts.choropleth_spec(features, _("Overall index"), str(SUPPRESSED))
+    return Chart(f"map-{level}", _("Map of the overall index"), description, MAP_COLUMNS, tuple(table), spec,
+                 current_language(), drawn=True)
+
+
+def map_chart(pub: Published, ranking: Row) -> Chart:
+    """The boundary map where the release carries the province's boundaries, else the tile map."""
+    return boundary_map_chart(pub, ranking) or tiles_chart(pub, ranking)
+
+
+tile_chart = map_chart  # the pages' name for the map of the units: boundaries where uploaded, else tiles
+
+
 def period(pub: Published) -> str:
     period_info = pub.release.get("period") or {}
     return str(period_info.get(f"label_{current_language()}") or formatting.period_label(str(period_info.get("code") or "")))
@@ -234,7 +291,7 @@ def _ranking_builder(level: str, tiles: bool = False) -> Builder:
     def build(pub: Published, questionnaire: str, unit: str, service: str | None = None) -> Chart | None:
         for ranking in pub.rankings_below(questionnaire, unit, service):
             if ranking.get("level") == level:
-                return tile_chart(pub, ranking) if tiles else ranking_chart(pub, ranking)
+                return map_chart(pub, ranking) if tiles else ranking_chart(pub, ranking)
         return None
     return build
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -256,6 +256,13 @@ class Papi(TypedDict):
     benchmark: list[dict[str, Any]]  # official PAPI 2011–2016 rows of the province (if provided)
 
 
+class Boundaries(TypedDict):
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, Any]]  # {type: Feature, properties: {unit}, geometry: Polygon | MultiPolygon}
+    source: str  # the uploaded file's name
+    uploaded_at: str | None  # ISO moment, Vietnam time
+
+
 class Snapshot(TypedDict):
     schema: int  # SCHEMA_VERSION
     release: ReleaseInfo
@@ -267,6 +274,9 @@ class Snapshot(TypedDict):
     trend: list[TrendRow]  # earlier published periods of the same kind and scope, and this one
     papi: Papi | None  # when a PAPI questionnaire was chosen for a year
     admin_index: list[dict[str, Any]]  # Decision 766 figures per unit, when imported
+    # The commune boundaries the map was drawn on (a GeoJSON FeatureCollection, each feature's
+    # properties only {"unit": code}), copied from the province's upload; None: no map, tiles.
+    boundaries: NotRequired[Boundaries | None]
 
 
 # -- hashing ------------------------------------------------------------------------------------
