@@ -15,6 +15,7 @@ from flask import current_app
 from questionnaires.questionnaires_command import questionnaires_group
 from scoring.score_command import score_command
 from survey import __version__, create_app
+from survey.admin.covariates_commands import covariates_group
 from survey.admin.setup_commands import setup_group, units_group
 from survey.portal.publish_commands import admin_index_group, portal_group
 from survey.portal.release_commands import release_group, worker_command
@@ -272,6 +273,7 @@ main.add_command(admin_index_group, "admin-index")
 main.add_command(portal_group, "portal")
 main.add_command(release_group, "release")
 main.add_command(worker_command, "worker")
+main.add_command(covariates_group, "covariates")
 
 
 if __name__ == "__main__":  # pragma: no cover

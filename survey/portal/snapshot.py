@@ -195,6 +195,37 @@ class RankRow(TypedDict):
     rank_low: int | None  # 95% rank interval from bootstrap replicates
     rank_high: int | None
     group: int | None  # nhóm 1 (highest) … 4 (lowest), by quartile of the ranked units
+    # The Fay–Herriot modelled index ("ước lượng mô hình"), shown beside the direct one and, for
+    # a suppressed unit, instead of it (the direct numbers stay null); None: no model fitted.
+    modelled: NotRequired[Modelled | None]
+
+
+class Modelled(TypedDict):
+    estimate: float  # the EBLUP (sampled unit) or synthetic estimate xᵀβ̂ (unit without answers)
+    mse: float  # Prasad–Rao mean squared error
+    ci_low: float  # estimate ± z·√mse at the release's confidence level, within [0, 1]
+    ci_high: float
+    kind: Literal["eblup", "synthetic"]
+    gamma: float | None  # weight of the direct index in the EBLUP (null when the direct one is suppressed)
+
+
+class CovariateInfo(TypedDict):
+    name: str  # e.g. urban, population, area_km2, poverty_rate, distance_km
+    label_vi: str
+    label_en: str
+    sources: list[str]  # documented sources, with their year, as imported
+
+
+class ModelInfo(TypedDict):
+    label_vi: str  # "ước lượng mô hình (Fay–Herriot EBLUP)"
+    label_en: str  # "modelled estimate (Fay–Herriot EBLUP)"
+    method: str  # how σ²_v was fitted: "REML"
+    mse: str  # "Prasad–Rao"
+    covariates: list[CovariateInfo]  # the area covariates used (empty: intercept only)
+    areas_fitted: int  # units whose direct index entered the model
+    sigma2_v: float  # variance of the area effects
+    beta: list[float]  # intercept first, then one per covariate
+    note: str  # anchor of the methodology note on the portal's methodology page
 
 
 class BestInfo(TypedDict):
@@ -211,6 +242,7 @@ class Ranking(TypedDict):
     median: float | None  # "điểm trung vị" over the ranked units
     best: BestInfo | None
     replicates: int  # bootstrap replicates behind the rank intervals
+    model: NotRequired[ModelInfo | None]  # the small-area model behind the rows' ``modelled`` (None: none fitted)
 
 
 class TrendRow(TypedDict):

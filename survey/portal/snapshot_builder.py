@@ -43,6 +43,8 @@ from survey.portal.snapshot import (
     ElementRow,
     IndexRow,
     Interval,
+    ModelInfo,
+    Modelled,
     Papi,
     PapiScore,
     QuestionnaireInfo,
@@ -286,6 +288,9 @@ class _Context:
         self.listed = {uid for uid in self.subtree
                        if uid == scope.id or tree.units[uid].level != UnitLevel.HAMLET}
         self.answered: set[int] = set()
+        # (questionnaire, unit, service) → its overall record as scored, before suppression: the
+        # small-area model (``_small_area``) needs the direct index of units too small to publish
+        self.direct: dict[tuple[str, int, int | None], Mapping[Hashable, Any]] = {}
         self.design: SurveyDesign = SurveyDesign(weight="weight") if spec.weighting == "design" else SurveyDesign()
 
     def suppressed(self, n: int, n_eff: float | None) -> bool:
@@ -408,6 +413,8 @@ def _level_rows(
         service = int(key[1]) if len(key) > 1 else None
         records = current.get(key, {})
         overall = records.get(("overall", "overall"))
+        if overall is not None:
+            context.direct[(questionnaire.id, area, service)] = overall
         n = 0 if overall is None else int(overall["n"])
         n_eff = None if overall is None else _effective_n(overall)
         hidden = context.suppressed(n, n_eff)
@@ -498,6 +505,7 @@ def _ranking(
                      for r in out.to_dict("records")}
     elif len(ranked) == 1:
         intervals = {ranked[0]: (1, 1, 1)}
+    modelled, model = _small_area(context, questionnaire, [uid for uid, _row in listed], service_id)
     estimates = pd.Series({uid: rows[(uid, service_id)]["overall"]["estimate"] for uid in intervals}, dtype=float)
     group = groups(estimates) if len(estimates) else pd.Series(dtype=float)
     order = {uid: n for n, uid in enumerate(level_units)}
@@ -512,6 +520,7 @@ def _ranking(
             "rank": rank[0] if rank else None, "rank_low": rank[1] if rank else None,
             "rank_high": rank[2] if rank else None,
             "group": int(group[uid]) if rank and uid in group.index else None,
+            "modelled": modelled.get(uid),
         })
     best = max(((r["unit"], r["estimate"]) for r in table if r["rank"] is not None and r["estimate"] is not None),
                key=lambda x: x[1], default=None)
@@ -521,7 +530,53 @@ def _ranking(
         "median": float(np.median(estimates.to_numpy())) if len(estimates) else None,
         "best": None if best is None else {"unit": best[0], "estimate": float(best[1])},
         "replicates": RANK_REPLICATES,
+        "model": model,
     }
+
+
+#: Levels whose units get a small-area (Fay–Herriot) modelled index in a release.
+SMALL_AREA_LEVELS = (UnitLevel.COMMUNE, UnitLevel.HAMLET, UnitLevel.DISTRICT)
+
+
+def _small_area(context: _Context, questionnaire: Questionnaire, units: list[int],
+                service_id: int | None) -> tuple[dict[int, Modelled], ModelInfo | None]:
+    """The Fay–Herriot modelled index of each unit of a ranking (:func:`survey.reports.
+    small_area.modelled_indices` on the units' direct indices as scored — suppressed ones too —
+    and their stored covariates), with the model's description; nothing for departments or
+    when the model cannot be fitted."""
+    from scoring.sae import MODELLED_LABEL
+    from survey.reports.covariates import label, unit_covariates
+    from survey.reports.small_area import modelled_indices
+
+    if not units or context.tree.units[units[0]].level not in SMALL_AREA_LEVELS:
+        return {}, None
+    records = [(uid, context.direct.get((questionnaire.id, uid, service_id))) for uid in units]
+    direct = pd.DataFrame([{"area": uid, "direct": float(rec["estimate"]), "variance": float(rec["se"]) ** 2,
+                            "n": int(rec["n"]), "n_eff": _effective_n(rec), "n_psu": int(rec["n_psu"]),
+                            "deff": float(rec["deff"]) if number_or_none(rec["deff"]) is not None else np.nan}
+                           for uid, rec in records if rec is not None and number_or_none(rec["se"]) is not None],
+                          columns=["area", "direct", "variance", "n", "n_eff", "n_psu", "deff"])
+    covariates = unit_covariates(context.session, [context.tree.units[uid] for uid in units])
+    found = modelled_indices(direct, covariates, confidence=context.spec.confidence_level)
+    if found is None:
+        return {}, None
+    table, info = found
+    hidden = {uid for uid, rec in records
+              if rec is None or context.suppressed(int(rec["n"]), _effective_n(rec))}
+    out: dict[int, Modelled] = {
+        int(r["area"]): {"estimate": float(r["estimate"]), "mse": float(r["mse"]), "ci_low": float(r["ci_low"]),
+                         "ci_high": float(r["ci_high"]), "kind": "eblup" if r["kind"] == "eblup" else "synthetic",
+                         "gamma": None if int(r["area"]) in hidden else float(r["gamma"])}
+        for r in _records(table)}
+    sources = covariates.attrs.get("sources", {})
+    model: ModelInfo = {
+        "label_vi": "ước lượng mô hình (Fay–Herriot EBLUP)", "label_en": MODELLED_LABEL, "method": info.method,
+        "mse": "Prasad–Rao", "areas_fitted": info.areas_fitted, "sigma2_v": info.sigma2_v, "beta": list(info.beta),
+        "covariates": [{"name": c, "label_vi": label(c, "vi"), "label_en": label(c, "en"),
+                        "sources": list(sources.get(c, []))} for c in info.covariates],
+        "note": "small-area",
+    }
+    return out, model
 
 
 def _overall_only(plan: LinearPlan) -> LinearPlan:

@@ -14,7 +14,8 @@ is too wide to place them. Each rank carries its 95% interval: the ranks of the 
 of their indices from N(estimate, SE²) — the units' respondents are disjoint, so their estimates
 are independent — as ``scoring.sae.posterior_rank_intervals`` does (never a point rank alone).
 Beside the direct index stands the modelled index of the Fay–Herriot model (``scoring.sae``,
-REML, urban wards vs rural communes as covariate when both occur): the direct index shrunk toward
+REML, on the units' stored covariates — :mod:`survey.reports.covariates` — and urban wards vs
+rural communes from the official list): the direct index shrunk toward
 what the model predicts, most for units with few answers, and a synthetic estimate for a unit
 without responses, labelled as modelled, with its MSE-based interval. The median, highest and
 lowest index over the ranked units close the table, like the official sheets.
@@ -44,7 +45,8 @@ from survey.reports.sipas_tables import (
     sipas_spec,
     whole_or_none,
 )
-from survey.store.models import Service, Target, TargetKind, Unit, UnitKind, UnitLevel
+from survey.reports.small_area import ModelInfo
+from survey.store.models import Service, Target, TargetKind, Unit, UnitLevel
 from survey.text import sort_key
 
 RANKED_LEVELS = (UnitLevel.DISTRICT, UnitLevel.COMMUNE)  # the levels of before July 2025 (kept for callers)
@@ -59,6 +61,7 @@ class Ranking:
     summary: dict[str, float | None]  # median, highest, lowest overall index over ranked units
     parent: dict[str, object] | None = None  # the parent's own index (the province-wide figure), as a row
     todays_map: bool = True  # units of today's map (old units' responses re-aggregated onto them)
+    model: ModelInfo | None = None  # what produced the modelled indices (None: no model fitted)
 
 
 def area_of(session: Session, level: UnitLevel) -> tuple[list[Unit], dict[int, int]]:
@@ -137,7 +140,9 @@ def unit_ranking(
     table["rank"] = rank(eligible.astype(float))
     table["group"] = groups(eligible.astype(float))
     table = table.merge(_rank_intervals(table, eligible, confidence), on="area", how="left")
-    table = table.merge(_modelled(table, units, confidence), on="area", how="left")
+    modelled = _modelled(session, table, units, confidence)
+    model = table.attrs.get("model")
+    table = table.merge(modelled, on="area", how="left")
     order = {u.id: n for n, u in enumerate(units)}
     table["_order"] = table["area"].map(order)
     table = table.sort_values(["rank", "_order"], na_position="last", kind="stable")
@@ -153,7 +158,7 @@ def unit_ranking(
     title = f"{questionnaire.title.get(language)} — {what} — {period or '—'}"
     head = (_row(parent_row, parent, min_n, language),) if parent_row is not None and parent is not None else ()
     return Ranking(ResultTable(title=title, columns=_columns(confidence), rows=head + rows), periods, period, base,
-                   summary, parent=head[0] if head else None, todays_map=todays_map)
+                   summary, parent=head[0] if head else None, todays_map=todays_map, model=model)
 
 
 RANK_DRAWS = 1000  # draws of the indices behind each rank interval
@@ -173,31 +178,27 @@ def _rank_intervals(table: pd.DataFrame, eligible: pd.Series, confidence: float)
     return out[["area", "rank_low", "rank_high"]]
 
 
-def _modelled(table: pd.DataFrame, units: list[Unit], confidence: float) -> pd.DataFrame:
-    """Fay–Herriot modelled index per unit (sampled or not), or nothing when too few units have a
-    direct index with a positive variance to fit the model."""
-    from scoring.sae import small_area_estimates
+def _modelled(session: Session, table: pd.DataFrame, units: list[Unit], confidence: float) -> pd.DataFrame:
+    """Fay–Herriot modelled index per unit (sampled or not, :mod:`survey.reports.small_area`, on
+    the units' stored covariates), or nothing when too few units have a direct index with a
+    positive variance to fit the model."""
+    from survey.reports.covariates import unit_covariates
+    from survey.reports.small_area import modelled_indices
 
     empty = pd.DataFrame({"area": pd.Series(dtype=int), "modelled": pd.Series(dtype=float),
                           "modelled_low": pd.Series(dtype=float), "modelled_high": pd.Series(dtype=float),
                           "modelled_kind": pd.Series(dtype=object)})
     sampled = table[(table["n"] > 0) & (table["se"] > 0)]
-    if len(sampled) < 4:
-        return empty
-    urban = pd.DataFrame({"area": [u.id for u in units],
-                          "urban": [float(u.kind == UnitKind.PHUONG) for u in units]})
-    columns = ["urban"] if urban["urban"].nunique() > 1 and sampled["area"].map(
-        dict(zip(urban["area"], urban["urban"], strict=True))).nunique() > 1 else []
     direct = pd.DataFrame({"area": sampled["area"], "direct": sampled["estimate"].astype(float),
                            "variance": sampled["se"].astype(float) ** 2, "n": sampled["n"],
                            "n_eff": sampled["n"].astype(float), "n_psu": sampled["n"], "deff": 1.0})
-    try:
-        out = small_area_estimates(direct, urban, area="area", columns=columns, confidence=confidence)
-    except ValueError:  # e.g. the model cannot be fitted on these units
+    found = modelled_indices(direct, unit_covariates(session, units), confidence=confidence)
+    if found is None:
         return empty
-    return pd.DataFrame({"area": out["area"], "modelled": out["estimate"].clip(0, 1),
-                         "modelled_low": out["ci_low"].clip(0, 1), "modelled_high": out["ci_high"].clip(0, 1),
-                         "modelled_kind": out["kind"]})
+    out, info = found
+    table.attrs["model"] = info
+    return pd.DataFrame({"area": out["area"], "modelled": out["estimate"], "modelled_low": out["ci_low"],
+                         "modelled_high": out["ci_high"], "modelled_kind": out["kind"]})
 
 
 def _goals(
