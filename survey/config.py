@@ -103,6 +103,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_HOURS", 12, "A staff session ends this many hours after sign-in."),
     Setting("COOKIE_SECURE", None, "Session and kiosk cookies only over HTTPS. Default: on in production, off in the demo.", kind=bool),
     Setting("DOSSIER_KEY_FILE", None, "The versioned dossier-key file (default `dossier_keys.json` in the instance folder); without it the secret key hashes dossier codes. `hailong dossier-key rotate` creates or extends it; `hailong backup` includes it."),
+    Setting("CASE_REPLY_DAYS", 15, "Working days a unit has to answer a citizen's complaint or feedback (Decision 766/QĐ-TTg: 15)."),
+    Setting("CASE_REJECT_DAYS", 2, "Working days to reject a complaint or feedback not accepted for handling (Decision 766: 2)."),
+    Setting("CASE_INFO_DAYS", 5, "Working days to ask the citizen for more information about a complaint (Decision 766: 5)."),
+    Setting("CASE_PUBLISH_DAYS", 2, "Working days to publish the answer to a complaint once it is given (Decision 766: 2)."),
+    Setting("CASE_REMIND_DAYS", 2, "The reminder job marks open cases due within this many working days (and late ones) every day."),
+    Setting("CASE_LOOKUP_PER_HOUR", 20, "Public look-ups of a case code allowed per address per hour (more get HTTP 429)."),
+    Setting("QUALITY_SECONDS_PER_ANSWER", 4, "An enumerator interview shorter than this many seconds per answer given is flagged `too_fast` (0: off)."),
+    Setting("QUALITY_STRAIGHT_RUN", 10, "This many identical answers in a row on scale questions flag a response `straight_line` (0: off)."),
+    Setting("QUALITY_GPS_KM", 3.0, "An interview whose position is farther than this (km) from the median position of the village's other interviews is flagged `gps_far`."),
+    Setting("QUALITY_OFFICE_HOURS", "07:00-17:30", "Kiosk ratings outside these hours (Vietnam time) or on a day off are flagged `out_of_hours` (empty: off)."),
+    Setting("QUALITY_FIELD_HOURS", "06:00-21:00", "Enumerator interviews outside these hours (Vietnam time) are flagged `out_of_hours` (empty: off)."),
+    Setting("QUALITY_DOSSIER_TRIES", 3, "After this many refused dossier codes at one kiosk within ten minutes, its next ratings are flagged `dossier_tries` (0: off)."),
+    Setting("QUALITY_BACKCHECK_SHARE", 0.1, "Share of enumerator interviews drawn for a back-check visit."),
+    Setting("QUALITY_BACKCHECK_AGREEMENT", 0.8, "A back-check agreeing with the interview on fewer than this share of the questions asked again flags it `back_check`."),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

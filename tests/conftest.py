@@ -50,6 +50,9 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
         "WTF_CSRF_ENABLED": False,
         "KIOSK_RETURN_SECONDS": 1,
         "DOSSIER_KEY_FILE": str(tmp_path / "dossier_keys.json"),  # never the instance folder's
+        # Quality flags that depend on the clock or on typing speed are off: a test runs at any hour
+        # and a browser fills a form in seconds (tests/test_quality_flags.py turns each one on).
+        "QUALITY_OFFICE_HOURS": "", "QUALITY_FIELD_HOURS": "", "QUALITY_SECONDS_PER_ANSWER": 0,
     })
     engine: Engine = app.extensions["hailong.engine"]
     _empty(engine)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from questionnaires import Questionnaire, load_library
+from survey.collect import quality
 from survey.collect.forms import answers_from_form, build_form
 from survey.collect.responses import Pending, StoreResult, store_many
 from survey.errors import Forbidden, Invalid
@@ -364,18 +365,25 @@ def store_all(session: Session, items: list[tuple[Scope, Pending]], *, precheck:
             owners[id(item)] = (scope.credential_id, scope.desk_id)
     scopes = {id(item): scope for scope, item in items}
 
+    checker = quality.Checker(session)
+
     def flags_for(new: list[Pending]) -> list[str | None]:
-        """Flags of the submissions about to be created, in order (duplicates are not counted)."""
+        """Flags of the submissions about to be created, in order (duplicates are not counted):
+        the kiosk's burst/unregistered or the caller's own flag first, then the quality checks."""
         bursts: dict[tuple[int | None, int | None], _Bursts] = {}
         for owner in {owners[id(i)] for i in new if id(i) in owners}:
             mine = [i for i in new if owners.get(id(i)) == owner]
             bursts[owner] = _Bursts(session, scopes[id(mine[0])], [i.submitted_at for i in mine])
-        return [bursts[owners[id(i)]].flag(i.submitted_at) if id(i) in owners else i.flag for i in new]
+        base = [bursts[owners[id(i)]].flag(i.submitted_at) if id(i) in owners else i.flag for i in new]
+        return checker.first_codes(new, base)
 
     ring = dossier_keys.keyring(current_app)
     dossier_keys.check(session, ring)
-    return store_many(session, secret=ring.secret, items=[i for _s, i in items], flags_for=flags_for,
-                      precheck=precheck, old_secrets=ring.secrets()[1:])
+    pendings = [i for _s, i in items]
+    results = store_many(session, secret=ring.secret, items=pendings, flags_for=flags_for,
+                         precheck=precheck, old_secrets=ring.secrets()[1:])
+    checker.record(pendings, results)
+    return results
 
 
 def enumerator_assignment(session: Session, credential: Credential, assignment_id: Any) -> Assignment:
