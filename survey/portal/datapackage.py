@@ -152,7 +152,18 @@ def _ranking_rows(snapshot: Snapshot) -> Iterator[Row]:
                    "suppressed": bool(row["suppressed"]), "estimate": row.get("estimate"),
                    "ci_low": row.get("ci_low"), "ci_high": row.get("ci_high"), "rank": row.get("rank"),
                    "rank_low": row.get("rank_low"), "rank_high": row.get("rank_high"), "group": row.get("group"),
-                   "median": ranking.get("median"), "best": _get(ranking.get("best"), "unit")}
+                   "median": ranking.get("median"), "best": _get(ranking.get("best"), "unit"),
+                   **_modelled_cells(ranking, row)}
+
+
+def _modelled_cells(ranking: Mapping[str, Any], row: Mapping[str, Any]) -> Row:
+    """The Fay–Herriot modelled index of a ranked unit (empty cells when no model was fitted)."""
+    modelled = row.get("modelled") or {}
+    model = ranking.get("model") or {}
+    return {"modelled": modelled.get("estimate"), "modelled_ci_low": modelled.get("ci_low"),
+            "modelled_ci_high": modelled.get("ci_high"), "modelled_mse": modelled.get("mse"),
+            "modelled_kind": modelled.get("kind"), "modelled_gamma": modelled.get("gamma"),
+            "model_covariates": " ".join(c["name"] for c in model.get("covariates") or []) if model else None}
 
 
 def _trend_rows(snapshot: Snapshot) -> Iterator[Row]:
@@ -258,6 +269,20 @@ TABLES: tuple[Table, ...] = (
         Field("group", "integer", "Nhóm", "Performance group (nhóm 1–4 by quartile)", minimum=1, maximum=4),
         _share("median", "Trung vị", "Median over the ranked units"),
         Field("best", "string", "Đơn vị cao nhất", "Code of the best unit"),
+        _share("modelled", "Ước lượng mô hình", "Modelled estimate (Fay–Herriot EBLUP) of the overall index, "
+               "shown beside the direct one and for units too small to publish; see the methodology note"),
+        _share("modelled_ci_low", "Ước lượng mô hình: cận dưới", "Lower limit of the modelled estimate "
+               "(estimate − z·√MSE, Prasad–Rao MSE), within 0–1"),
+        _share("modelled_ci_high", "Ước lượng mô hình: cận trên", "Upper limit of the modelled estimate"),
+        Field("modelled_mse", "number", "Sai số bình phương trung bình", "Prasad–Rao mean squared error of the "
+              "modelled estimate", minimum=0),
+        Field("modelled_kind", "string", "Loại ước lượng mô hình", "eblup: the direct index combined with the "
+              "model's prediction; synthetic: the prediction alone (a unit without answers)",
+              enum=("eblup", "synthetic")),
+        _share("modelled_gamma", "Trọng số của chỉ số trực tiếp", "Weight of the direct index in the EBLUP "
+               "(empty when the direct index is suppressed)"),
+        Field("model_covariates", "string", "Biến phụ trợ của mô hình", "Area covariates of the model, "
+              "space-separated (empty: intercept only)"),
     ), _ranking_rows, primary_key=("index_id", "parent", "level")),
     Table("trend", "Diễn biến qua các kỳ", "The index over the published periods.", (
         _INDEX_ID,
