@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from survey.store.models import (
@@ -28,12 +28,17 @@ from survey.store.models import (
     Response,
     Role,
     Service,
+    Team,
+    TeamAssignment,
+    TeamMember,
     Unit,
+    UnitCorrespondence,
     UnitKind,
     UnitLevel,
+    UnitService,
     User,
 )
-from survey.store.units import today
+from survey.store.units import SHARE_BASES, UnitMap, today
 
 VILLAGE_KINDS = (UnitKind.THON, UnitKind.AP, UnitKind.BAN, UnitKind.TO_DAN_PHO, UnitKind.KHU_PHO)
 ACCOUNT_ROLES = (Role.STAFF, Role.ENUMERATOR, Role.ANALYST, Role.PUBLISHER, Role.ADMIN)
@@ -43,13 +48,27 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "villages": ("commune", "name", "kind", "code"),
     "desks": ("unit", "name", "code", "questionnaire", "services"),
     "assignments": ("enumerator", "village", "questionnaire", "quota", "service", "starts_on", "ends_on",
-                    "stratum", "psu"),
+                    "stratum", "psu", "team"),
+    "services": ("code", "name_vi", "name_en", "category"),
+    "unit_services": ("unit", "services", "below", "action"),
+    "teams": ("team", "unit", "supervisor", "members"),
+    "shares": ("old_unit", "new_unit", "share", "basis"),
+}
+# The columns a file must have (the others may be left out: an empty cell takes the default).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "villages": ("commune", "name"), "desks": ("unit", "name"), "assignments": ("village",),
+    "services": ("code", "name_vi"), "unit_services": ("unit", "services"), "teams": ("team",),
+    "shares": ("old_unit", "new_unit", "share"),
 }
 EXAMPLES: dict[str, tuple[str, ...]] = {
     "villages": ("32002", "Khóm 4", "khu_pho", ""),
     "desks": ("32002", "Bộ phận Một cửa Phường An Xuyên — quầy 2", "", "sipas-kiosk", "CHUNG-THUC TTHC-XA"),
     "assignments": ("dieutravien", "32002-A1", "papi-household", "16", "TTHC-XA", "2026-06-01", "2026-08-31",
-                    "urban", "32002-A1"),
+                    "urban", "32002-A1", ""),
+    "services": ("CHUNG-THUC", "Chứng thực, xác nhận", "Certification and attestation", "administrative"),
+    "unit_services": ("96", "CHUNG-THUC TTHC-XA TIEU-HOC", "commune", "add"),
+    "teams": ("Tổ điều tra Tân Thành", "32002", "canbo", "dieutravien"),
+    "shares": ("cu-31000", "31001", "0,6", "population"),
 }
 
 
@@ -215,9 +234,27 @@ def _day(text: str, what: str) -> date | None:
 
 def add_assignment(session: Session, *, enumerator: str = "", village: str = "", questionnaire: str = "papi-household",
                    quota: str | int = 16, service: str = "", starts_on: str = "", ends_on: str = "",
-                   stratum: str = "", psu: str = "") -> Assignment:
+                   stratum: str = "", psu: str = "", team: str = "") -> Assignment:
     """Field work for an enumerator: a village of today's map, a questionnaire, a quota and dates;
-    the sample design's stratum and PSU (default: the village) go with every interview."""
+    the sample design's stratum and PSU (default: the village) go with every interview.
+
+    Given to a ``team`` (its name) instead of one enumerator, the village's quota is shared among
+    the team's enumerators (one assignment each, linked to the team; the first ones take the
+    remainder); the village must be in the team's area. The first member's assignment is returned."""
+    if team.strip():
+        if enumerator.strip():
+            raise SetupError(_("Give the work to one enumerator or to a team, not both."))
+        return assign_team(session, team=team, village=village, questionnaire=questionnaire, quota=quota,
+                           service=service, starts_on=starts_on, ends_on=ends_on, stratum=stratum, psu=psu)[0]
+    if not enumerator.strip():
+        raise SetupError(_("Choose an enumerator or a team."))
+    return _add_assignment(session, enumerator=enumerator, village=village, questionnaire=questionnaire, quota=quota,
+                           service=service, starts_on=starts_on, ends_on=ends_on, stratum=stratum, psu=psu)
+
+
+def _add_assignment(session: Session, *, enumerator: str, village: str, questionnaire: str, quota: str | int,
+                    service: str, starts_on: str, ends_on: str, stratum: str, psu: str,
+                    within: Unit | None = None) -> Assignment:
     from survey.store.catalogue import latest
 
     user = session.scalar(select(User).where(User.username == enumerator.strip().casefold()))
@@ -241,12 +278,257 @@ def add_assignment(session: Session, *, enumerator: str = "", village: str = "",
     begins, ends = _day(starts_on, _("The first day")), _day(ends_on, _("The last day"))
     if begins and ends and ends < begins:
         raise SetupError(_("The last day comes after the first."))
+    if within is not None and not _inside(session, place, within):
+        raise SetupError(_("%(village)s is not in the area of the team (%(unit)s).", village=place.name,
+                           unit=within.name))
     chosen = _services(session, [service.strip()])[0] if service.strip() else _default_service(session)
     row = Assignment(user=user, unit=place, service=chosen, questionnaire_id=questionnaire.strip(), quota=count,
                      starts_on=begins, ends_on=ends, stratum=stratum.strip() or None,
                      psu=psu.strip() or place.code)
     session.add(row)
     session.flush()
+    return row
+
+
+def _inside(session: Session, unit: Unit, area: Unit) -> bool:
+    """Is ``unit`` ``area`` or under it on today's map?"""
+    unit_map = UnitMap(session)
+    return unit.id in unit_map.tree(unit_map.now).subtree(area.id)
+
+
+# --- Services and the units that offer them (issue 9 point 6) -------------------------------------
+
+#: The national list a province starts from: the three fields where satisfaction must be measured
+#: (certification, construction permits, land-use right certificates), commune-level procedures,
+#: business registration, public health and public primary education (shared/methodology.md §1).
+DEFAULT_SERVICES: tuple[tuple[str, str, str, str], ...] = (
+    ("CHUNG-THUC", "Chứng thực, xác nhận", "Certification and attestation", "administrative"),
+    ("GPXD", "Cấp giấy phép xây dựng", "Construction permits", "administrative"),
+    ("GCN-QSDD", "Cấp Giấy chứng nhận quyền sử dụng đất", "Land-use right certificates", "administrative"),
+    ("TTHC-XA", "Thủ tục hành chính cấp xã", "Commune-level procedures", "administrative"),
+    ("DKKD", "Đăng ký kinh doanh", "Business registration", "administrative"),
+    ("BV-HUYEN", "Khám, chữa bệnh tại bệnh viện huyện", "District hospital care", "public"),
+    ("TIEU-HOC", "Giáo dục tiểu học công lập", "Public primary education", "public"),
+)
+OBLIGATORY_SERVICES = ("CHUNG-THUC", "GPXD", "GCN-QSDD")
+CATEGORIES = ("administrative", "public")
+
+
+def save_service(session: Session, *, code: str = "", name_vi: str = "", name_en: str = "",
+                 category: str = "administrative") -> Service:
+    """Add a service, or change the names and category of the one with this code (a code never
+    changes: responses are stored under it)."""
+    code = code.strip().upper()
+    if not code or len(code) > 40 or not code.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise SetupError(_("A service code is letters, digits and hyphens (at most 40), e.g. CHUNG-THUC."))
+    name_vi, name_en = " ".join(name_vi.split()), " ".join(name_en.split())
+    if not name_vi:
+        raise SetupError(_("Give the service its Vietnamese name."))
+    if len(name_vi) > 200 or len(name_en) > 200:
+        raise SetupError(_("A service name has at most 200 characters."))
+    category = (category.strip() or "administrative").casefold()
+    if category not in CATEGORIES:
+        raise SetupError(_("The category is administrative (thủ tục hành chính) or public (dịch vụ công)."))
+    service = session.scalar(select(Service).where(Service.code == code))
+    if service is None:
+        service = Service(code=code, name_vi=name_vi, name_en=name_en or name_vi, category=category)
+        session.add(service)
+    else:
+        service.name_vi, service.category = name_vi, category
+        service.name_en = name_en or service.name_en
+    session.flush()
+    return service
+
+
+def default_services(session: Session) -> list[Service]:
+    """The national list (:data:`DEFAULT_SERVICES`): added where missing, names kept where a
+    province changed them. Idempotent."""
+    out = []
+    for code, vi, en, category in DEFAULT_SERVICES:
+        found = session.scalar(select(Service).where(Service.code == code))
+        out.append(found if found is not None else save_service(session, code=code, name_vi=vi, name_en=en,
+                                                               category=category))
+    return out
+
+
+BELOW = {"": None, "commune": UnitLevel.COMMUNE, "department": UnitLevel.DEPARTMENT, "hamlet": UnitLevel.HAMLET}
+
+
+def offer_services(session: Session, *, unit: str = "", services: str = "", below: str = "",
+                   action: str = "add") -> Unit:
+    """``unit`` (or, with ``below`` = commune / department, every such unit of today's map under
+    it) offers — or with ``action`` = remove no longer offers — the services of ``services``
+    (codes separated by spaces or commas). Responses already stored keep their service."""
+    where = _unit(session, unit, _("unit"))
+    _current(where)
+    chosen = _services(session, [c.strip().upper() for c in services.replace(",", " ").split() if c.strip()])
+    if not chosen:
+        raise SetupError(_("Give at least one service code."))
+    key = below.strip().casefold()
+    if key not in BELOW:
+        raise SetupError(_("“below” is empty, commune, department or hamlet."))
+    act = (action.strip() or "add").casefold()
+    if act not in ("add", "remove"):
+        raise SetupError(_("The action is add or remove."))
+    level = BELOW[key]
+    if level is None:
+        targets = [where]
+    else:
+        unit_map = UnitMap(session)
+        targets = unit_map.tree(unit_map.now).below(where.id, level)
+        if not targets:
+            raise SetupError(_("%(name)s has no such units under it on today's map.", name=where.name))
+    ids = [t.id for t in targets]
+    have = {(u, v) for u, v in session.execute(select(UnitService.unit_id, UnitService.service_id).where(
+        UnitService.unit_id.in_(ids)))}
+    for target in ids:
+        for service in chosen:
+            if act == "add" and (target, service.id) not in have:
+                session.add(UnitService(unit_id=target, service_id=service.id))
+            elif act == "remove" and (target, service.id) in have:
+                session.execute(delete(UnitService).where(
+                    UnitService.unit_id == target, UnitService.service_id == service.id))
+    session.flush()
+    session.expire_all()
+    return where
+
+
+# --- Enumerator teams (issue 9 point 6) -----------------------------------------------------------
+
+def _account(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username.strip().casefold()))
+
+
+def save_team(session: Session, *, team: str = "", unit: str = "", supervisor: str = "", members: str = "") -> Team:
+    """A team of enumerators under a supervisor, working in ``unit``'s area (a province, a commune);
+    ``members``: enumerators' usernames separated by spaces or commas. For a team that exists, the
+    members are added and a unit or supervisor given replaces the old one."""
+    name = " ".join(team.split())
+    if not name or len(name) > 200:
+        raise SetupError(_("Give the team a name (at most 200 characters)."))
+    found = session.scalar(select(Team).where(Team.name == name))
+    if found is None and not unit.strip():
+        raise SetupError(_("Give the unit whose area the team works in."))
+    place = None
+    if unit.strip():
+        place = _unit(session, unit, _("unit"))
+        _current(place)
+        if place.level not in (UnitLevel.PROVINCE, UnitLevel.COMMUNE):
+            raise SetupError(_("A team works in a province or a commune-level unit; %(name)s is not one.",
+                               name=place.name))
+    boss = None
+    if supervisor.strip():
+        boss = _account(session, supervisor)
+        if boss is None:
+            raise SetupError(_("There is no account %(name)s.", name=supervisor))
+        if boss.role == Role.ENUMERATOR:
+            raise SetupError(_("The supervisor reviews in the staff pages: %(name)s is an enumerator's account.",
+                               name=boss.username))
+    people = []
+    for username in [m for m in members.replace(",", " ").split() if m]:
+        member = _account(session, username)
+        if member is None or member.role != Role.ENUMERATOR:
+            raise SetupError(_("%(name)s is not an enumerator's account.", name=username))
+        people.append(member)
+    if found is None:
+        assert place is not None  # noqa: S101 - checked above
+        found = Team(name=name, unit_id=place.id, supervisor_id=boss.id if boss else None, active=True)
+        session.add(found)
+        session.flush()
+    else:
+        if place is not None:
+            found.unit_id = place.id
+        if boss is not None:
+            found.supervisor_id = boss.id
+    have = set(session.scalars(select(TeamMember.user_id).where(TeamMember.team_id == found.id)))
+    for member in people:
+        if member.id not in have:
+            session.add(TeamMember(team_id=found.id, user_id=member.id))
+            have.add(member.id)
+    session.flush()
+    session.refresh(found)
+    return found
+
+
+def remove_member(session: Session, team: str, username: str) -> Team:
+    """Take an enumerator out of a team (their assignments stay theirs)."""
+    found = session.scalar(select(Team).where(Team.name == " ".join(team.split())))
+    member = _account(session, username)
+    if found is None:
+        raise SetupError(_("There is no team %(name)s.", name=team))
+    if member is None:
+        raise SetupError(_("There is no account %(name)s.", name=username))
+    session.execute(delete(TeamMember).where(TeamMember.team_id == found.id, TeamMember.user_id == member.id))
+    session.flush()
+    session.refresh(found)
+    return found
+
+
+def assign_team(session: Session, *, team: str, village: str, questionnaire: str = "papi-household",
+                quota: str | int = 16, service: str = "", starts_on: str = "", ends_on: str = "",
+                stratum: str = "", psu: str = "") -> list[Assignment]:
+    """A village's work for a whole team: the quota shared among its enumerators."""
+    found = session.scalar(select(Team).where(Team.name == " ".join(team.split())))
+    if found is None or not found.active:
+        raise SetupError(_("There is no team %(name)s.", name=team))
+    members = [m for m in found.members if m.active]
+    if not members:
+        raise SetupError(_("The team %(name)s has no enumerators yet.", name=found.name))
+    try:
+        total = int(str(quota).strip())
+    except ValueError:
+        total = 0
+    if not len(members) <= total <= 1000:
+        raise SetupError(_("The quota of a team is a whole number from %(low)s (one interview for each of its "
+                           "enumerators) to 1000.", low=len(members)))
+    share, extra = divmod(total, len(members))
+    rows = []
+    for n, member in enumerate(members):
+        row = _add_assignment(session, enumerator=member.username, village=village, questionnaire=questionnaire,
+                              quota=share + (1 if n < extra else 0), service=service, starts_on=starts_on,
+                              ends_on=ends_on, stratum=stratum, psu=psu, within=found.unit)
+        session.add(TeamAssignment(assignment_id=row.id, team_id=found.id))
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+# --- Shares of split communes (issue 9 point 3) ---------------------------------------------------
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text.strip().replace(",", ".").rstrip("%")) / (100 if text.strip().endswith("%") else 1)
+    except ValueError:
+        return None
+
+
+def save_share(session: Session, *, old_unit: str = "", new_unit: str = "", share: str | float = "",
+               basis: str = "population") -> UnitCorrespondence:
+    """The share of an old unit (a commune split in July 2025) that went into a unit of today's
+    map: 0 < share ≤ 1 (0,6 or 60%), with what it is measured on (:data:`SHARE_BASES`). The
+    shares of one old unit may not add up to more than 1."""
+    old = _unit(session, old_unit, _("old unit"))
+    new = _unit(session, new_unit, _("unit of today's map"))
+    _current(new)
+    if old.id == new.id or (old.valid_to is None):
+        raise SetupError(_("%(name)s is on today's map: a share is for a unit that ended.", name=old.name))
+    value = _number(share) if isinstance(share, str) else float(share)
+    if value is None or not 0 < value <= 1:
+        raise SetupError(_("A share is a number above 0 and at most 1 (for example 0,6 or 60%)."))
+    chosen = (basis.strip() or "population").casefold()
+    if chosen not in SHARE_BASES:
+        raise SetupError(_("The basis of a share is one of: %(bases)s.", bases=", ".join(SHARE_BASES)))
+    row = session.get(UnitCorrespondence, (old.id, new.id))
+    if row is None:
+        row = UnitCorrespondence(old_unit_id=old.id, new_unit_id=new.id)
+        session.add(row)
+    row.share, row.basis, row.partly = value, chosen, value < 1
+    session.flush()
+    total = sum(s or 0.0 for s in session.scalars(select(UnitCorrespondence.share).where(
+        UnitCorrespondence.old_unit_id == old.id)))
+    if total > 1 + 1e-9:
+        raise SetupError(_("The shares of %(name)s add up to %(total)s, more than 1.", name=old.name,
+                           total=f"{total:.2f}".replace(".", ",")))
     return row
 
 
@@ -258,12 +540,11 @@ def _default_service(session: Session) -> Service:
     return service
 
 
-ADDERS: dict[str, Callable[..., Any]] = {"villages": add_village, "desks": add_desk, "assignments": add_assignment}
-ARGUMENTS: dict[str, dict[str, str]] = {  # template column → argument
-    "villages": {"commune": "commune", "name": "name", "kind": "kind", "code": "code"},
-    "desks": {"unit": "unit", "name": "name", "code": "code", "questionnaire": "questionnaire", "services": "services"},
-    "assignments": {c: c for c in TEMPLATES["assignments"]},
+ADDERS: dict[str, Callable[..., Any]] = {
+    "villages": add_village, "desks": add_desk, "assignments": add_assignment, "services": save_service,
+    "unit_services": offer_services, "teams": save_team, "shares": save_share,
 }
+ARGUMENTS: dict[str, dict[str, str]] = {kind: {c: c for c in columns} for kind, columns in TEMPLATES.items()}
 
 
 def read_table(filename: str, data: bytes) -> list[dict[str, str]]:
@@ -304,8 +585,7 @@ def import_rows(session: Session, kind: str, rows: list[dict[str, str]]) -> Impo
     if kind not in TEMPLATES:
         raise SetupError(_("Unknown template."))
     missing = [c for c in TEMPLATES[kind] if rows and c not in rows[0]]
-    required = {"villages": ("commune", "name"), "desks": ("unit", "name"),
-                "assignments": ("enumerator", "village")}[kind]
+    required = REQUIRED[kind]
     if rows and any(c in missing for c in required):
         raise SetupError(_("The first row must name the columns: %(columns)s.", columns=", ".join(TEMPLATES[kind])))
     errors: list[str] = []

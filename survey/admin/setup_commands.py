@@ -154,8 +154,11 @@ def _refused(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
+KINDS = ["villages", "desks", "assignments", "services", "unit_services", "teams", "shares"]
+
+
 @setup_group.command("template")
-@click.argument("kind", type=click.Choice(["villages", "desks", "assignments"]))
+@click.argument("kind", type=click.Choice(KINDS))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here (default: stdout).")
 def template_command(kind: str, output: str | None) -> None:
     """The CSV template of KIND: its columns and an example row."""
@@ -174,7 +177,7 @@ def template_command(kind: str, output: str | None) -> None:
 
 
 @setup_group.command("import")
-@click.argument("kind", type=click.Choice(["villages", "desks", "assignments"]))
+@click.argument("kind", type=click.Choice(KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def import_file_command(kind: str, file: str) -> None:
     """Add every row of a CSV/XLSX template (all or nothing; errors name the row)."""
@@ -192,6 +195,79 @@ def import_file_command(kind: str, file: str) -> None:
                 click.echo(line, err=True)
             raise click.ClickException(f"Nothing was saved: {len(result.errors)} rows to correct.")
     click.echo(f"{result.added} {kind} added.")
+
+
+@setup_group.command("services")
+@click.option("--defaults", is_flag=True, help="Add the national list (the three obligatory fields, commune "
+                                               "procedures, business registration, health, education).")
+def services_command(defaults: bool) -> None:
+    """List the services (with --defaults: add the national list first; idempotent)."""
+    from sqlalchemy import select
+
+    from survey.admin.setup import default_services
+    from survey.store.models import Service
+
+    with _setup_session() as session:
+        if defaults:
+            default_services(session)
+        rows = [(s.code, s.category, s.name_vi) for s in session.scalars(select(Service).order_by(Service.code))]
+    for code, category, name in rows:
+        click.echo(f"{code:<16} {category:<15} {name}")
+    click.echo(f"{len(rows)} services.")
+
+
+@setup_group.command("add-service")
+@click.argument("code")
+@click.argument("name_vi")
+@click.option("--name-en", default="")
+@click.option("--category", type=click.Choice(["administrative", "public"]), default="administrative",
+              show_default=True)
+def add_service_command(code: str, name_vi: str, name_en: str, category: str) -> None:
+    """Add a service CODE named NAME_VI, or rename the one with this code."""
+    from survey.admin.setup import SetupError, save_service
+
+    with _setup_session() as session:
+        try:
+            save_service(session, code=code, name_vi=name_vi, name_en=name_en, category=category)
+        except SetupError as exc:
+            raise _refused(exc) from None
+    click.echo(f"Service {code.upper()} saved.")
+
+
+@setup_group.command("offer")
+@click.argument("unit")
+@click.argument("services")
+@click.option("--below", type=click.Choice(["", "commune", "department", "hamlet"]), default="",
+              help="Every such unit of today's map under UNIT instead of UNIT itself.")
+@click.option("--remove", is_flag=True, help="No longer offer them (stored responses keep their service).")
+def offer_command(unit: str, services: str, below: str, remove: bool) -> None:
+    """UNIT (or every commune under it, with --below commune) offers SERVICES (codes, space-separated)."""
+    from survey.admin.setup import SetupError, offer_services
+
+    with _setup_session() as session:
+        try:
+            offer_services(session, unit=unit, services=services, below=below, action="remove" if remove else "add")
+        except SetupError as exc:
+            raise _refused(exc) from None
+    click.echo(f"{unit}{' and below' if below else ''}: {'removed' if remove else 'offers'} {services}.")
+
+
+@setup_group.command("add-team")
+@click.argument("name")
+@click.option("--unit", default="", help="Code of the province or commune the team works in.")
+@click.option("--supervisor", default="", help="Username of the supervisor (a staff account).")
+@click.option("--members", default="", help="Enumerators' usernames, separated by spaces.")
+def add_team_command(name: str, unit: str, supervisor: str, members: str) -> None:
+    """Add an enumerator team NAME, or add members to it."""
+    from survey.admin.setup import SetupError, save_team
+
+    with _setup_session() as session:
+        try:
+            team = save_team(session, team=name, unit=unit, supervisor=supervisor, members=members)
+        except SetupError as exc:
+            raise _refused(exc) from None
+        people = ", ".join(m.username for m in team.members) or "no enumerators yet"
+    click.echo(f"Team {name}: {people}.")
 
 
 @setup_group.command("add-village")
@@ -259,21 +335,22 @@ def add_account_command(username: str, role: str, full_name: str, unit: str, pas
 @setup_group.command("assign")
 @click.argument("enumerator")
 @click.argument("village")
+@click.option("--team", is_flag=True, help="ENUMERATOR is the name of a team: the quota is shared among its members.")
 @click.option("--questionnaire", default="papi-household", show_default=True)
 @click.option("--quota", default=16, show_default=True, type=int)
 @click.option("--starts-on", default="")
 @click.option("--ends-on", default="")
 @click.option("--stratum", default="")
-def assign_command(enumerator: str, village: str, questionnaire: str, quota: int, starts_on: str, ends_on: str,
-                   stratum: str) -> None:
-    """Assign ENUMERATOR (username) to VILLAGE (code) for a questionnaire and quota."""
+def assign_command(enumerator: str, village: str, team: bool, questionnaire: str, quota: int, starts_on: str,
+                   ends_on: str, stratum: str) -> None:
+    """Assign ENUMERATOR (username; with --team a team's name) to VILLAGE (code) for a questionnaire and quota."""
     from survey.admin.setup import SetupError, add_assignment
 
     with _setup_session() as session:
         try:
-            add_assignment(session, enumerator=enumerator, village=village,
-                           questionnaire=questionnaire, quota=quota, starts_on=starts_on, ends_on=ends_on,
-                           stratum=stratum)
+            add_assignment(session, enumerator="" if team else enumerator, team=enumerator if team else "",
+                           village=village, questionnaire=questionnaire, quota=quota, starts_on=starts_on,
+                           ends_on=ends_on, stratum=stratum)
         except SetupError as exc:
             raise _refused(exc) from None
     click.echo(f"{enumerator} assigned to {village} ({questionnaire}, {quota} interviews).")

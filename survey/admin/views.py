@@ -9,20 +9,31 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from survey.admin import setup
 from survey.auth import admin_required
 from survey.errors import NotFound
 from survey.i18n import current_language
 from survey.store.db import get_session
-from survey.store.models import Assignment, Desk, Role, Unit, UnitLevel, User
+from survey.store.models import (
+    Assignment,
+    Credential,
+    Desk,
+    Role,
+    Service,
+    Team,
+    Unit,
+    UnitLevel,
+    UnitService,
+    User,
+)
 from survey.store.units import UnitMap, kind_label
 from survey.text import sort_key
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-FORMS = ("village", "desk", "account", "assignment")
+FORMS = ("village", "desk", "account", "assignment", "service", "team")
 
 
 def _page(status: int = 200, *, errors: dict[str, list[str]] | None = None,
@@ -43,12 +54,26 @@ def _page(status: int = 200, *, errors: dict[str, list[str]] | None = None,
     assignments = session.scalars(select(Assignment).order_by(Assignment.id.desc()).limit(50)).all()
     desks = session.scalars(select(Desk).order_by(Desk.id.desc()).limit(50)).all()
     users = session.scalars(select(User).order_by(User.username)).all()
+    services = session.scalars(select(Service).order_by(Service.code)).all()
+    offered = dict(session.execute(select(UnitService.service_id, func.count()).group_by(UnitService.service_id)).all())
+    teams = session.scalars(select(Team).order_by(Team.name)).all()
+    supervisors = [u for u in users if u.role != Role.ENUMERATOR and u.active]
+    team_units = [u for u in current if u.level in (UnitLevel.PROVINCE, UnitLevel.COMMUNE)]
     return render_template(
         "admin/index.html", communes=communes, desk_units=desk_units, villages=villages, parents=parents,
         enumerators=enumerators, questionnaires=questionnaires, assignments=assignments, desks=desks, users=users,
         roles=setup.ACCOUNT_ROLES, village_kinds=setup.VILLAGE_KINDS, kind_label=kind_label,
-        templates=setup.TEMPLATES, errors=errors or {}, typed=typed or {},
+        templates=setup.TEMPLATES, errors=errors or {}, typed=typed or {}, services=services, teams=teams,
+        supervisors=supervisors, team_units=team_units, offered=offered, obligatory=setup.OBLIGATORY_SERVICES,
+        template_names=template_names(),
     ), status
+
+
+def template_names() -> dict[str, str]:
+    """What each template holds, in the user's language."""
+    return {"villages": _("Villages"), "desks": _("Desks"), "assignments": _("Assignments"),
+            "services": _("Services"), "unit_services": _("Services offered by units"), "teams": _("Teams"),
+            "shares": _("Shares of split communes")}
 
 
 @bp.route("/")
@@ -107,7 +132,65 @@ def add_assignment() -> Any:
         s, enumerator=f.get("enumerator", ""), village=f.get("village", ""),
         questionnaire=f.get("questionnaire", "papi-household"), quota=f.get("quota", ""),
         starts_on=f.get("starts_on", ""), ends_on=f.get("ends_on", ""), stratum=f.get("stratum", ""),
-        psu=f.get("psu", ""))))
+        psu=f.get("psu", ""), team=f.get("team", ""))))
+
+
+@bp.post("/services")
+@admin_required
+def save_service() -> Any:
+    f = request.form
+    return _submit("service", lambda s: setup.save_service(
+        s, code=f.get("code", ""), name_vi=f.get("name_vi", ""), name_en=f.get("name_en", ""),
+        category=f.get("category", "administrative")).name_vi)
+
+
+@bp.post("/services/defaults")
+@admin_required
+def default_services() -> Any:
+    return _submit("service", lambda s: ", ".join(x.code for x in setup.default_services(s)))
+
+
+@bp.post("/teams")
+@admin_required
+def save_team() -> Any:
+    f = request.form
+    return _submit("team", lambda s: setup.save_team(
+        s, team=f.get("team", ""), unit=f.get("unit", ""), supervisor=f.get("supervisor", ""),
+        members=" ".join(f.getlist("members"))).name)
+
+
+@bp.route("/desks/<code>/devices", methods=["GET", "POST"])
+@admin_required
+def desk_devices(code: str) -> Any:
+    """Register a kiosk device for a desk (the same one-time address as the staff desk page: it
+    binds the first browser that opens it; a second one is told it was used already) or revoke one."""
+    from survey.collect import credentials
+    from survey.collect.links import qr_bytes
+
+    session = get_session()
+    desk = session.scalar(select(Desk).where(Desk.code == code))
+    if desk is None:
+        raise NotFound(_("This page does not exist."))
+    issued = None
+    if request.method == "POST":
+        raw = request.form.get("revoke", "")
+        if raw:
+            ident = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+            cred = session.get(Credential, ident) if ident is not None else None
+            if cred is not None and cred.desk_id == desk.id and cred.revoked_at is None:
+                credentials.revoke(session, cred)
+                session.commit()
+                flash(_("The device was revoked."))
+            return redirect(url_for("admin.desk_devices", code=desk.code), code=303)
+        label = " ".join((request.form.get("label") or "").split())[:200] or _("Kiosk tablet")
+        token = credentials.issue(session, desk=desk, label=label)
+        session.commit()
+        # The token goes in the fragment, which browsers never send: it stays out of access logs.
+        url = url_for("kiosk.start", desk_code=desk.code, _external=True) + "#device=" + token
+        issued = {"url": url, "svg": qr_bytes(url, "svg").decode("utf-8")}
+    devices = session.scalars(select(Credential).where(Credential.desk_id == desk.id).order_by(Credential.id)).all()
+    return render_template("admin/desk_devices.html", desk=desk, devices=devices, issued=issued), 200, {
+        "Cache-Control": "no-store"}
 
 
 def _describe(assignment: Assignment) -> str:

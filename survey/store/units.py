@@ -15,12 +15,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.store.models import Unit, UnitCorrespondence, UnitKind, UnitLevel
 from survey.text import sort_key
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: What the share of a split commune in a new unit is measured on (``unit_correspondence.basis``).
+SHARE_BASES = ("population", "villages", "area", "estimate")
 
 REFORM_DAY = date(2025, 7, 1)  # Resolution 202/2025/QH15 and the two-tier local government law
 LAST_OLD_DAY = date(2025, 6, 30)
@@ -195,6 +202,75 @@ class UnitMap:
             resolve(uid, frozenset())
         self._todays[day] = out
         return out
+
+    def shares(self, day: date | None = None) -> dict[int, list[tuple[int, float]]]:
+        """For every stored unit whose responses are split between units of the map on ``day``
+        (an old commune split in July 2025, with the shares of ``unit_correspondence``), those
+        units and the share of each (adding up to 1). Units that go to one unit are left out.
+
+        An old unit with shares goes to each target (a target that is itself old goes on, its
+        own way); an old unit without a correspondence goes where its parent goes; a village
+        with a correspondence of its own goes by village. A split whose shares are not known
+        (None) counts the whole unit in the target with the largest share, as :meth:`todays`."""
+        day = day or self.now
+        single = self.todays(day)
+        memo: dict[int, list[tuple[int, float]]] = {}
+
+        def spread(uid: int, seen: frozenset[int]) -> list[tuple[int, float]]:
+            if uid in memo:
+                return memo[uid]
+            unit = self.units[uid]
+            out: list[tuple[int, float]] = []
+            targets = self.targets.get(uid, [])
+            known = [(share, new) for share, new in targets if new not in seen]
+            if valid_on(unit, day):
+                out = [(uid, 1.0)]
+            elif len(known) > 1 and all(share < 1.0 for share, _new in known) and sum(s for s, _n in known) > 0:
+                weights: dict[int, float] = {}
+                total = sum(share for share, _new in known)
+                for share, new in known:
+                    for place, part in spread(new, seen | {uid}):
+                        weights[place] = weights.get(place, 0.0) + share / total * part
+                out = sorted(weights.items())
+            elif not targets and unit.parent_id is not None and unit.parent_id not in seen:
+                out = spread(unit.parent_id, seen | {uid})
+            elif uid in single:
+                out = [(single[uid], 1.0)]
+            memo[uid] = out
+            return out
+
+        return {uid: found for uid in self.units if len(found := spread(uid, frozenset())) > 1}
+
+    def spread(self, frame: pd.DataFrame, areas: Areas, *, unit: str = "unit_id", area: str = "area",
+               weight: str = "weight") -> pd.DataFrame:
+        """``frame`` (one row per response, ``area`` already set from ``areas.area_of``) with every
+        response of a split old unit counted in each area its parts went to, its weight times the
+        share (re-aggregation onto today's map by shares). Nothing changes on an old map."""
+        import pandas as pd
+
+        if not areas.todays_map or frame.empty:
+            return frame
+        parts: dict[int, list[tuple[int, float]]] = {}
+        for uid, places in self.shares(areas.day).items():
+            by_area: dict[int, float] = {}
+            for place, share in places:
+                target = areas.area_of.get(place, -1)
+                by_area[target] = by_area.get(target, 0.0) + share
+            if len(by_area) > 1:
+                parts[uid] = sorted(by_area.items())
+        split = frame[unit].isin(parts)
+        if not split.any():
+            return frame
+        pieces = [frame[~split]]
+        rows = frame[split]
+        for uid, places in parts.items():
+            mine = rows[rows[unit] == uid]
+            for target, share in places:
+                copy = mine.copy()
+                copy[area] = target
+                copy[weight] = copy[weight].astype(float) * share
+                pieces.append(copy)
+        return pd.concat(pieces, ignore_index=True)
 
     def raw_subtree(self, unit_id: int) -> set[int]:
         """``unit_id`` and every unit stored under it, whatever their validity."""
