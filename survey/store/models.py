@@ -96,14 +96,23 @@ class Channel(enum.StrEnum):
 
 
 class ReviewStatus(enum.StrEnum):
+    """Two-level review (issue 11): a supervisor checks what arrived (approved, has issues — back to
+    the enumerator with a comment —, or rejected); the province decides (approved, rejected). Only
+    APPROVED responses are scored, released and exported, or a RECEIVED one its channel's
+    auto-approval rule accepts (:class:`ReviewRule`, ``survey.reports.frames.approved_filter``)."""
+
     RECEIVED = "received"
+    HAS_ISSUES = "has_issues"  # sent back to the enumerator, who corrects and resubmits
+    SUPERVISOR_APPROVED = "supervisor_approved"  # first level passed: waits for the province
+    SUPERVISOR_REJECTED = "supervisor_rejected"  # first level refused: the province confirms or overrules
     APPROVED = "approved"
     REJECTED = "rejected"
 
 
 class Role(enum.StrEnum):
     ADMIN = "admin"
-    STAFF = "staff"
+    STAFF = "staff"  # a commune or department officer (province officer: scope = the whole province)
+    SUPERVISOR = "supervisor"  # reviews the interviews of a team (first review level)
     ENUMERATOR = "enumerator"
     ANALYST = "analyst"  # prepares releases of results
     PUBLISHER = "publisher"  # approves and publishes releases prepared by another account
@@ -295,6 +304,11 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Sign-in hardening (revision 0004): locked after many failed sign-ins, until this time.
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Revision s11a (issue 11): the unit subtrees this account may view and may enter or review
+    # data for (DHIS2's data-view and data-capture scopes, inherited downward; None: the whole
+    # tree). ``survey.auth.scope_of`` is the one place that reads them.
+    view_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    entry_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
 
     # Flask-Login protocol
     @property
@@ -326,6 +340,64 @@ class LoginSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     address: Mapped[str] = mapped_column(String(45), default="")
     user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ReviewNote(Base):
+    """One step of a response's review (revision s11a): who moved it from one status to another,
+    with the reason or comment (a comment alone keeps the status). Staff text, never shown publicly."""
+
+    __tablename__ = "review_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    from_status: Mapped[ReviewStatus] = mapped_column(_enum(ReviewStatus, "review_status"))
+    to_status: Mapped[ReviewStatus] = mapped_column(_enum(ReviewStatus, "review_status"))
+    text: Mapped[str] = mapped_column(Text, default="")
+
+    user: Mapped[User | None] = relationship()
+
+
+class ReviewRule(Base):
+    """Auto-approval per channel (revision s11a): a received response of ``channel`` without a
+    quality flag counts as approved when ``auto_approve`` is on. No row: on (the default rule)."""
+
+    __tablename__ = "review_rule"
+
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"), primary_key=True)
+    auto_approve: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+
+
+class AuditEvent(Base):
+    """One line of the audit log (revision s11a; ``survey.store.audit``): append-only — the ORM
+    refuses updates and deletes, and on PostgreSQL a trigger does. Who (id and name copied, so the
+    line outlives the account), when, what, on what, from where. Never a citizen's personal data."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None]
+    username: Mapped[str] = mapped_column(String(80), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str] = mapped_column(String(120), default="")
+    unit_id: Mapped[int | None]
+    address: Mapped[str] = mapped_column(String(45), default="")
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _audit_is_append_only(_mapper: Any, _conn: Any, target: AuditEvent) -> None:
+    raise ValueError(f"audit event {target.id} cannot change: the audit log is append-only")
+
+
+@event.listens_for(AuditEvent, "before_delete")
+def _audit_stays(_mapper: Any, _conn: Any, target: AuditEvent) -> None:
+    raise ValueError(f"audit event {target.id} cannot be deleted: the audit log is append-only")
 
 
 class DossierKey(Base):
@@ -617,6 +689,7 @@ class UnitBoundaries(Base):
 __all__ = [
     "AdminIndexFigure",
     "Answer",
+    "AuditEvent",
     "Assignment",
     "Credential",
     "DeskService",
@@ -630,6 +703,8 @@ __all__ = [
     "ReleaseStatus",
     "ReleaseUnit",
     "Response",
+    "ReviewNote",
+    "ReviewRule",
     "ReviewStatus",
     "Role",
     "Service",
