@@ -10,6 +10,7 @@ answers shows the modelled index only, and one without answers the synthetic est
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,3 +155,35 @@ def app_vi(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     for app in release_app(database_url, tmp_path):
         small_province(app.extensions["hailong.engine"], years=(2026,))
         yield app
+
+
+def test_the_portal_unit_page_shows_the_modelled_estimates_beside_the_direct_ones(client, db) -> None:  # type: ignore[no-untyped-def]
+    from tests.portal_fixtures import publish, sample_snapshot
+
+    document = sample_snapshot()
+    ranking = next(r for r in document["rankings"] if r["level"] == "commune" and r["service"] is None)
+    for i, row in enumerate(ranking["rows"]):
+        small = row["suppressed"]
+        row["modelled"] = {"estimate": 0.80 + i / 100, "mse": 0.0004, "ci_low": 0.76 + i / 100, "ci_high": 0.84 + i / 100,
+                           "kind": "eblup", "gamma": None if small else 0.9 - i / 10}
+    ranking["model"] = {"label_vi": "ước lượng mô hình (Fay–Herriot EBLUP)",
+                        "label_en": "modelled estimate (Fay–Herriot EBLUP)", "method": "REML", "mse": "Prasad–Rao",
+                        "covariates": [{"name": "population", "label_vi": "Dân số (người)", "label_en": "Population (persons)",
+                                        "sources": [f"{SOURCE} (2025)"]}],
+                        "areas_fitted": 6, "sigma2_v": 0.002, "beta": [0.7, 1e-6], "note": "small-area"}
+    release = publish(db, document)
+    html = client.get(f"/portal/r/{release.id}/sipas-kiosk/96/").get_data(as_text=True)
+    section = html[html.index('id="modelled-commune"'):]
+    section = section[:section.index("</section>")]
+    assert "Ước lượng cho địa bàn nhỏ: ước lượng mô hình (Fay–Herriot EBLUP)" in section
+    assert f"Dân số (người) ({SOURCE} (2025))" in section
+    assert 'href="/portal/methodology/#small-area"' in section
+    rows = re.findall(r'<tr data-unit="([^"]+)"(?: class="is-suppressed")?>(.*?)</tr>', section, flags=re.S)
+    assert [code for code, _ in rows] == [r["unit"] for r in ranking["rows"]]
+    cells = {code: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "|", body)) for code, body in rows}
+    assert "88,5%" in cells["96004"] and "80,0%" in cells["96004"] and "76,0–84,0%" in cells["96004"]
+    assert "90% từ chỉ số trực tiếp" in cells["96004"]
+    assert "chưa đủ ý kiến để công bố" in cells["96006"] and "85,0%" in cells["96006"]  # the direct one withheld
+    assert "quá ít ý kiến để công bố chỉ số trực tiếp" in cells["96006"]
+    methodology = client.get("/portal/methodology/").get_data(as_text=True)
+    assert 'id="small-area"' in methodology and "Fay–Herriot" in methodology
