@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import venv
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -27,6 +28,9 @@ BIN = VENV / "bin"
 def run(*cmd: str | Path, env: dict[str, str] | None = None, check: bool = True) -> int:
     print("+", " ".join(str(c) for c in cmd), flush=True)
     return subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env, check=check).returncode  # noqa: S603
+
+
+TEST_WORKERS = int(os.environ.get("HAILONG_TEST_WORKERS") or (os.cpu_count() or 1) + 1)
 
 
 def ensure_venv(extras: str) -> None:
@@ -43,53 +47,40 @@ def ensure_venv(extras: str) -> None:
     stamp.write_text(digest)
 
 
-def ensure_chromium() -> None:
-    """Debian's Chromium for the browser tests (Playwright drives it; no browser download)."""
-    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        sys.exit("The browser tests need Debian's chromium: run `apt-get install chromium` as root.")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run("apt-get", "update", "-qq", env=env)
-    run("apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-core", env=env)
-
-
-def ensure_libreoffice() -> None:
-    """Debian's LibreOffice Calc (headless): the test that opens the CSV for Excel as a spreadsheet does."""
-    if shutil.which("soffice"):
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        sys.exit("The spreadsheet test needs LibreOffice: run `apt-get install libreoffice-calc-nogui` as root.")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run("apt-get", "update", "-qq", env=env)
-    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "libreoffice-calc-nogui", env=env)
-
-
-def ensure_redis() -> None:
-    """Debian's redis-server: the queue tests start their own on a free port (RedisHuey)."""
-    if shutil.which("redis-server"):
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        sys.exit("The task-queue tests need Debian's redis-server: run `apt-get install redis-server` as root.")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run("apt-get", "update", "-qq", env=env)
-    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "redis-server", env=env)
-
-
-def ensure_pdf_tools() -> None:
-    """poppler-utils (pdftoppm, pdftotext) for the PDF report tests, and Pango for WeasyPrint."""
+def _pango_missing() -> bool:
     import ctypes.util
 
-    missing = [] if shutil.which("pdftotext") else ["poppler-utils"]
-    if ctypes.util.find_library("pangoft2-1.0") is None:
-        missing += ["libpango-1.0-0", "libpangoft2-1.0-0"]
+    return ctypes.util.find_library("pangoft2-1.0") is None
+
+
+# What the test suite needs from Debian: (what for, is it there?, packages, with recommends?).
+DEBIAN_NEEDS: list[tuple[str, Callable[[], bool], list[str], bool]] = [
+    ("the browser tests (Playwright drives Debian's Chromium; no browser download)",
+     lambda: bool(shutil.which("chromium")) or Path("/usr/bin/chromium").exists(), ["chromium", "fonts-noto-core"], True),
+    ("the test that opens the CSV for Excel in LibreOffice Calc (headless)",
+     lambda: bool(shutil.which("soffice")), ["libreoffice-calc-nogui"], False),
+    ("the task-queue tests (they start their own redis-server on a free port)",
+     lambda: bool(shutil.which("redis-server")), ["redis-server"], False),
+    ("the PDF report tests (pdftoppm, pdftotext)", lambda: bool(shutil.which("pdftotext")), ["poppler-utils"], False),
+    ("WeasyPrint's PDF rendering (Pango)", lambda: not _pango_missing(), ["libpango-1.0-0", "libpangoft2-1.0-0"], False),
+]
+
+
+def ensure_debian() -> None:
+    """Install what DEBIAN_NEEDS lists and this machine lacks: one `apt-get update`, at most two installs."""
+    missing = [(why, packages, recommends) for why, present, packages, recommends in DEBIAN_NEEDS if not present()]
     if not missing:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        sys.exit(f"The PDF tests need Debian's {' '.join(missing)}: run `apt-get install {' '.join(missing)}` as root.")
+        names = " ".join(p for _, packages, _ in missing for p in packages)
+        reasons = "; ".join(why for why, _, _ in missing)
+        sys.exit(f"The tests need Debian's {names} ({reasons}): run `apt-get install {names}` as root.")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run("apt-get", "update", "-qq", env=env)
-    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, env=env)
+    for recommends in (True, False):
+        packages = [p for _, group, with_recommends in missing if with_recommends is recommends for p in group]
+        if packages:
+            run("apt-get", "install", "-y", "-qq", *([] if recommends else ["--no-install-recommends"]), *packages, env=env)
 
 
 def ensure_postgres() -> None:
@@ -116,10 +107,7 @@ def start(args: argparse.Namespace) -> None:
 
 def test(args: argparse.Namespace) -> None:
     ensure_venv("test")
-    ensure_chromium()
-    ensure_libreoffice()
-    ensure_redis()
-    ensure_pdf_tools()
+    ensure_debian()
     ensure_postgres()
     failed = []
     for name, cmd in [
@@ -127,7 +115,10 @@ def test(args: argparse.Namespace) -> None:
         ("mypy --strict (pure packages)", [BIN / "mypy", "--strict", "scoring", "questionnaires", "exports"]),
         ("mypy (web app)", [BIN / "mypy", "survey"]),
         ("lint-imports (the rooms' direction)", [BIN / "lint-imports"]),
-        ("pytest", [BIN / "pytest", "--cov", "--cov-report=term:skip-covered", *args.pytest_args]),
+        # xdist over the machine's cores (3 workers on 2 cores: much of the suite waits on databases,
+        # servers and browsers); work stealing evens out the long browser and release tests.
+        ("pytest", [BIN / "pytest", "-n", str(TEST_WORKERS), "--dist", "worksteal",
+                    "--cov", "--cov-report=term:skip-covered", *args.pytest_args]),
     ]:
         if run(*cmd, check=False) != 0:
             failed.append(name)

@@ -123,7 +123,7 @@ DEFAULTS = {s.name: s.default for s in SETTINGS}
 SETTING = {s.name: s for s in SETTINGS}
 
 # HAILONG_* variables that are not app settings: read before the app exists, or by tooling.
-NOT_SETTINGS = frozenset({"INSTANCE_PATH", "TEST_PG", "CHROMIUM", "BENCH"})
+NOT_SETTINGS = frozenset({"INSTANCE_PATH", "TEST_PG", "TEST_WORKERS", "CHROMIUM", "BENCH"})
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
