@@ -79,4 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey.admin import views as admin_views
 
     app.register_blueprint(admin_views.bp)
+    from survey.staff import papi_provinces_view  # the PAPI sheet on today's 34 provinces (issue 9)
+
+    app.register_blueprint(papi_provinces_view.bp)
     return app
