@@ -1,12 +1,25 @@
-"""Rate limits and sign-in throttling, on the ``limits`` library (the one Flask-Limiter uses).
+"""Rate limits and sign-in throttling, on Flask-Limiter (its storage, strategy and key prefix)
+and the ``limits`` library underneath it.
 
-``RATE_LIMIT_STORAGE`` names where the counters live: ``memory://`` (the default: each server
-process counts on its own, so the effective limit is at most ``limit × workers``) or
-``redis://host:port`` (one count shared by every worker and server). Limits are moving windows.
+Every app gets its own ``flask_limiter.Limiter`` (:meth:`RateLimiter.init_app`, called by
+:func:`survey.security.init_app`), configured from the settings:
 
-Sign-in throttling (:class:`LoginThrottle`, used by the web sign-in and the API token endpoint):
-usernames are normalised once (:func:`normalize_username`), and failures are counted per
-address, per account from one address, and per account from everywhere:
+* ``RATE_LIMIT_STORAGE`` names where the counters live: ``memory://`` (the embedded default:
+  each server process counts on its own, so the effective limit is at most ``limit × workers``)
+  or ``redis://host:6379/0`` (production: one count shared by every worker and every server);
+* ``RATE_LIMIT_PREFIX`` starts every counter's key (default ``hailong``), so installations
+  or test runs sharing one Redis never count each other's requests;
+* limits are moving windows.
+
+The module-level :data:`limiter` is the current app's limiter. Its keys are what is limited:
+``cred:<id>`` (an API credential: a device or an enumerator's token), ``web:<address>`` and
+``kiosk-unregistered:<address>`` (public forms: the client address as ``request.remote_addr``
+gives it, i.e. after werkzeug's ``ProxyFix`` when ``TRUSTED_PROXIES`` says how many reverse
+proxies in front of the app to believe; see :func:`client_address`), and the sign-in keys below.
+
+Sign-in throttling (:class:`LoginThrottle`, used by the web sign-in, the API token endpoint and
+the OpenRosa endpoints): usernames are normalised once (:func:`normalize_username`), and
+failures are counted per address, per account from one address, and per account from everywhere:
 
 * one address: at most ``LOGIN_MAX_PER_ADDRESS`` failures in 15 minutes (any accounts), then
   that address waits;
@@ -20,54 +33,77 @@ address, per account from one address, and per account from everywhere:
 
 from __future__ import annotations
 
-import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
-from limits.storage import Storage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.storage import Storage
+from limits.strategies import RateLimiter as Strategy
+
+EXTENSION = "hailong.limiter"
+
+
+def client_address() -> str:
+    """The client's address: the connection's, or the one the ``TRUSTED_PROXIES`` nearest
+    reverse proxies report in ``X-Forwarded-For`` (werkzeug's ``ProxyFix`` has already put it in
+    ``remote_addr``); addresses a client writes itself further left are never believed."""
+    return (request.remote_addr or "unknown")[:45]
 
 
 class RateLimiter:
-    """``allow(key, limit, window)``: record one hit, False when over the limit."""
+    """The current app's Flask-Limiter: ``allow(key, limit, window)`` records one hit and is
+    False when over the limit; ``test``/``hit``/``retry_after``/``clear`` for the throttles."""
 
-    def __init__(self, uri: str = "memory://") -> None:
-        self._lock = threading.Lock()
-        self.configure(uri)
+    def init_app(self, app: Flask) -> Limiter:
+        uri = str(app.config.get("RATE_LIMIT_STORAGE") or "memory://")
+        ext = Limiter(key_func=client_address, storage_uri=uri, strategy="moving-window",
+                      key_prefix=str(app.config.get("RATE_LIMIT_PREFIX") or "hailong"), headers_enabled=True)
+        ext.init_app(app)
+        if not isinstance(ext.storage, Storage):
+            raise ValueError(f"RATE_LIMIT_STORAGE {uri!r} is an asynchronous storage; use memory:// or redis://")
+        app.extensions[EXTENSION] = ext
+        return ext
 
-    def configure(self, uri: str) -> None:
-        with self._lock:
-            self.uri = uri
-            storage = storage_from_string(uri)
-            if not isinstance(storage, Storage):
-                raise ValueError(f"RATE_LIMIT_STORAGE {uri!r} is an asynchronous storage; use memory:// or redis://")
-            self.storage = storage
-            self.strategy = MovingWindowRateLimiter(self.storage)
+    @staticmethod
+    def _ext() -> Limiter:
+        return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+
+    @property
+    def prefix(self) -> str:
+        return str(current_app.config.get("RATE_LIMIT_PREFIX") or "hailong")
+
+    @property
+    def strategy(self) -> Strategy:
+        return self._ext().limiter
 
     def allow(self, key: str, limit: int, window: float = 60.0) -> bool:
         """Record a hit for ``key``; False if it is over ``limit`` hits in the last ``window`` s."""
-        return bool(self.strategy.hit(RateLimitItemPerSecond(max(1, int(limit)), max(1, int(window))), "hl", key))
+        return self.hit(self.per(limit, window), key)
+
+    @staticmethod
+    def per(limit: int, window: float = 60.0) -> RateLimitItem:
+        return RateLimitItemPerSecond(max(1, int(limit)), max(1, int(window)))
 
     def test(self, item: RateLimitItem, *keys: str) -> bool:
         """True while ``keys`` are under ``item`` (without recording a hit)."""
-        return bool(self.strategy.test(item, "hl", *keys))
+        return bool(self.strategy.test(item, self.prefix, *keys))
 
     def hit(self, item: RateLimitItem, *keys: str) -> bool:
-        return bool(self.strategy.hit(item, "hl", *keys))
+        return bool(self.strategy.hit(item, self.prefix, *keys))
 
     def retry_after(self, item: RateLimitItem, *keys: str) -> int:
         """Seconds until ``keys`` are under ``item`` again (at least 1)."""
-        import time
-
-        stats = self.strategy.get_window_stats(item, "hl", *keys)
+        stats = self.strategy.get_window_stats(item, self.prefix, *keys)
         return max(1, int(stats.reset_time - time.time()) + 1)
 
     def clear(self, item: RateLimitItem, *keys: str) -> None:
-        self.strategy.clear(item, "hl", *keys)
+        self.strategy.clear(item, self.prefix, *keys)
 
     def reset(self) -> None:
-        self.storage.reset()
+        self._ext().reset()
 
 
 limiter = RateLimiter()

@@ -11,6 +11,11 @@ trusted reverse proxy, input the database cannot take (NUL bytes), and a databas
   none, so a client cannot pick its own address for the per-address limits.
 * NUL bytes in the path, the query or a form field are refused with 400 and a clear message
   (PostgreSQL cannot store them; nothing useful ever contains one).
+* A form posted without a valid CSRF token (a page open too long, a sign-in or sign-out in another
+  tab, or a post from another site) is refused with 400 and a message in the user's language.
+  When the post came from this site's own pages (``Origin`` or ``Referer`` of this host), what was
+  typed comes back in a "Send again" form with a fresh token — passwords and files excepted; a
+  post from elsewhere gets the message only, so no other site can prepare a form for one click.
 * A database that is down or restarting answers 503 with ``Retry-After`` (JSON for API
   clients), never a 500; ``/healthz`` says the process lives, ``/readyz`` that the database
   answers and its schema is at the newest migration.
@@ -21,9 +26,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -102,6 +109,38 @@ def _unavailable(exc: Exception) -> Any:
     return render_template("error.html", status=503, message=message), 503, headers
 
 
+def _same_origin() -> bool:
+    """The post came from a page of this site (the browser's ``Origin``, else its ``Referer``)."""
+    source = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    return bool(source) and urlsplit(source).netloc == request.host
+
+
+def _csrf_refused(exc: CSRFError) -> Any:
+    """400 for a form without a valid CSRF token, explained; what was typed is kept (see the module)."""
+    from survey.errors import error_body, wants_json
+
+    message = _("This form could not be sent safely: the page was open for a long time, or you signed in or out "
+                "in another tab. Nothing was saved.")
+    if wants_json():
+        return jsonify(error_body(400, "csrf", message)), 400
+    field = str(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    kept: list[tuple[str, str]] = []
+    dropped = bool(request.files)
+    if _same_origin():
+        for name, values in request.form.lists():
+            if name == field:
+                continue
+            if "password" in name.lower():
+                dropped = True
+                continue
+            kept.extend((name, value) for value in values)
+    query = request.query_string.decode("latin-1")
+    action = request.path + (f"?{query}" if query else "")
+    back = action if request.url_rule is not None and "GET" in request.url_rule.methods else None
+    return render_template("csrf_refused.html", status=400, message=message, kept=kept, action=action,
+                           dropped=dropped, back=back, same_origin=_same_origin()), 400
+
+
 def _database_down(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError) or bool(exc.connection_invalidated)
 
@@ -109,7 +148,7 @@ def _database_down(exc: DBAPIError) -> bool:
 def init_app(app: Flask) -> None:
     from survey.ratelimit import limiter
 
-    limiter.configure(str(app.config.get("RATE_LIMIT_STORAGE") or "memory://"))  # fresh counters per app
+    limiter.init_app(app)  # this app's Flask-Limiter on RATE_LIMIT_STORAGE (fresh counters per app)
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
@@ -119,6 +158,7 @@ def init_app(app: Flask) -> None:
     app.config["COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"] = bool(secure)
     app.after_request(_headers)
     app.before_request(_refuse_nul)
+    app.register_error_handler(CSRFError, _csrf_refused)
 
     @app.errorhandler(NulByte)
     def _nul(_exc: NulByte) -> Any:

@@ -7,6 +7,10 @@ the same id with the same content answers ``duplicate`` (200) and stores nothing
 id with other content is a conflict (409). A batch stores each submission on its own (all or
 nothing per submission) and reports each one's fate. Errors use the one JSON error shape of
 :mod:`survey.errors`, with messages in the client's language (``Accept-Language``/``?lang=``).
+
+Request bodies are validated with the pydantic models of :mod:`survey.collect.schemas`, from
+which the OpenAPI document is generated; what depends on the store or the questionnaire is then
+checked by :func:`survey.collect.submissions.check`.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ from sqlalchemy.exc import DataError, StatementError
 
 from questionnaires import load_library
 from survey.auth import check_credentials, csrf, refusal_message
-from survey.collect import credentials
+from survey.collect import credentials, schemas
 from survey.collect.forms import build_form
-from survey.collect.openapi import OPENAPI
+from survey.collect.openapi import document
 from survey.collect.responses import Pending, StoreResult
 from survey.collect.submissions import (
     Scope,
@@ -34,7 +38,7 @@ from survey.collect.submissions import (
     enumerator_assignment,
     store_all,
 )
-from survey.errors import AppError, Forbidden, TokenExpired, TooManyRequests, Unauthorized
+from survey.errors import AppError, Forbidden, Invalid, TokenExpired, TooManyRequests, Unauthorized
 from survey.ratelimit import limiter
 from survey.store.catalogue import latest
 from survey.store.db import get_session
@@ -68,6 +72,18 @@ def api_language() -> str:
     return str(best or current_app.config["DEFAULT_LANGUAGE"])
 
 
+@bp.record_once
+def _one_charset(state: Any) -> None:
+    """Every text body of the app says its charset, the same one: UTF-8 (Flask's JSON has none)."""
+    state.app.after_request(utf8_charset)
+
+
+def utf8_charset(response: Any) -> Any:
+    if response.mimetype == "application/json" and "charset" not in response.content_type:
+        response.content_type = "application/json; charset=utf-8"
+    return response
+
+
 @bp.before_request
 def _language() -> None:
     g.api_language = api_language()
@@ -98,8 +114,10 @@ def _caller() -> Credential:
         raise Unauthorized(_("Sign in again: this device or account is not recognised."))
     if credentials.expired(cred):
         raise TokenExpired(_("Your sign-in has expired. Please sign in again."))
-    if not limiter.allow(f"cred:{cred.id}", int(current_app.config["API_RATE_LIMIT_PER_MINUTE"])):
-        raise TooManyRequests(_("Too many requests. Please wait a moment."))
+    per_minute = limiter.per(int(current_app.config["API_RATE_LIMIT_PER_MINUTE"]))
+    if not limiter.hit(per_minute, f"cred:{cred.id}"):  # shared by every worker with a Redis storage
+        raise TooManyRequests(_("Too many requests. Please wait a moment."),
+                              retry_after=limiter.retry_after(per_minute, f"cred:{cred.id}"))
     return cred
 
 
@@ -158,7 +176,7 @@ def _submit_many(cred: Credential, items: list[Any], *, precheck: bool) -> list[
     for n, item in enumerate(items):
         try:
             scope = scopes(item)
-            valid.append((n, (scope, check(scope, item, g.api_language))))
+            valid.append((n, (scope, _checked(scope, item))))
         except AppError as exc:
             fates[n] = _refusal(item, exc)
         except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:  # one odd item, never the batch
@@ -183,6 +201,23 @@ def _submit_many(cred: Credential, items: list[Any], *, precheck: bool) -> list[
             if result is not None:
                 fates[n] = (_result_body(result), OUTCOME_STATUS[result.outcome])
     return [f for f in fates if f is not None]
+
+
+def _checked(scope: Scope, item: Any) -> Pending:
+    """One submission checked against :class:`~survey.collect.schemas.Submission` and then by
+    :func:`~survey.collect.submissions.check`; a refusal names every bad field of either."""
+    shape = schemas.problems(schemas.Submission, item)
+    try:
+        checked = check(scope, item, g.api_language)
+    except Invalid as exc:
+        if shape:
+            exc.fields = {**{k: v for k, v in shape.items() if k}, **exc.fields}
+        raise
+    if shape:
+        if "" in shape:
+            raise Invalid(_("A submission must be a JSON object."), {}, status=400)
+        raise Invalid(_("Some answers are not valid. Please check the fields listed."), shape)
+    return checked
 
 
 def _unprocessable(item: Any, exc: BaseException) -> tuple[dict[str, Any], int]:
@@ -214,7 +249,7 @@ def submit_batch() -> Any:
     cred = _caller()
     payload = _json_body()
     items = payload.get("submissions") if isinstance(payload, dict) else None
-    if not isinstance(items, list):
+    if schemas.problems(schemas.SubmissionBatch, payload) or not isinstance(items, list):
         raise AppError(_("Send an object with a list of submissions."),
                        {"submissions": _("Send an object with a list of submissions.")})
     limit = int(current_app.config["API_BATCH_MAX"])
@@ -232,12 +267,11 @@ def submit_batch() -> Any:
 def token() -> Any:
     """Exchange an enumerator's username and password for an API token."""
     payload = _json_body()
-    username = payload.get("username") if isinstance(payload, dict) else None
-    password = payload.get("password") if isinstance(payload, dict) else None
-    if not isinstance(username, str) or not isinstance(password, str) or not username.strip() or not password \
-            or len(username) > 80 or len(password) > 200 or "\x00" in username or "\x00" in password:
+    if schemas.problems(schemas.TokenRequest, payload):
         raise AppError(_("Enter your username and password."),
                        {"username": _("Please enter your username."), "password": _("Please enter your password.")})
+    request_ = schemas.TokenRequest.model_validate(payload)
+    username, password = request_.username, request_.password
     session = get_session()
     user, refusal = check_credentials(username, password)
     if refusal is not None:
@@ -246,7 +280,7 @@ def token() -> Any:
         raise Unauthorized(_("Wrong username or password."))
     if user.role not in (Role.ENUMERATOR, Role.ADMIN):
         raise Forbidden(_("This account may not submit interviews."))
-    device = payload.get("device") if isinstance(payload.get("device"), str) else ""
+    device = request_.device or ""
     issued = credentials.issue(session, user=user, label=f"enumerator app {device}"[:200].replace("\x00", ""))
     session.commit()
     return jsonify({"token": issued, "user": {"username": user.username, "full_name": user.full_name}}), 201
@@ -314,4 +348,4 @@ def questionnaire(questionnaire_id: str) -> Any:
 @bp.get("/openapi.json")
 def openapi() -> Any:
     """This API, described as OpenAPI 3."""
-    return jsonify(OPENAPI)
+    return jsonify(document())
