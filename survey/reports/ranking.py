@@ -108,6 +108,8 @@ def unit_ranking(
     frame["area"] = frame["unit_id"].map(areas).fillna(-1).astype(int)  # -1: above the level (province desks)
     inside = unit_map.counted_in(parent) if parent is not None else set(unit_map.units)
     frame["parent"] = frame["unit_id"].isin(inside)
+    whole_frame = frame  # the province-wide figure counts every response once
+    frame = unit_map.spread(frame, chosen)  # a split old commune's responses go to its parts by their shares
     base = previous_quarter(period) if period else None
     base = base if base in periods else None
     scores = pd.DataFrame(columns=["area", "n", "n_psu", "estimate", "se", "ci_low", "ci_high"])
@@ -120,7 +122,8 @@ def unit_ranking(
         scored = scored[(scored["kind"] == "overall") & (scored["period"] == period) & (scored["area"] >= 0)]
         scores = scored[["area", "n", "n_psu", "estimate", "se", "ci_low", "ci_high"]]
         if parent is not None:
-            whole = score_sipas(frame, spec, design=design, by=["period", "parent"], confidence=confidence).to_frame()
+            whole = score_sipas(whole_frame, spec, design=design, by=["period", "parent"],
+                                confidence=confidence).to_frame()
             whole = whole[(whole["kind"] == "overall") & (whole["period"] == period) & whole["parent"].astype(bool)]
             if len(whole):
                 rec = whole.iloc[0]
