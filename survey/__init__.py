@@ -28,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         admin_index_upload,
         boundaries_upload,
         desks,
+        oversight,
         preview,
         release_views,
         review,
@@ -71,6 +72,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(desks.bp)
     app.register_blueprint(preview.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(review.field_bp)
+    app.register_blueprint(oversight.bp)
     app.register_blueprint(targets.bp)
     app.register_blueprint(release_views.bp)
     app.register_blueprint(admin_index_upload.bp)

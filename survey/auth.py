@@ -6,7 +6,16 @@ clearing whatever the browser's session held (rotation). Every request looks the
 signing out, an expired session (``SESSION_IDLE_MINUTES`` without a request, or
 ``SESSION_HOURS`` after sign-in) or a deactivated account ends it at once, even for a copy of
 the cookie. Failed sign-ins are throttled (:mod:`survey.ratelimit`); passwords must pass
-:func:`password_problem` when an account is created or its password changed.
+:func:`password_problem` when an account is created or its password changed. Every sign-in,
+failed sign-in and sign-out is written to the audit log (:mod:`survey.store.audit`).
+
+Roles and unit scope (issue 11): :class:`~survey.store.models.Role` says what an account may do,
+its scope (:func:`scope_of`) on which units — a viewing scope and a data-entry scope, each a
+subtree of the unit tree inherited downward (DHIS2's data-view and data-capture units). A
+province officer's scope is the whole tree; a commune officer's that commune, its villages, its
+desks and the old units that became part of it. Every staff page, download, API route and job
+asks :func:`scope_of` (or :func:`require_unit_in_scope`, which answers 404 outside the scope) —
+the one place scope is decided.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
@@ -27,6 +37,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -38,13 +49,15 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, true, update
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
+from survey.errors import NotFound
 from survey.ratelimit import LoginThrottle, Refusal, limiter, normalize_username
+from survey.store import audit
 from survey.store.db import get_session
-from survey.store.models import LoginSession, Role, User, utcnow
+from survey.store.models import LoginSession, Role, Unit, User, utcnow
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 login_manager = LoginManager()
@@ -99,9 +112,104 @@ def role_required(*roles: Role) -> Callable[[F], F]:
     return decorator
 
 
-# Analysts (who prepare releases) and publishers (who approve them) work on the staff pages too.
-staff_required = role_required(Role.STAFF, Role.ANALYST, Role.PUBLISHER)
+# Commune/department officers (STAFF) and supervisors work on the staff pages; analysts (who
+# prepare releases) and publishers (who approve them) too.
+STAFF_ROLES = (Role.STAFF, Role.SUPERVISOR, Role.ANALYST, Role.PUBLISHER)
+staff_required = role_required(*STAFF_ROLES)
 admin_required = role_required(Role.ADMIN)
+# Who reviews responses: supervisors (first level) and officers (province officers: second level).
+reviewer_required = role_required(Role.STAFF, Role.SUPERVISOR)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The units an account may view and may enter (or review) data for: ``*_root`` is the top
+    unit (None: the whole tree), ``*_ids`` the ids of every unit counted in it (None: all)."""
+
+    view_root: int | None
+    entry_root: int | None
+    view_ids: frozenset[int] | None
+    entry_ids: frozenset[int] | None
+
+    @property
+    def all_units(self) -> bool:
+        return self.view_ids is None
+
+    @property
+    def enters_everywhere(self) -> bool:
+        return self.entry_ids is None
+
+    def can_view(self, unit_id: int | None) -> bool:
+        return self.view_ids is None or (unit_id is not None and unit_id in self.view_ids)
+
+    def can_enter(self, unit_id: int | None) -> bool:
+        return self.entry_ids is None or (unit_id is not None and unit_id in self.entry_ids)
+
+    def view_clause(self, column: Any) -> ColumnElement[bool]:
+        """``column`` (a unit id column) within the viewing scope, for a query's ``where``."""
+        return true() if self.view_ids is None else column.in_(sorted(self.view_ids))
+
+    def entry_clause(self, column: Any) -> ColumnElement[bool]:
+        return true() if self.entry_ids is None else column.in_(sorted(self.entry_ids))
+
+    def view_units(self, units: Any) -> list[Any]:
+        """The units of ``units`` in the viewing scope (a unit picker lists only these)."""
+        return [u for u in units if self.can_view(u.id)]
+
+
+EVERYWHERE = Scope(None, None, None, None)
+NOWHERE = Scope(None, None, frozenset(), frozenset())
+
+
+def _subtree(root_id: int | None) -> frozenset[int] | None:
+    if root_id is None:
+        return None
+    from survey.store.units import UnitMap
+
+    db = get_session()
+    unit = db.get(Unit, root_id)
+    if unit is None:
+        return frozenset()
+    unit_map = UnitMap(db)
+    return frozenset(unit_map.counted_in(unit) | unit_map.raw_subtree(unit.id))
+
+
+def scope_of(user: User | None = None) -> Scope:
+    """The scope of ``user`` (default: the signed-in account; nobody signed in: no unit at all).
+    Admins see everything; an account without a viewing unit sees the whole tree; an account
+    without a data-entry unit enters data within its viewing scope. Cached for the request."""
+    if user is None:
+        if not current_user or not current_user.is_authenticated:
+            return NOWHERE
+        user = current_user._get_current_object()
+    assert user is not None  # noqa: S101 - set above
+    cache: dict[int, Scope] = g.setdefault("hl_scopes", {})
+    if user.id in cache:
+        return cache[user.id]
+    if user.role == Role.ADMIN:
+        scope = EVERYWHERE
+    else:
+        view = _subtree(user.view_unit_id)
+        entry_root = user.entry_unit_id if user.entry_unit_id is not None else user.view_unit_id
+        entry = view if entry_root == user.view_unit_id else _subtree(entry_root)
+        scope = Scope(user.view_unit_id, entry_root, view, entry)
+    cache[user.id] = scope
+    return scope
+
+
+def require_unit_in_scope(unit: Unit | int | None, *, entry: bool = False) -> None:
+    """Answer 404 (never 403: a unit outside the scope does not exist for this account) unless
+    ``unit`` is in the signed-in account's viewing scope (``entry``: its data-entry scope)."""
+    unit_id = unit.id if isinstance(unit, Unit) else unit
+    scope = scope_of()
+    if not (scope.can_enter(unit_id) if entry else scope.can_view(unit_id)):
+        raise NotFound(_("This page does not exist."))
+
+
+def scope_top() -> Unit | None:
+    """The top unit of the signed-in account's viewing scope (None: the whole tree)."""
+    root = scope_of().view_root
+    return get_session().get(Unit, root) if root is not None else None
 
 
 class LoginForm(FlaskForm):
@@ -216,7 +324,15 @@ def login() -> Any:
         user, refusal = check_credentials(form.username.data or "", form.password.data or "")
         if user is not None:
             start_session(user)
+            audit.record("auth.sign_in", target=f"user:{user.id}", user=user)
+            get_session().commit()
             return redirect(_safe_next(request.args.get("next")))
+        tried = get_session().scalar(select(User).where(User.username == normalize_username(form.username.data or "")))
+        # the name typed is kept only when it is an account's (never what may be a password typed in the wrong box)
+        audit.record("auth.sign_in_failed", user=tried, target=f"user:{tried.id}" if tried is not None else "",
+                     details={"reason": refusal.reason if refusal is not None else "credentials",
+                              "known_account": tried is not None})
+        get_session().commit()
         if refusal is not None:
             form.password.errors = [*form.password.errors, refusal_message(refusal)]
             return render_template("auth/login.html", form=form), 429, {"Retry-After": str(refusal.retry_after)}
@@ -231,6 +347,8 @@ def logout() -> Any:
         row = get_session().get(LoginSession, _token_id(token))
         if row is not None and row.ended_at is None:
             row.ended_at = utcnow()
+            if current_user.is_authenticated:
+                audit.record("auth.sign_out", target=f"user:{current_user.id}")
             get_session().commit()
     logout_user()
     session.clear()

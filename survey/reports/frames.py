@@ -2,13 +2,19 @@
 
 ``responses_frame`` returns one row per response with its design and domain columns
 (``response_id``, ``unit_id``, ``service_id``, ``channel``, ``submitted_at``, ``weight``) and one
-numeric column per question. Review status decides what is scored: rejected responses are left
-out, and flagged ones (kiosk bursts, unregistered kiosks) only count once approved. Answers coded "not applicable"/"don't know" (choices marked ``scored: false``) become
-missing, so they are never valid answers.
+numeric column per question. Answers coded "not applicable"/"don't know" (choices marked
+``scored: false``) become missing, so they are never valid answers.
 
-``stored_responses`` and ``stored_answers`` are the analysts' view of the same rows: every stored
-response (scored or not, with its review status and flag) and its raw answers, for
-:mod:`survey.reports.microdata_frame`.
+THE GATE (issue 11, SurveyCTO's rule): only approved responses reach scores, releases and exports.
+:func:`approved_filter` is the one definition every frame here reads — a response counts when a
+reviewer approved it at the last level (``approved``), or when it is ``received`` without a quality
+flag and its channel's auto-approval rule (:class:`~survey.store.models.ReviewRule`, set in the
+admin area, shown on the review page) is on. The default rule (no row) is on for every channel, so
+unflagged ratings count as they arrive; a flagged one waits for a person; a response sent back to
+its enumerator, waiting for the province, un-approved or rejected never counts.
+
+``stored_responses`` and ``stored_answers`` are the analysts' view of the same approved rows (with
+their review status and flag) and their raw answers, for :mod:`survey.reports.microdata_frame`.
 """
 
 from __future__ import annotations
@@ -17,22 +23,42 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
-from survey.store.models import Answer, QuestionnaireVersion, Response, ReviewStatus, Service, Unit
+from survey.store.models import (
+    Answer,
+    Channel,
+    QuestionnaireVersion,
+    Response,
+    ReviewRule,
+    ReviewStatus,
+    Service,
+    Unit,
+)
 
 DESIGN_COLUMNS = ["response_id", "unit_id", "service_id", "channel", "submitted_at", "weight", "design_stratum",
                   "design_psu"]
 
 
-def scored_filter() -> list[ColumnElement[bool]]:
-    """What is scored: never a rejected response; a flagged one only once a person approved it."""
-    return [
-        Response.review_status != ReviewStatus.REJECTED,
-        or_(Response.flag.is_(None), Response.review_status == ReviewStatus.APPROVED),
-    ]
+def auto_approved_channels(session: Session) -> list[Channel]:
+    """The channels whose unflagged responses count as approved on arrival (no rule row: on)."""
+    off = set(session.scalars(select(ReviewRule.channel).where(ReviewRule.auto_approve.is_(False))))
+    return [c for c in Channel if c not in off]
+
+
+def approved_filter(session: Session) -> ColumnElement[bool]:
+    """THE gate: a response counts in scores, releases and exports when this is true of it."""
+    channels = auto_approved_channels(session)
+    auto = and_(Response.review_status == ReviewStatus.RECEIVED, Response.flag.is_(None),
+                Response.channel.in_(channels)) if channels else false()
+    return or_(Response.review_status == ReviewStatus.APPROVED, auto)
+
+
+def scored_filter(session: Session) -> list[ColumnElement[bool]]:
+    """What is scored: the approved responses (:func:`approved_filter`)."""
+    return [approved_filter(session)]
 
 
 def responses_frame(
@@ -49,7 +75,7 @@ def responses_frame(
     assembled column by column — at 100,000 responses several times faster than reading the
     answers row by row and pivoting them in pandas (``bench/bench_pages.py``).
     """
-    filters = [Response.questionnaire_id == questionnaire.id, *scored_filter()]
+    filters = [Response.questionnaire_id == questionnaire.id, *scored_filter(session)]
     if service_ids is not None:
         filters.append(Response.service_id.in_(list(service_ids)))
     if unit_ids is not None:
@@ -86,9 +112,10 @@ STORED_COLUMNS = ["response_id", "version", "unit_code", "unit_name", "service_c
                   "review_status", "flag", "weight"]
 
 
-def _stored_filter(questionnaire_id: str, unit_ids: Iterable[int],
+def _stored_filter(session: Session, questionnaire_id: str, unit_ids: Iterable[int],
                    service_ids: Iterable[int] | None) -> list[ColumnElement[bool]]:
-    filters = [Response.questionnaire_id == questionnaire_id, Response.unit_id.in_(list(unit_ids))]
+    filters = [Response.questionnaire_id == questionnaire_id, Response.unit_id.in_(list(unit_ids)),
+               approved_filter(session)]
     if service_ids is not None:
         filters.append(Response.service_id.in_(list(service_ids)))
     return filters
@@ -96,8 +123,8 @@ def _stored_filter(questionnaire_id: str, unit_ids: Iterable[int],
 
 def stored_responses(session: Session, questionnaire_id: str, *, unit_ids: Iterable[int],
                      service_ids: Iterable[int] | None = None) -> pd.DataFrame:
-    """Every stored response to ``questionnaire_id`` (any version) in ``unit_ids``, scored or not,
-    one row per response in the order submitted (:data:`STORED_COLUMNS`): ids as text, enums as
+    """Every approved response (:func:`approved_filter`) to ``questionnaire_id`` (any version) in
+    ``unit_ids``, one row per response in the order submitted (:data:`STORED_COLUMNS`): ids as text, enums as
     their codes, ``flag`` empty when none, ``submitted_at`` as stored (UTC; naive on SQLite)."""
     unit_ids = list(unit_ids)
     rows = session.execute(
@@ -105,7 +132,7 @@ def stored_responses(session: Session, questionnaire_id: str, *, unit_ids: Itera
                Response.submitted_at, Response.review_status, Response.flag, Response.weight)
         .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.questionnaire_version_id)
         .join(Unit, Unit.id == Response.unit_id).join(Service, Service.id == Response.service_id)
-        .where(*_stored_filter(questionnaire_id, unit_ids, service_ids))
+        .where(*_stored_filter(session, questionnaire_id, unit_ids, service_ids))
         .order_by(Response.submitted_at, Response.id)
     ).all()
     frame = pd.DataFrame([(str(r[0]), r[1], r[2], r[3], r[4], r[5].value, None, r[7].value, r[8] or "", float(r[9]))
@@ -121,7 +148,8 @@ def stored_answers(session: Session, questionnaire_id: str, question_ids: Iterab
     rows = session.execute(
         select(Answer.response_id, Answer.question_id, Answer.value_num, Answer.value_text)
         .join(Response, Response.id == Answer.response_id)
-        .where(*_stored_filter(questionnaire_id, list(unit_ids), service_ids), Answer.question_id.in_(list(question_ids)))
+        .where(*_stored_filter(session, questionnaire_id, list(unit_ids), service_ids),
+               Answer.question_id.in_(list(question_ids)))
     ).all()
     return pd.DataFrame([(str(r[0]), r[1], r[2], r[3]) for r in rows],
                         columns=["response_id", "question_id", "value_num", "value_text"])

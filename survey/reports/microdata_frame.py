@@ -110,7 +110,9 @@ def channel_labels() -> dict[str, str]:
 def review_labels() -> dict[str, str]:
     """Each review status's code → its name in the current language."""
     names = {ReviewStatus.RECEIVED: _("Received, not reviewed"), ReviewStatus.APPROVED: _("Approved"),
-             ReviewStatus.REJECTED: _("Rejected")}
+             ReviewStatus.REJECTED: _("Rejected"), ReviewStatus.HAS_ISSUES: _("Has issues: back to the enumerator"),
+             ReviewStatus.SUPERVISOR_APPROVED: _("Approved by the supervisor, waiting for the province"),
+             ReviewStatus.SUPERVISOR_REJECTED: _("Rejected by the supervisor, waiting for the province")}
     return {s.value: names[s] for s in ReviewStatus}
 
 

@@ -27,7 +27,7 @@ from wtforms import RadioField, SelectField, SelectMultipleField, StringField, T
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from survey.auth import role_required
+from survey.auth import role_required, scope_of
 from survey.errors import AppError, NotFound
 from survey.i18n import current_language
 from survey.periods import local
@@ -36,6 +36,7 @@ from survey.portal.jobs import enqueue_after_commit
 from survey.portal.pages import Endpoints, chart_response, render_papi_page, render_unit_page, wrap
 from survey.portal.published import Published
 from survey.reports.sipas_tables import scored_as_sipas
+from survey.store import audit
 from survey.store.catalogue import in_use
 from survey.store.db import get_session
 from survey.store.models import Release, Role, Unit, UnitLevel, User
@@ -83,7 +84,7 @@ class NoticeForm(FlaskForm):
 
 def _release(release_id: int) -> Release:
     release = get_session().get(Release, release_id)
-    if release is None:
+    if release is None or not scope_of().can_view(release.scope_unit_id):  # outside the scope: 404 (issue 11)
         raise NotFound(_("This release does not exist."))
     return release
 
@@ -97,7 +98,7 @@ def _prepare_form(source: Release | None = None) -> PrepareForm:
     session = get_session()
     language = current_language()
     form = PrepareForm()
-    form.unit.choices = _unit_choices(session.scalars(select(Unit)).all())
+    form.unit.choices = _unit_choices(scope_of().view_units(session.scalars(select(Unit)).all()))
     form.questionnaires.choices = [(q.id, q.title.get(language)) for q in in_use(session)
                                    if scored_as_sipas(q) or q.kind == "papi"]
     if request.method == "GET":
@@ -132,7 +133,8 @@ def _unit_choices(units: Sequence[Unit]) -> list[tuple[str, str]]:
 @bp.route("/")
 @viewer_required
 def index() -> Any:
-    releases = get_session().scalars(select(Release).order_by(Release.id.desc())).all()
+    releases = get_session().scalars(select(Release).where(scope_of().view_clause(Release.scope_unit_id))
+                                     .order_by(Release.id.desc())).all()
     return render_template("staff/releases/index.html", releases=releases)
 
 
@@ -159,6 +161,8 @@ def new() -> Any:
                 form.form_errors.append(exc.message)
             return render_template("staff/releases/new.html", form=form, source=source), exc.status
         release.job_id = enqueue_after_commit(session, "build_release", release_id=release.id)
+        audit.record("release.prepare", target=f"release:{release.id}", unit_id=release.scope_unit_id,
+                     details={"period": release.period_code, "version": release.version})
         session.commit()
         flash(_("Release no. %(id)s is being built.", id=release.id))
         return redirect(url_for("releases.detail", release_id=release.id))
@@ -284,6 +288,7 @@ def _act(release_id: int, action: str) -> Any:
             form = NoticeForm()
             workflow.withdraw(session, release, _user(), form.notice.data or "")
             message = _("Release no. %(id)s is withdrawn; its notice is public.", id=release.id)
+        audit.record(f"release.{action}", target=f"release:{release_id}", unit_id=release.scope_unit_id)
         session.commit()
     except AppError:
         session.rollback()

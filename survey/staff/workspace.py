@@ -1,5 +1,10 @@
 """Staff pages: SIPAS results by unit, service and quarter; units ranked by quarter; PAPI-style
-governance scores by unit and year; downloads of each."""
+governance scores by unit and year; downloads of each.
+
+Every page and download keeps to the signed-in account's viewing scope (``survey.auth.scope_of``):
+the unit pickers list only units in scope, the default unit is the top of the scope, and a unit
+outside it answers 404 whether it comes from a picker, a link or a typed URL. Every download is
+written to the audit log (``export.download``)."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from exports import Rendered, UnknownFormat
 from exports.downloads import DOWNLOADS
 from exports.microdata import Microdata
 from questionnaires import Questionnaire
-from survey.auth import staff_required
+from survey.auth import require_unit_in_scope, scope_of, scope_top, staff_required
 from survey.errors import AppError, NotFound
 from survey.i18n import current_language
 from survey.periods import is_quarter
@@ -22,6 +27,7 @@ from survey.reports.microdata_frame import microdata
 from survey.reports.papi_tables import PAPI_QUESTIONNAIRE, RANK_REPLICATES, PapiReport, papi_report
 from survey.reports.ranking import Ranking, unit_ranking
 from survey.reports.sipas_tables import SipasReport, scored_as_sipas, sipas_report
+from survey.store import audit
 from survey.store.catalogue import in_use, latest
 from survey.store.db import get_session
 from survey.store.models import Service, Unit, UnitLevel
@@ -39,7 +45,7 @@ def _choices() -> tuple[list[Unit], list[Service], list[tuple[str, str]]]:
     language = current_language()
     unit_map = UnitMap(session)
     tree = unit_map.tree(unit_map.now)
-    units = _tree_order(list(tree.units.values()), tree.parent)
+    units = scope_of().view_units(_tree_order(list(tree.units.values()), tree.parent))
     services = sorted(session.scalars(select(Service)).all(), key=lambda s: sort_key(s.name(language)))
     questionnaires = [(q.id, q.title.get(language)) for q in in_use(session) if scored_as_sipas(q)]
     return units, services, sorted(questionnaires, key=lambda q: sort_key(q[1]))
@@ -48,7 +54,16 @@ def _choices() -> tuple[list[Unit], list[Service], list[tuple[str, str]]]:
 def _old_units() -> list[Unit]:
     """The units of the map before 1 July 2025 (and any other ended unit), as a tree."""
     unit_map = UnitMap(get_session())
-    return _tree_order([u for u in unit_map.units.values() if not unit_map.is_current(u)])
+    return scope_of().view_units(_tree_order([u for u in unit_map.units.values() if not unit_map.is_current(u)]))
+
+
+def _top() -> Unit | None:
+    """The top of the account's viewing scope: the province for a province officer."""
+    top = scope_top()
+    if top is not None:
+        return top
+    unit_map = UnitMap(get_session())
+    return next(iter(unit_map.tree(unit_map.now).roots()), None)
 
 
 def _tree_order(units: Sequence[Unit], parent_of: dict[int, int | None] | None = None) -> list[Unit]:
@@ -83,6 +98,7 @@ def _selection() -> tuple[Unit, Service | None, str]:
     unit = session.scalar(select(Unit).where(Unit.code == request.args.get("unit", "")))
     if unit is None:
         raise NotFound(_("Choose a unit and a service."))
+    require_unit_in_scope(unit)
     return unit, _service_or_all(), request.args.get("questionnaire", "sipas-kiosk")
 
 
@@ -101,8 +117,7 @@ def _headline(questionnaires: list[tuple[str, str]]) -> dict[str, Any] | None:
     if not questionnaires:
         return None
     session = get_session()
-    unit_map = UnitMap(session)
-    top = next(iter(unit_map.tree(unit_map.now).roots()), None)
+    top = _top()
     if top is None:
         return None
     chosen = next((q for q, _title in questionnaires if q == "sipas-kiosk"), questionnaires[0][0])
@@ -147,6 +162,13 @@ def _file(kind: str, thing: Any, stem: str, suffix: str | None = None) -> Respon
                                     locale=request.args.get("locale"))
     except UnknownFormat:
         raise NotFound(_("This page does not exist.")) from None
+    code = request.args.get("unit") or request.args.get("parent") or ""
+    unit = get_session().scalar(select(Unit).where(Unit.code == code)) if code else None
+    audit.record("export.download", target=f"{kind}:{request.path.rsplit('/', 1)[-1]}",
+                 unit_id=unit.id if unit is not None else scope_of().view_root,
+                 details={"format": rendered.extension, "questionnaire": request.args.get("questionnaire", "")[:80],
+                          "period": request.args.get("period", "")[:10]})
+    get_session().commit()
     return _download(rendered, stem)
 
 
@@ -218,6 +240,8 @@ def _ranking() -> tuple[Ranking, Questionnaire, Service | None, UnitLevel, list[
     parent = session.scalar(select(Unit).where(Unit.code == code)) if code else None
     if code and parent is None:
         raise NotFound(_("Choose a unit."))
+    if parent is not None:
+        require_unit_in_scope(parent)
     period, todays_map = _period(), _todays_map()
     unit_map = UnitMap(session)
     day = None
@@ -225,7 +249,7 @@ def _ranking() -> tuple[Ranking, Questionnaire, Service | None, UnitLevel, list[
         day = then_day(*quarter_days(period))
     else:
         todays_map = True
-    top = parent or next(iter(unit_map.tree(unit_map.now).roots()), None)
+    top = parent or _top()
     levels = unit_map.levels(top, day=day, todays_map=todays_map)
     chosen = request.args.get("level", UnitLevel.COMMUNE.value)
     level = next((lv for lv in levels if lv.value == chosen), None)
@@ -265,13 +289,11 @@ def _unit_or_top() -> Unit:
     """The unit chosen in the query string, or the top of the tree (the province) when none is."""
     session = get_session()
     code = request.args.get("unit", "")
-    if code:
-        unit = session.scalar(select(Unit).where(Unit.code == code))
-    else:  # the top of today's map
-        unit_map = UnitMap(session)
-        unit = next(iter(unit_map.tree(unit_map.now).roots()), None)
+    # the top of the scope (of today's map) when none is chosen
+    unit = session.scalar(select(Unit).where(Unit.code == code)) if code else _top()
     if unit is None:
         raise NotFound(_("Choose a unit."))
+    require_unit_in_scope(unit)
     return unit
 
 
