@@ -79,6 +79,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_index_upload.bp)
     app.register_blueprint(boundaries_upload.bp)
     app.register_blueprint(opendata.bp)
+    from survey.portal import cases_public
+    from survey.staff import cases as staff_cases
+
+    app.register_blueprint(cases_public.bp)
+    app.register_blueprint(staff_cases.bp)
     from survey.admin import views as admin_views
 
     app.register_blueprint(admin_views.bp)

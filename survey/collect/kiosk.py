@@ -25,19 +25,23 @@ from flask import (
     Blueprint,
     current_app,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
     send_file,
     url_for,
 )
+from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from survey.auth import csrf
 from survey.collect import credentials
+from survey.collect.case_intake import comment_questions, open_from_form
 from survey.collect.forms import answers_from_form, build_form
+from survey.collect.quality import note_dossier_attempt
 from survey.collect.submissions import (
     desk_scope,
     desk_services,
@@ -55,6 +59,7 @@ from survey.store.models import Credential, Desk, Role, Service, utcnow
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 DEVICE_COOKIE = "hailong_kiosk_device"
+CASE_CODE_SECONDS = 60  # the thank-you screen with a case code stays this long
 
 
 @bp.after_request
@@ -117,6 +122,8 @@ def bind(desk_code: str) -> Any:
 
 @bp.route("/<desk_code>")
 def start(desk_code: str) -> Any:
+    if "lang" not in request.args:  # the next citizen starts in the default language (?lang= picks another)
+        flask_session.pop("lang", None)
     desk = _desk(desk_code)
     if "device" in request.args:
         return _bind_device(desk)
@@ -184,10 +191,13 @@ def rate(desk_code: str, service_code: str) -> Any:
                 if request.accept_mimetypes.best == "application/json":  # a queued rating: refused, with the reason
                     return jsonify({"status": "invalid", "fields": {"submitted_at": time_problem()}}), 422
                 submitted_at = None  # the citizen is here now: the server's time it is
+            answers = answers_from_form(questionnaire, form)
             result = store_checked(
                 session, desk_scope(session, desk, device), questionnaire, service.id,
-                answers_from_form(questionnaire, form), response_id, submitted_at=submitted_at,
+                answers, response_id, submitted_at=submitted_at,
             )
+            if dossier_field and answers.get(dossier_field):
+                note_dossier_attempt(session, desk.id, ok=result.outcome != "dossier_used")
             if result.outcome == "dossier_used" and dossier_field:
                 form[dossier_field].errors = [
                     _("This dossier code has already been rated. Thank you — each dossier can be rated once.")
@@ -196,18 +206,25 @@ def rate(desk_code: str, service_code: str) -> Any:
             elif result.outcome == "conflict":
                 status = 409
             else:
+                code = open_from_form(session, questionnaire, answers, unit_id=desk.unit_id, channel="kiosk",
+                                      response_id=result.response_id)
+                if code:  # shown once on the thank-you screen, then forgotten (the next citizen never sees it)
+                    flask_session["kiosk_case"] = code
                 thanks = url_for("kiosk.thanks", desk_code=desk.code)
                 if request.accept_mimetypes.best == "application/json":
                     return jsonify({"status": result.outcome, "redirect": thanks}), 201
                 return redirect(thanks, code=303)
         else:
             status = 400
+            if dossier_field and form[dossier_field].errors and form[dossier_field].data:
+                note_dossier_attempt(session, desk.id, ok=False)
     if request.method == "POST" and request.accept_mimetypes.best == "application/json":
         return jsonify({"status": "invalid", "fields": {k: str(v[0]) for k, v in form.errors.items() if v}}), status
     return (
         render_template(
             "kiosk/rate.html", desk=desk, service=service, questionnaire=questionnaire, form=form,
-            language=language, dossier_field=dossier_field, submission_id=uuid.uuid4(), **_kiosk_settings(),
+            language=language, dossier_field=dossier_field, submission_id=uuid.uuid4(),
+            has_comment=bool(comment_questions(questionnaire)), **_kiosk_settings(),
         ),
         status,
     )
@@ -216,7 +233,14 @@ def rate(desk_code: str, service_code: str) -> Any:
 @bp.route("/<desk_code>/thanks")
 def thanks(desk_code: str) -> Any:
     desk = _desk(desk_code)
-    return render_template("kiosk/thanks.html", desk=desk, **_kiosk_settings())
+    case_code = flask_session.pop("kiosk_case", None)
+    settings = _kiosk_settings()
+    if case_code:  # time to write the code down or photograph it
+        settings["return_seconds"] = max(settings["return_seconds"], CASE_CODE_SECONDS)
+    response = make_response(render_template("kiosk/thanks.html", desk=desk, case_code=case_code, **settings))
+    if case_code:
+        response.headers["X-Kiosk-Private"] = "1"  # kiosk-sw.js never keeps this page for the next citizen
+    return response
 
 
 @bp.route("/sw.js")

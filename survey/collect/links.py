@@ -16,16 +16,20 @@ from typing import Any
 
 import segno
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 
 from survey.auth import csrf
+from survey.collect.case_intake import comment_questions, open_from_form
 from survey.collect.forms import answers_from_form, build_form
+from survey.collect.responses import dossier_key
 from survey.collect.submissions import Scope, store_checked
 from survey.errors import AppError, NotFound, TooManyRequests, wants_json
 from survey.i18n import current_language
 from survey.ratelimit import limiter
+from survey.store import dossier_keys
 from survey.store.catalogue import latest
 from survey.store.db import get_session
 from survey.store.models import Channel, Desk, Service, Unit, utcnow
@@ -111,13 +115,19 @@ def _survey(unit: Unit, service: Service, receipt: Receipt | None) -> Any:
                 response_id = uuid.uuid4()
             scope = Scope(channel=Channel.WEB, unit_id=unit.id, questionnaire_id=questionnaire.id,
                           services={service.code: service.id})
+            answers = answers_from_form(questionnaire, form)
             result = store_checked(get_session(), scope, questionnaire, service.id,
-                                   answers_from_form(questionnaire, form), response_id, flag=_link_flag(unit))
+                                   answers, response_id, flag=_link_flag(unit))
             if result.outcome == "dossier_used" and dossier_field:
                 form[dossier_field].errors = [
                     _("This dossier code has already been rated. Thank you — each dossier can be rated once.")]
                 status = 409
             else:
+                code = open_from_form(get_session(), questionnaire, answers, unit_id=unit.id,
+                                      channel="receipt" if receipt is not None else "web",
+                                      response_id=result.response_id)
+                if code:
+                    flask_session["link_case"] = code
                 return redirect(url_for("links.thanks", unit=unit.code), code=303)
         else:
             status = 400
@@ -129,9 +139,20 @@ def _survey(unit: Unit, service: Service, receipt: Receipt | None) -> Any:
     if status == 429 and wants_json():  # a client asking for JSON gets the one error shape (errors.py)
         raise TooManyRequests(notice or "")
     headers = {"Retry-After": "60"} if status == 429 else {}
+    used = receipt is not None and status == 200 and _receipt_used(questionnaire.id, receipt)
     return render_template("links/survey.html", unit=unit, service=service, questionnaire=questionnaire, form=form,
                            language=language, receipt=receipt, dossier_field=dossier_field, notice=notice,
+                           receipt_used=used, has_comment=bool(comment_questions(questionnaire)),
                            submission_id=request.form.get("submission_id") or uuid.uuid4()), status, headers
+
+
+def _receipt_used(questionnaire_id: str, receipt: Receipt) -> bool:
+    """Has this receipt's dossier been rated already (under any dossier key)? Said before the
+    citizen answers, not after."""
+    ring = dossier_keys.keyring(current_app)
+    keys = [dossier_key(secret, questionnaire_id, receipt.dossier) for secret in ring.secrets()]
+    return get_session().scalar(select(StoredResponse.id).where(
+        StoredResponse.questionnaire_id == questionnaire_id, StoredResponse.dossier_key.in_(keys)).limit(1)) is not None
 
 
 def _link_flag(unit: Unit) -> str | None:
@@ -166,7 +187,8 @@ def receipt_survey(token: str) -> Any:
 @bp.route("/s/thanks")
 def thanks() -> Any:
     # the unit only picks the results link (the portal shows nothing unpublished)
-    return render_template("links/thanks.html", unit_code=request.args.get("unit", "")[:40])
+    return render_template("links/thanks.html", unit_code=request.args.get("unit", "")[:40],
+                           case_code=flask_session.pop("link_case", None))
 
 
 def qr_bytes(content: str, fmt: str, title: str = "") -> bytes:

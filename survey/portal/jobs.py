@@ -38,7 +38,7 @@ class QueueConfigError(ValueError):
 
 def make_queue(config: dict[str, Any], instance_path: Path) -> Any:
     """The Huey instance the configuration asks for, with every task of :data:`TASKS` on it."""
-    from huey import MemoryHuey, RedisHuey, SqliteHuey
+    from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 
     url = str(config.get("QUEUE_URL") or "").strip()
     if config.get("QUEUE_IMMEDIATE"):
@@ -55,6 +55,8 @@ def make_queue(config: dict[str, Any], instance_path: Path) -> Any:
                                f"or redis://HOST:PORT/DB, got {url!r}")
     tasks = {name: huey.task(name=name, retries=0)(function) for name, function in TASKS.items()}
     huey.hailong_tasks = tasks
+    huey.hailong_periodic = {name: huey.periodic_task(crontab(**when), name=f"{name}.daily")(TASKS[name])
+                             for name, when in PERIODIC.items()}
     return huey
 
 
@@ -99,6 +101,21 @@ def build_release(release_id: int) -> str:
 TASKS: dict[str, Callable[..., Any]] = {"build_release": build_release}
 
 
+def case_reminders() -> list[str]:
+    """Every day: mark the reminder of each open complaint or suggestion near its due date, and
+    of each late one (:func:`survey.portal.cases_public.remind_due_cases`). Returns their codes."""
+    from survey.portal.cases_public import remind_due_cases
+
+    with _app() as app:
+        return remind_due_cases(app)
+
+
+TASKS["case_reminders"] = case_reminders
+
+#: Jobs the worker also runs on a schedule: a name in :data:`TASKS` → Huey ``crontab`` fields (UTC).
+PERIODIC: dict[str, dict[str, str]] = {"case_reminders": {"minute": "0", "hour": "0"}}  # 07:00 Vietnam time
+
+
 def enqueue_after_commit(session: Session, name: str, **ids: int) -> str:
     """Enqueue job ``name`` with ``ids`` once ``session``'s transaction commits (not at all if
     it rolls back). Returns the job's id, known at once (to store beside the row)."""
@@ -127,7 +144,7 @@ def run_worker(app: Flask, workers: int = 1) -> None:
     _worker_app = app
     # An idle worker looks at the queue at least once a second (Huey backs off to 10 s by default),
     # so a stop — Ctrl+C, or `hailong serve` ending — takes a second, not ten.
-    Consumer(huey, workers=workers, worker_type="thread", periodic=False, check_worker_health=True,
+    Consumer(huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=True,
              max_delay=1.0).run()
 
 

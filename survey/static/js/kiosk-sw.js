@@ -16,7 +16,7 @@ self.addEventListener("fetch", function (event) {
   if (!page && !asset) { return; }
   var key = page ? url.origin + url.pathname : request.url;
   event.respondWith(fetch(request).then(function (response) {
-    if (response.ok && !response.redirected) {
+    if (response.ok && !response.redirected && !response.headers.get("X-Kiosk-Private")) {
       var copy = response.clone();
       caches.open(CACHE).then(function (cache) { cache.put(key, copy); });
     }

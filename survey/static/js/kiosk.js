@@ -173,6 +173,14 @@
     Array.prototype.forEach.call(document.querySelectorAll(".keypad"), function (pad) {
       var input = document.getElementById(pad.getAttribute("data-for"));
       pad.addEventListener("click", function (event) {
+        var toggle = event.target.closest ? event.target.closest("[data-toggle]") : null;
+        if (toggle) {  // the letter panel: dossier codes may contain letters
+          var panel = document.getElementById(toggle.getAttribute("aria-controls"));
+          var open = toggle.getAttribute("aria-expanded") !== "true";
+          toggle.setAttribute("aria-expanded", open ? "true" : "false");
+          if (panel) { panel.hidden = !open; }
+          return;
+        }
         var key = event.target.closest ? event.target.closest("[data-key]") : null;
         if (!key || !input) { return; }
         var k = key.getAttribute("data-key");

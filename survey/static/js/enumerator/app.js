@@ -330,7 +330,8 @@
     } else {
       attrs.type = { integer: "number", decimal: "number", date: "date" }[question.type] || "text";
       if (question.type === "decimal") { attrs.step = "any"; }
-      if (question.type === "dossier_code") { attrs.inputmode = "numeric"; attrs.autocomplete = "off"; }
+      // Dossier codes carry letters and dots (000.00.12.H12-250101-0001): the full keyboard, in capitals.
+      if (question.type === "dossier_code") { attrs.inputmode = "text"; attrs.autocapitalize = "characters"; attrs.autocomplete = "off"; attrs.spellcheck = "false"; }
       input = el("input", attrs);
       input.value = value === undefined || value === null ? "" : value;
     }
