@@ -164,6 +164,91 @@ def unit_ranking(
                    summary, parent=head[0] if head else None, todays_map=todays_map, model=model)
 
 
+@dataclass(frozen=True)
+class DeskLevel:
+    """The one-stop desks (Bộ phận Một cửa) of the units under a parent, as a ranking level."""
+
+    value: str = "desk"
+
+
+DESKS = DeskLevel()
+
+
+def desk_ranking(
+    session: Session, questionnaire: Questionnaire, *, service: Service | None, period: str | None, language: str,
+    confidence: float = 0.95, min_n: int = 30, parent: Unit | None = None,
+) -> Ranking:
+    """Rank the one-stop desks of the units under ``parent`` (the province's departments, its
+    communes' desks) on ``questionnaire``'s overall index in ``period``, like the units: each
+    desk is a domain of the full sample (its responses: those given at its kiosk), with its
+    interval, change, rank with its 95% rank interval, and group; too few answers: listed, not
+    ranked. No modelled index: a desk has no area covariates."""
+    from scoring.compare import change_sipas, groups, rank
+    from scoring.design import SurveyDesign
+    from scoring.sipas import score_sipas
+    from survey.store.models import Desk, Response
+    from survey.store.units import UnitMap
+
+    frame = responses_frame(session, questionnaire, service_ids=[service.id] if service else None)
+    frame["period"] = quarters(frame["submitted_at"])
+    periods = tuple(sorted(frame["period"].unique()))
+    if period is None and periods:
+        period = periods[-1]
+    unit_map = UnitMap(session)
+    if parent is None:
+        parent = next(iter(unit_map.tree(unit_map.now).roots()), None)
+    inside = unit_map.counted_in(parent) if parent is not None else set(unit_map.units)
+    desks = sorted((d for d in session.scalars(select(Desk)) if d.unit_id in inside),
+                   key=lambda d: (sort_key(d.unit.name), sort_key(d.name)))
+    at_desk = {rid: did for rid, did in session.execute(select(Response.id, Response.desk_id).where(
+        Response.questionnaire_id == questionnaire.id, Response.desk_id.is_not(None)))}
+    frame["area"] = frame["response_id"].map(at_desk).fillna(-1).astype(int)
+    frame.loc[~frame["area"].isin({d.id for d in desks}), "area"] = -1
+    base = previous_quarter(period) if period else None
+    base = base if base in periods else None
+    scores = pd.DataFrame(columns=["area", "n", "n_psu", "estimate", "se", "ci_low", "ci_high"])
+    changes = pd.DataFrame(columns=["area", "change", "change_se", "significant"])
+    if period in periods and (frame["area"] >= 0).any():
+        spec = sipas_spec(questionnaire)
+        design = SurveyDesign(weight="weight")
+        scored = score_sipas(frame, spec, design=design, by=["period", "area"], confidence=confidence).to_frame()
+        scored = scored[(scored["kind"] == "overall") & (scored["period"] == period) & (scored["area"] >= 0)]
+        scores = scored[["area", "n", "n_psu", "estimate", "se", "ci_low", "ci_high"]]
+        if base is not None:
+            delta = change_sipas(frame, spec, period="period", base=base, current=period, design=design,
+                                 by=["area"], confidence=confidence).to_frame()
+            delta = delta[(delta["kind"] == "overall") & (delta["area"] >= 0)]
+            changes = delta.rename(columns={"estimate": "change", "se": "change_se"})[
+                ["area", "change", "change_se", "significant"]]
+    table = pd.DataFrame({"area": [d.id for d in desks]})
+    table = table.merge(scores, on="area", how="left").merge(changes, on="area", how="left")
+    table["n"] = table["n"].fillna(0).astype(int)
+    eligible = table["estimate"].where(table["n"] >= min_n)
+    table["rank"] = rank(eligible.astype(float))
+    table["group"] = groups(eligible.astype(float))
+    table = table.merge(_rank_intervals(table, eligible, confidence), on="area", how="left")
+    order = {d.id: n for n, d in enumerate(desks)}
+    table["_order"] = table["area"].map(order)
+    table = table.sort_values(["rank", "_order"], na_position="last", kind="stable")
+    by_id = {d.id: d for d in desks}
+    rows = []
+    for rec in table.to_dict("records"):
+        desk = by_id[int(rec["area"])]
+        row = _row(rec, desk.unit, min_n, language)
+        row.update(code=desk.code, unit=f"{desk.name} — {desk.unit.name}", kind=_("One-stop desk"))
+        rows.append(row)
+    ranked = eligible.dropna()
+    summary = {
+        "median": float(np.median(ranked)) if len(ranked) else None,
+        "highest": float(ranked.max()) if len(ranked) else None,
+        "lowest": float(ranked.min()) if len(ranked) else None,
+    }
+    what = service.name(language) if service else _("All services")
+    title = f"{questionnaire.title.get(language)} — {_('One-stop desks')} — {what} — {period or '—'}"
+    return Ranking(ResultTable(title=title, columns=_columns(confidence), rows=tuple(rows)), periods, period, base,
+                   summary)
+
+
 RANK_DRAWS = 1000  # draws of the indices behind each rank interval
 RANK_SEED = 2026
 
