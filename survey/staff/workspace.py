@@ -25,7 +25,7 @@ from survey.i18n import current_language
 from survey.periods import is_quarter
 from survey.reports.microdata_frame import microdata
 from survey.reports.papi_tables import PAPI_QUESTIONNAIRE, RANK_REPLICATES, PapiReport, papi_report
-from survey.reports.ranking import Ranking, unit_ranking
+from survey.reports.ranking import DESKS, DeskLevel, Ranking, desk_ranking, unit_ranking
 from survey.reports.sipas_tables import SipasReport, scored_as_sipas, sipas_report
 from survey.store import audit
 from survey.store.catalogue import in_use, latest
@@ -230,9 +230,10 @@ def _todays_map() -> bool:
     return chosen == "today"
 
 
-def _ranking() -> tuple[Ranking, Questionnaire, Service | None, UnitLevel, list[UnitLevel]]:
+def _ranking() -> tuple[Ranking, Questionnaire, Service | None, UnitLevel | DeskLevel, list[UnitLevel]]:
     """The ranking chosen in the query string: questionnaire, service (empty: all), level (any
-    that exists on the chosen map), parent unit (default: the province), map, quarter."""
+    that exists on the chosen map, or ``desk``: the one-stop desks under the parent), parent
+    unit (default: the province), map, quarter."""
     session = get_session()
     questionnaire = _satisfaction_questionnaire(request.args.get("questionnaire", "sipas-kiosk"))
     service = _service_or_all()
@@ -252,6 +253,11 @@ def _ranking() -> tuple[Ranking, Questionnaire, Service | None, UnitLevel, list[
     top = parent or _top()
     levels = unit_map.levels(top, day=day, todays_map=todays_map)
     chosen = request.args.get("level", UnitLevel.COMMUNE.value)
+    if chosen == DESKS.value:
+        desks = desk_ranking(
+            session, questionnaire, service=service, period=period, language=current_language(),
+            confidence=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"], parent=top)
+        return desks, questionnaire, service, DESKS, levels
     level = next((lv for lv in levels if lv.value == chosen), None)
     if level is None:
         names = ", ".join(level_name(lv) for lv in levels)
