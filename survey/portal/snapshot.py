@@ -89,6 +89,9 @@ class ReleaseInfo(TypedDict):
     changelog: list[ChangelogEntry]  # every version of the series up to this one
     withdrawn: Withdrawal | None  # laid over the stored document by the accessors
     superseded_by: int | None  # a newer published version of the series (accessors)
+    # the published releases of the previous period the changes were measured against (empty:
+    # none was published, so there is no change to show)
+    previous_releases: NotRequired[list[PreviousRelease]]
 
 
 class ElementInfo(TypedDict):
@@ -148,13 +151,23 @@ class LevelCount(TypedDict):
 
 class Change(TypedDict):
     previous_period: str  # its code
-    previous_estimate: float
+    previous_estimate: float  # as the previous period's published release showed it
     delta: float  # this period minus the previous one
-    se: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    significant: bool  # the interval of the difference excludes 0
+    se: float | None  # √(SE² + SE_previous²), the two periods' respondents independent; null: no SE stored then
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    significant: bool | None  # the interval of the difference excludes 0
+    previous_se: NotRequired[float | None]  # the SE the previous release stored
+    previous_release: NotRequired[int]  # the release (id) the previous figure was read from
+    previous_version: NotRequired[int]
+
+
+class PreviousRelease(TypedDict):
+    id: int
+    version: int
+    scope: str
+    period: str
 
 
 class TargetInfo(TypedDict):

@@ -9,9 +9,10 @@ once approved), :func:`scoring.sipas.score_sipas`, :func:`scoring.compare.change
   period before, in the scope), with the responses of every unit below it (as R's ``svyby``);
   its index, elements, PAR 8.1 points and mean score carry Taylor-linearised intervals at the
   release's confidence level, for all services together and for each service;
-- the change since the previous period of the same kind is the contrast of the two periods as
-  domains of one design, with its own standard error, and is significant when its interval
-  excludes 0 (measured on today's data for both periods, not on what was published before);
+- the change since the previous period of the same kind compares the index with the figure the
+  previous period's published release showed, read from its stored snapshot with its SE, never
+  the previous period recomputed on today's data (:mod:`survey.portal.change`); the release says
+  which earlier releases it compared with (``release.previous_releases``, empty: none published);
 - units of each level below the scope (districts, communes, departments) are ranked on the
   overall index, with 95% rank intervals from :data:`RANK_REPLICATES` Rao–Wu bootstrap
   replicates of the same design (fixed seed: a rebuild gives the same intervals), nhóm 1–4 by
@@ -37,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
 from survey.periods import VIETNAM, Period
+from survey.portal.change import previous_published
 from survey.portal.snapshot import (
     SCHEMA_VERSION,
     Change,
@@ -213,6 +215,7 @@ def build_snapshot(session: Session, spec: ReleaseSpec, *, release: ReleaseInfo,
     if not any(row["n"] for row in indices) and (papi is None or not papi["n"]):
         raise BuildFailure("no_responses", period=spec.period.label_vi, unit=scope.name)
     report(92, "trend")
+    release["previous_releases"] = context.previous.releases
     shown = context.shown_units(indices)
     service_codes = {row["service"] for row in indices if row["service"] is not None}
     services = sorted((s for s in session.scalars(select(Service)) if s.code in service_codes),
@@ -288,6 +291,8 @@ class _Context:
         self.listed = {uid for uid in self.subtree
                        if uid == scope.id or tree.units[uid].level != UnitLevel.HAMLET}
         self.answered: set[int] = set()
+        # the figures published for the period before (the change is measured against them)
+        self.previous = previous_published(session, spec.period, scope.code)
         # (questionnaire, unit, service) → its overall record as scored, before suppression: the
         # small-area model (``_small_area``) needs the direct index of units too small to publish
         self.direct: dict[tuple[str, int, int | None], Mapping[Hashable, Any]] = {}
@@ -394,12 +399,7 @@ def _level_rows(
     base: dict[tuple[int, ...], dict[tuple[str, str], dict[Any, Any]]] = {}
     for rec in _records(scored):
         (current if rec["_p"] == "current" else base).setdefault(_key(rec, by), {})[(rec["kind"], rec["id"])] = rec
-    deltas: dict[tuple[int, ...], dict[Any, Any]] = {}
-    if has_base:
-        delta = change_sipas(frame, sipas, period="_p", base="base", current="current", design=context.design,
-                             by=by, confidence=spec.confidence_level).to_frame()
-        delta = delta[(delta["kind"] == "overall") & (delta["_area"] >= 0)]
-        deltas = {_key(rec, by): rec for rec in _records(delta)}
+    # the change: against the previous period's published figures (``context.previous``), not these
     now = frame[(frame["_p"] == "current") & (frame["_area"] >= 0)]
     counts = pd.DataFrame({level: (now[counted] == level).sum(axis=1) for level, _vi, _en in scale})
     counts[by] = now[by]
@@ -418,17 +418,9 @@ def _level_rows(
         n = 0 if overall is None else int(overall["n"])
         n_eff = None if overall is None else _effective_n(overall)
         hidden = context.suppressed(n, n_eff)
-        before = base.get(key, {}).get(("overall", "overall"))
-        change: Change | None = None
-        delta_rec = deltas.get(key)
-        if (not hidden and before is not None and delta_rec is not None
-                and not context.suppressed(int(before["n"]), _effective_n(before))
-                and number_or_none(delta_rec["se"]) is not None):
-            change = {"previous_period": spec.period.previous().code,
-                      "previous_estimate": float(delta_rec["base_estimate"]), "delta": float(delta_rec["estimate"]),
-                      "se": float(delta_rec["se"]), "ci_low": float(delta_rec["ci_low"]),
-                      "ci_high": float(delta_rec["ci_high"]), "p_value": float(delta_rec["p_value"]),
-                      "significant": bool(delta_rec["significant"])}
+        change: Change | None = None if hidden else context.previous.change(
+            questionnaire.id, codes[area], None if service is None else service_codes[service],
+            _interval(overall, "overall", False), spec.confidence_level)
         dist = distribution.get(key)
         elements: list[ElementRow] = []
         for element in questionnaire.elements:
