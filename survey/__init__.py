@@ -59,6 +59,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     security.init_app(app)
     jobs.init_app(app)
+    from survey import observability
+
+    observability.init_app(app)
+    observability.gauge("hailong_queue_pending", "Background jobs waiting in the task queue.",
+                        app.extensions["hailong.queue"].pending_count)
+    _count_jobs(app.extensions["hailong.queue"])
 
     app.register_blueprint(public.bp)
     app.register_blueprint(portal.bp)
@@ -91,3 +97,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(papi_provinces_view.bp)
     return app
+
+def _count_jobs(huey: object) -> None:
+    """Every finished background job counted in the metrics, with how long it ran (Huey's signals)."""
+    from huey import signals
+
+    from survey import observability
+
+    started: dict[str, float] = {}
+
+    @huey.signal(signals.SIGNAL_EXECUTING)  # type: ignore[attr-defined, untyped-decorator]
+    def _executing(signal: str, task: object) -> None:
+        import time
+
+        started[str(getattr(task, "id", ""))] = time.perf_counter()
+
+    @huey.signal(signals.SIGNAL_COMPLETE, signals.SIGNAL_ERROR)  # type: ignore[attr-defined, untyped-decorator]
+    def _finished(signal: str, task: object, exc: object = None) -> None:
+        import time
+
+        began = started.pop(str(getattr(task, "id", "")), None)
+        outcome = "complete" if signal == signals.SIGNAL_COMPLETE else "error"
+        observability.observe_job(str(getattr(task, "name", "?")), outcome,
+                                  None if began is None else time.perf_counter() - began)

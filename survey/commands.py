@@ -234,6 +234,12 @@ def serve(host: str, port: int, workers: int, threads: int, no_worker: bool) -> 
 
     warm_caches(app)  # before forking: every worker inherits the parsed library and form classes
     _check_dossier_keys(app)
+    from survey import observability
+
+    observability.multiprocess_folder(Path(app.instance_path))  # one /metrics for every process below
+    logger_class = access_logger_class()
+    if app.config["LOG_FORMAT"] == "json":
+        logger_class = observability.json_access_logger(logger_class)
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -242,7 +248,8 @@ def serve(host: str, port: int, workers: int, threads: int, no_worker: bool) -> 
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", "-")
             self.cfg.set("graceful_timeout", 5)
-            self.cfg.set("logger_class", access_logger_class())  # no credential or dossier code in the log
+            self.cfg.set("logger_class", logger_class)  # no credential or dossier code in the log
+            self.cfg.set("child_exit", lambda _arbiter, worker: observability.worker_exit(worker.pid))
             self.cfg.set("on_exit", lambda _arbiter: stop_worker_process(job_worker))
 
         def load(self) -> Any:

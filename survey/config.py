@@ -84,6 +84,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CONFIDENCE_LEVEL", 0.95, "Confidence level of the intervals shown to staff.", between=(0.0, 1.0)),
     Setting("MIN_EFFECTIVE_N", 20.0, "A release suppresses a cell whose effective sample size (n / design effect) is below this, as well as one with fewer than `MIN_PUBLISH_N` valid answers."),
     Setting("METHODOLOGY_VERSION", "2026.1", "Methodology version a new release states by default (the analyst may change it)."),
+    Setting("LOG_FORMAT", "text", "`text` (readable lines) or `json` (one JSON object a line with time, level, logger, message and the request id; the access log too).", choices=("text", "json")),
+    Setting("METRICS_TOKEN", "", "Bearer token that opens `/metrics` (Prometheus) to other machines; empty: only loopback clients get it."),
     Setting("QUEUE_URL", "", "Task queue of the background jobs (release builds): empty for Huey's SQLite storage in the instance folder (`huey.sqlite`), `sqlite:///FILE`, or `redis://host:6379/0` for Redis."),
     Setting("QUEUE_IMMEDIATE", False, "`true`: jobs run at once in the process that asks for them (tests, scripts) instead of on the queue."),
     Setting("OPEN_DATA_LICENSE", "CC-BY-4.0", "Licence of the published data packages and of their CKAN datasets.", choices=("CC-BY-4.0", "CC0-1.0", "ODC-BY-1.0")),

@@ -13,6 +13,7 @@ import bisect
 import math
 import uuid
 from bisect import insort
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from questionnaires import Questionnaire, load_library
+from survey import observability
 from survey.collect import quality
 from survey.collect.forms import answers_from_form, build_form
 from survey.collect.responses import Pending, StoreResult, store_many
@@ -226,7 +228,19 @@ def _paradata(value: Any, errors: dict[str, str]) -> dict[str, Any] | None:
 
 def check(scope: Scope, payload: Any, language: str) -> Pending:
     """Parse and validate one submission (a JSON object) within ``scope``, without touching the
-    database; raise :class:`~survey.errors.Invalid` naming each bad field."""
+    database; raise :class:`~survey.errors.Invalid` naming each bad field (counted as ``rejected``)."""
+    try:
+        return _check(scope, payload, language)
+    except Invalid:
+        observability.count_submission(_channel(scope), "rejected")
+        raise
+
+
+def _channel(scope: Scope) -> str:
+    return str(getattr(scope.channel, "value", scope.channel))
+
+
+def _check(scope: Scope, payload: Any, language: str) -> Pending:
     if not isinstance(payload, dict):
         raise _bad({"submission": _("A submission must be a JSON object.")}, status=400)
     errors: dict[str, str] = {}
@@ -383,6 +397,9 @@ def store_all(session: Session, items: list[tuple[Scope, Pending]], *, precheck:
     results = store_many(session, secret=ring.secret, items=pendings, flags_for=flags_for,
                          precheck=precheck, old_secrets=ring.secrets()[1:])
     checker.record(pendings, results)
+    fates = Counter((_channel(scope), result.outcome) for (scope, _i), result in zip(items, results, strict=True))
+    for (channel, fate), n in fates.items():
+        observability.count_submission(channel, fate, n)
     return results
 
 
