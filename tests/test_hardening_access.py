@@ -23,7 +23,7 @@ PASSWORD = "hailong-demo"
 # nobody anonymous, no kiosk, no enumerator (the release roles decide the rest); "token": the
 # JSON API, by bearer token only.
 EXPECTED: dict[str, str] = {
-    "public": "public", "portal": "public", "opendata": "public", "health": "public", "kiosk": "public",
+    "public": "public", "portal": "public", "opendata": "public", "health": "public", "metrics": "public", "kiosk": "public",
     "links": "public", "enumerator": "public", "auth": "public", "static": "public",
     "staff": "staff", "desks": "staff", "preview": "staff", "review": "staff", "targets": "staff",
     "admin_index": "staff",
