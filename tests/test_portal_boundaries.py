@@ -14,6 +14,8 @@ import copy
 import io
 import json
 import re
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET  # noqa: S405 - parses the pages under test
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,9 +175,9 @@ def test_only_analysts_and_admins_upload_boundaries(app: Flask, workflow: Workfl
     assert client.get("/staff/boundaries/").status_code == 200
 
 
-def publish(app: Flask, workflow: Workflow, period: str = "2026") -> int:
+def publish(app: Flask, workflow: Workflow, period: str = "2026", changelog: str = "") -> int:
     workflow.login("phantich")
-    assert workflow.prepare(period).status_code == 302
+    assert workflow.prepare(period, changelog=changelog).status_code == 302
     built = newest_release(app.extensions["hailong.engine"])
     workflow.login("congbo")
     assert workflow.publish(built.id).status_code == 302
@@ -190,7 +192,7 @@ def map_figure(client: FlaskClient, release_id: int) -> str:
 
 
 def test_a_release_draws_the_uploaded_boundaries_and_keeps_them(app: Flask, workflow: Workflow,
-                                                                client: FlaskClient) -> None:
+                                                                client: FlaskClient, tmp_path: Path) -> None:
     workflow.login("phantich")
     first = small_file()
     assert upload(client, first).status_code == 303
@@ -234,13 +236,26 @@ def test_a_release_draws_the_uploaded_boundaries_and_keeps_them(app: Flask, work
     svg_file = client.get(f"/portal/r/{release_id}/sipas-kiosk/96/charts/map-commune.svg")
     assert svg_file.status_code == 200 and b"hatch" in svg_file.data
 
+    # the PDF report and the static site carry the map too
+    pdf = client.get(f"/data/releases/{release_id}/report.pdf")
+    assert pdf.status_code == 200
+    if shutil.which("pdftotext"):
+        done = subprocess.run(["pdftotext", "-", "-"], input=pdf.data, capture_output=True, check=True)  # noqa: S607
+        assert "Bản đồ chỉ số chung" in done.stdout.decode("utf-8")
+    from survey.portal import static_site
+
+    site = tmp_path / "site"
+    assert not static_site.build(app, site, languages=("vi",)).failed
+    static_page = (site / "portal" / "r" / str(release_id) / "sipas-kiosk" / "96" / "index.html").read_text("utf-8")
+    assert "Bản đồ chỉ số chung" in static_page and "-hatch)" in static_page
+
     # a new upload (three communes) changes the next release's map, never the published one
     assert upload(client, small_file(CODES[:3])).status_code == 403  # the publisher may not
     workflow.login("phantich")
     assert upload(client, small_file(CODES[:3])).status_code == 303
     again = client.get(f"/portal/r/{release_id}/sipas-kiosk/96/charts/map-commune.svg")
     assert again.data == svg_file.data
-    second = publish(app, workflow)
+    second = publish(app, workflow, changelog="phiên bản 2: bản đồ theo ranh giới mới")
     assert "2 đơn vị không có ranh giới trên bản đồ" in map_figure(client, second)
     with Session(app.extensions["hailong.engine"]) as session:
         from survey.portal.snapshot import published_snapshot

@@ -119,6 +119,9 @@ def _context(snapshot: Snapshot, language: str) -> dict[str, Any]:
             chart = figures.ranking_chart(pub, ranking)
             if not chart.empty:
                 charts.append(_chart(chart))
+            drawn = figures.boundary_map_chart(pub, ranking)  # the map, where boundaries were uploaded
+            if drawn is not None:
+                charts.append(_chart(drawn))
         if not index["suppressed"]:
             element_blocks.append({
                 "unit": pub.unit_name(scope),
