@@ -96,6 +96,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey.staff import papi_provinces_view  # the PAPI sheet on today's 34 provinces (issue 9)
 
     app.register_blueprint(papi_provinces_view.bp)
+    from survey.staff import unit_search  # the searchable unit picker's server side (issue 9)
+
+    app.register_blueprint(unit_search.bp)
     return app
 
 def _count_jobs(huey: object) -> None:

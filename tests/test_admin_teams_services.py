@@ -85,12 +85,12 @@ def test_services_and_the_units_offering_them_come_from_templates(client, db, de
     communes = {u.code for u in db.scalars(select(Unit).where(Unit.level == UnitLevel.COMMUNE, Unit.valid_to.is_(None),
                                                               Unit.code.like("3%")))}
     assert len(communes) == 64
-    body = "unit,services,below,action\n96,KHAI-SINH,commune,\n32002,KHAI-SINH TTHC-XA,,remove\n".encode()
+    body = b"unit,services,below,action\n96,KHAI-SINH,commune,\n32002,KHAI-SINH TTHC-XA,,remove\n"
     assert _send(client, "unit_services", body, "dv-xa.csv").status_code == 302
     assert _offered(db, "KHAI-SINH") == communes - {"32002"}
     assert "32002" not in _offered(db, "TTHC-XA")
-    wrong = _send(client, "unit_services", "unit,services,below\n96,KHONG-CO,commune\n32002,KHAI-SINH,district\n"
-                  .encode(), "x.csv")
+    wrong = _send(client, "unit_services", b"unit,services,below\n96,KHONG-CO,commune\n32002,KHAI-SINH,district\n"
+, "x.csv")
     assert _alerts(wrong.get_data(as_text=True))[1:] == [
         "Dòng 2: Không có dịch vụ mã KHONG-CO.",
         "Dòng 3: Cột “below” để trống hoặc ghi commune, department hay hamlet.",

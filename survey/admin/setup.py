@@ -77,10 +77,17 @@ class SetupError(ValueError):
 
 
 def _unit(session: Session, code: str, what: str) -> Unit:
-    unit = session.scalar(select(Unit).where(Unit.code == code.strip()))
-    if unit is None:
+    """The unit a field names: its code, ``Name (code)`` as the searchable picker sends it, or a
+    name only one unit of today's map has."""
+    from survey.store.units import resolve_unit
+
+    found = resolve_unit(session, code)
+    if isinstance(found, list):
+        raise SetupError(_("Several units are named %(name)s: choose one from the list or give its code (%(codes)s).",
+                           name=code.strip(), codes=", ".join(u.code for u in found[:5])))
+    if found is None:
         raise SetupError(_("There is no unit with the code %(code)s (%(what)s).", code=code, what=what))
-    return unit
+    return found
 
 
 def _current(unit: Unit) -> None:

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from survey.admin import setup
-from survey.auth import admin_required
+from survey.auth import admin_required, scope_of
 from survey.errors import NotFound
 from survey.i18n import current_language
 from survey.store.db import get_session
@@ -41,7 +41,8 @@ def _page(status: int = 200, *, errors: dict[str, list[str]] | None = None,
     session = get_session()
     unit_map = UnitMap(session)
     tree = unit_map.tree(unit_map.now)
-    current = tree.sorted(tree.units)
+    scope = scope_of().view_root  # an admin's: everywhere
+    current = tree.sorted(tree.subtree(scope) if scope in tree.units else tree.units)  # the admin's area
     communes = [u for u in current if u.level == UnitLevel.COMMUNE]
     desk_units = [u for u in current if u.level in (UnitLevel.COMMUNE, UnitLevel.DEPARTMENT, UnitLevel.PROVINCE)]
     villages = [u for u in current if u.level == UnitLevel.HAMLET]

@@ -73,7 +73,7 @@ def index() -> Any:
         measure = "total"
     every = {code: f[(year, measure)] for code, f in figures.items()}
     ranks = spread_rank(every)
-    order = sorted(every, key=lambda c: (-(every[c].mean or -1.0), sort_key(names.get(c, c))))
+    order = sorted(every, key=lambda c: (-(every[c].mean or -1.0), sort_key(names.get(c) or c)))
     provinces = sorted(names.items(), key=lambda item: sort_key(item[1]))
     return render_template(
         "staff/papi_benchmark.html", names=names, provinces=provinces, chosen=chosen, figures=figures[chosen],

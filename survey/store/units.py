@@ -383,3 +383,116 @@ def level_name(level: UnitLevel) -> str:
         UnitLevel.HAMLET: _("Villages and hamlets"),
     }
     return names[level]
+
+
+# --- Finding a unit among many (issue 9 point 6: ~14,000 units after a whole-country import) ------
+
+PICKER_LIMIT = 300  # a form lists up to this many units in a plain <select>; more: the searchable field
+
+
+@dataclass(frozen=True)
+class Found:
+    """A unit found by :func:`search_units`."""
+
+    id: int
+    code: str
+    name: str
+    kind: UnitKind
+    level: UnitLevel
+    parent: str  # the name of the unit it is under on the day ("" at the top)
+
+    def label(self) -> str:
+        """What the picker shows and sends back: ``Phường An Xuyên (32002)``."""
+        return f"{self.name} ({self.code})"
+
+
+def _rows(session: Session) -> list[tuple[int, str, str, UnitLevel, UnitKind, int | None, date | None, date | None]]:
+    return [tuple(r) for r in session.execute(select(  # type: ignore[misc]
+        Unit.id, Unit.code, Unit.name, Unit.level, Unit.kind, Unit.parent_id, Unit.valid_from, Unit.valid_to))]
+
+
+def search_units(session: Session, query: str, *, within: int | None = None,
+                 levels: Iterable[UnitLevel] | None = None, day: date | None = None, limit: int = 20) -> list[Found]:
+    """Units of the map on ``day`` (default today) whose name contains every word of ``query``
+    whatever the tone marks and case ("thoi binh" finds "Thới Bình"), or whose code starts with
+    it; only ``within`` a unit's area (its subtree) and of ``levels`` when given. Exact codes
+    and names first, then names that start with the query, then the others, in Vietnamese
+    order. Reads plain columns, not objects: fast enough on the whole country."""
+    from survey.text import fold
+
+    day = day or today()
+    words = fold(query).split()
+    if not words:
+        return []
+    wanted = set(levels) if levels is not None else None
+    stored = _rows(session)
+    every = {r[0]: r for r in stored}
+    rows = [r for r in stored if (r[6] is None or r[6] <= day) and (r[7] is None or r[7] >= day)]
+    by_id = {r[0]: r for r in rows}
+
+    def parent_on_day(uid: int) -> int | None:
+        up = every[uid][5]
+        while up is not None and up not in by_id:
+            up = every[up][5] if up in every else None
+        return up
+
+    inside: set[int] | None = None
+    if within is not None:
+        children: dict[int | None, list[int]] = {}
+        for uid in by_id:
+            children.setdefault(parent_on_day(uid), []).append(uid)
+        inside, stack = set(), [within]
+        while stack:
+            uid = stack.pop()
+            inside.add(uid)
+            stack.extend(children.get(uid, []))
+    text = " ".join(words)
+    hits: list[tuple[int, tuple[tuple[int, ...], tuple[int, ...], str], int]] = []
+    for uid, code, name, level, _kind, _parent, _start, _end in rows:
+        if (wanted is not None and level not in wanted) or (inside is not None and uid not in inside):
+            continue
+        folded = fold(name)
+        if code.casefold().startswith(query.strip().casefold()):
+            rank = 0 if code.casefold() == query.strip().casefold() else 2
+        elif all(w in folded for w in words):
+            bare = folded.split(" ", 1)[1] if " " in folded and folded.split(" ", 1)[0] in _KIND_WORDS else folded
+            rank = 1 if text in (folded, bare) else (2 if bare.startswith(text) or folded.startswith(text) else 3)
+        else:
+            continue
+        hits.append((rank, sort_key(name), uid))
+    hits.sort()
+    out = []
+    for _rank, _key, uid in hits[:limit]:
+        _id, code, name, level, kind, _p, _s, _e = by_id[uid]
+        up = parent_on_day(uid)
+        out.append(Found(uid, code, name, kind, level, by_id[up][2] if up is not None else ""))
+    return out
+
+
+_KIND_WORDS = {"xa", "phuong", "thon", "ap", "ban", "tinh", "huyen", "quan"}
+
+
+def resolve_unit(session: Session, text: str, *, day: date | None = None) -> Unit | list[Unit] | None:
+    """The unit a picker's field names: a code, ``Name (code)`` as the searchable picker sends
+    it, or a name that only one unit of the map on ``day`` has (tone marks and case aside).
+    Several units of that name: the list of them; none: None."""
+    import re
+
+    from survey.text import fold
+
+    text = " ".join(text.split())
+    if not text:
+        return None
+    match = re.search(r"\(([^()]+)\)$", text)
+    code = match.group(1).strip() if match else text
+    unit = session.scalar(select(Unit).where(Unit.code == code))
+    if unit is not None:
+        return unit
+    day = day or today()
+    wanted = fold(text)
+    same = [r[0] for r in _rows(session) if fold(r[2]) == wanted
+            and (r[6] is None or r[6] <= day) and (r[7] is None or r[7] >= day)]
+    if not same:
+        return None
+    units = [u for u in (session.get(Unit, uid) for uid in same) if u is not None]
+    return units[0] if len(units) == 1 else units
