@@ -90,6 +90,9 @@ class PapiReport:
     compare_level: UnitLevel | None = None  # the level of the units compared
     levels: tuple[UnitLevel, ...] = ()  # the levels that can be compared on the year's map
     todays_map: bool = True
+    # The yes/no indicators as shares of the unit's households, each with its logit interval
+    # (as R's ``svyciprop(method="logit")``: a share near 0 or 1 keeps an interval inside [0, 1])
+    shares: ResultTable | None = None
 
 
 def papi_report(
@@ -160,11 +163,54 @@ def papi_report(
         rows = [_row(rec, labels, ranges) for rec in scored.to_dict("records")]
     goals = _goals(session, questionnaire, unit, year, frame, spec, design, rows) if year else ()
     title = " — ".join(part for part in (questionnaire.title.get(language), unit.name, year) if part)
+    shares = _shares(questionnaire, current, design, confidence=confidence, min_n=min_n, language=language,
+                     title=title)
     return PapiReport(
         table=ResultTable(title=title, columns=_columns(confidence), rows=tuple(rows)), years=found, year=year,
         base=base, n_responses=int(in_unit.sum()), n_villages=int(current.loc[in_unit, "psu"].nunique()), df=df,
         districts=districts, goals=goals, compare_level=compare_level, levels=levels, todays_map=todays_map,
+        shares=shares,
     )
+
+
+def yes_no_indicators(questionnaire: Questionnaire) -> list[Any]:
+    """The scored yes/no questions (bounds 0–1) of a PAPI questionnaire: shown as shares."""
+    return [q for q in questionnaire.scored_questions() if q.type == "yesno" and q.bounds == (0, 1)]
+
+
+def _shares(questionnaire: Questionnaire, current: pd.DataFrame, design: SurveyDesign, *, confidence: float,
+            min_n: int, language: str, title: str) -> ResultTable:
+    """Share of the unit's households answering yes to each yes/no indicator in the year, with
+    the logit interval of :func:`scoring.estimators.proportion` (``ci="logit"``) on the year's
+    whole design (the unit a domain of it); one village alone: no interval."""
+    from scoring.estimators import proportion
+
+    rows: list[dict[str, object]] = []
+    if (current["domain"] == "unit").any():
+        for question in yes_no_indicators(questionnaire):
+            rec = proportion(current, question.id, values={1}, design=design, by=["domain"], confidence=confidence,
+                             ci="logit", min_n=min_n).to_frame()
+            rec = rec[rec["domain"] == "unit"]
+            if rec.empty or int(rec["n"].iloc[0]) == 0:
+                continue
+            r = rec.iloc[0]
+            one_village = int(r["n_psu"]) < 2
+            rows.append({
+                "id": question.id, "indicator": question.indicator or "", "label": question.label.get(language),
+                "n": int(r["n"]), "n_psu": int(r["n_psu"]), "estimate": number_or_none(r["estimate"]),
+                "se": None if one_village else number_or_none(r["se"]),
+                "ci_low": None if one_village else number_or_none(r["ci_low"]),
+                "ci_high": None if one_village else number_or_none(r["ci_high"]),
+                "small_sample": bool(r["small_sample"]),
+            })
+    columns = (
+        Column("id", _("Code")), Column("indicator", _("Indicator")), Column("label", _("Item")),
+        Column("n", _("Valid answers (n)")), Column("n_psu", _("Villages (PSUs)")),
+        Column("estimate", _("Share answering yes"), decimals=4), Column("se", _("Standard error"), decimals=4),
+        *interval_columns(confidence), Column("small_sample", _("Small sample")),
+    )
+    what = _("Yes/no indicators")
+    return ResultTable(title=f"{title} — {what}", columns=columns, rows=tuple(rows))
 
 
 def _goals(

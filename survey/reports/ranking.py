@@ -244,7 +244,8 @@ def desk_ranking(
         "lowest": float(ranked.min()) if len(ranked) else None,
     }
     what = service.name(language) if service else _("All services")
-    title = f"{questionnaire.title.get(language)} — {_('One-stop desks')} — {what} — {period or '—'}"
+    desks_label = _("One-stop desks")
+    title = f"{questionnaire.title.get(language)} — {desks_label} — {what} — {period or '—'}"
     return Ranking(ResultTable(title=title, columns=_columns(confidence), rows=tuple(rows)), periods, period, base,
                    summary)
 

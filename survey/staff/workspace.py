@@ -22,7 +22,7 @@ from questionnaires import Questionnaire
 from survey.auth import require_unit_in_scope, scope_of, scope_top, staff_required
 from survey.errors import AppError, NotFound
 from survey.i18n import current_language
-from survey.periods import is_quarter
+from survey.periods import is_quarter, previous_quarter, quarter
 from survey.reports.microdata_frame import microdata
 from survey.reports.papi_tables import PAPI_QUESTIONNAIRE, RANK_REPLICATES, PapiReport, papi_report
 from survey.reports.ranking import DESKS, DeskLevel, Ranking, desk_ranking, unit_ranking
@@ -30,7 +30,7 @@ from survey.reports.sipas_tables import SipasReport, scored_as_sipas, sipas_repo
 from survey.store import audit
 from survey.store.catalogue import in_use, latest
 from survey.store.db import get_session
-from survey.store.models import Service, Unit, UnitLevel
+from survey.store.models import Service, Unit, UnitLevel, utcnow
 from survey.store.units import UnitMap, level_name, quarter_days, then_day
 from survey.text import sort_key
 
@@ -244,6 +244,8 @@ def _ranking() -> tuple[Ranking, Questionnaire, Service | None, UnitLevel | Desk
     if parent is not None:
         require_unit_in_scope(parent)
     period, todays_map = _period(), _todays_map()
+    if "period" not in request.args:  # by default the last complete quarter, not the one under way
+        period = previous_quarter(quarter(utcnow()))
     unit_map = UnitMap(session)
     day = None
     if period is not None and not todays_map and unit_map.is_old_period(*quarter_days(period)):
@@ -339,6 +341,8 @@ def papi_file() -> Any:
     if request.args.get("table") == "districts":
         what = report.compare_level.value if report.compare_level else "none"
         return _file("table", report.districts, f"papi_{what}_{report.year or 'none'}")
+    if request.args.get("table") == "shares" and report.shares is not None:
+        return _file("table", report.shares, f"papi_yes-no_{unit.code}_{report.year or 'none'}")
     return _file("table", report.table, f"papi_{unit.code}_{report.year or 'none'}")
 
 
