@@ -162,6 +162,7 @@ def load_demo(
         session.flush()
         sample_2026 = _sample_2026(session, communes)
         _demo_fieldwork(session, sample_2026, password)
+        _digest_secrets(session)
         today = today or datetime.now(VIETNAM).date()
         services_of = [[services[c] for c in offers[d.unit]] for d in desks]
         n, last_quarter = _synthetic_ratings(session, desks, services_of, n_responses, seed, today)
@@ -234,6 +235,22 @@ def _demo_fieldwork(session: Session, sample: list[Unit], password: str) -> None
         session.add(Assignment(user=enumerator, unit=village, service=service, questionnaire_id=PAPI_QUESTIONNAIRE,
                                quota=16, households=[f"Hộ {i:02d}" for i in range(1, 21)],
                                stratum=_stratum_2026(village), psu=village.code))
+    session.flush()
+
+
+def _digest_secrets(session: Session) -> None:
+    """The demo accounts' sealed HTTP Digest secrets (``survey.collect.openrosa``), so ODK Collect
+    signs in with Digest at once; only within an app (the secret key seals them)."""
+    from flask import current_app, has_app_context
+
+    from survey.collect.openrosa import seal_digest
+    from survey.store.odk_media import DigestSecret
+
+    if not has_app_context():
+        return
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    session.add_all([DigestSecret(user_id=user.id, sealed_ha1=seal_digest(user.username, DEMO_PASSWORD, key))
+                     for user in session.scalars(select(User))])
     session.flush()
 
 

@@ -29,6 +29,7 @@ from survey.auth import check_credentials, csrf, refusal_message
 from survey.collect import credentials, schemas
 from survey.collect.forms import build_form
 from survey.collect.openapi import document
+from survey.collect.openrosa import remember_digest
 from survey.collect.responses import Pending, StoreResult
 from survey.collect.submissions import (
     Scope,
@@ -280,6 +281,7 @@ def token() -> Any:
         raise Unauthorized(_("Wrong username or password."))
     if user.role not in (Role.ENUMERATOR, Role.ADMIN):
         raise Forbidden(_("This account may not submit interviews."))
+    remember_digest(user, password)  # so that ODK Collect may sign in with Digest too
     device = request_.device or ""
     issued = credentials.issue(session, user=user, label=f"enumerator app {device}"[:200].replace("\x00", ""))
     session.commit()

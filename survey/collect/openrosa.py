@@ -18,10 +18,27 @@ Answers are validated by the questionnaire's own form class and stored through t
 store-a-response path (:func:`survey.collect.submissions.store_all`), so they are scored like
 every other interview (channel ``enumerator``, with the assignment's unit, service and design).
 
-Authentication is HTTP Basic (the OpenRosa spec allows Basic over HTTPS): passwords are kept
-only as slow hashes, which Digest cannot check. Failed sign-ins are throttled and lock the
-account exactly as on the sign-in page. Every answer carries ``X-OpenRosa-Version: 1.0``;
-messages (``OpenRosaResponse``) are in the device's language (``Accept-Language``).
+Authentication: HTTP Digest (RFC 7616, ``qop=auth``, MD5 — what ODK Collect answers by
+default) or HTTP Basic (the OpenRosa spec allows both; Basic only over HTTPS). A 401 challenges
+with Digest first, then Basic. Passwords are kept as slow Argon2 hashes, which cannot check a
+Digest answer, so the Digest secret ``HA1 = MD5(username:realm:password)`` is kept beside it,
+sealed with the app's secret key (:mod:`survey.store.odk_media`), and written whenever the
+password is checked here (Basic) or at the API token endpoint. An account without one yet gets a
+Basic-only challenge after its first Digest try, so Collect signs in with Basic once and Digest
+from then on. Nonces are stateless (a time and its HMAC) and go stale after
+``DIGEST_NONCE_SECONDS``; a stale nonce is a fresh challenge (``stale=true``), not a failure.
+Failed sign-ins of either kind are throttled and lock the account exactly as on the sign-in page;
+requests are rate limited per account as the API is (``API_RATE_LIMIT_PER_MINUTE``).
+
+Media: every other part of a submission is an attachment of the interview (a photo, a
+recording), kept with the response (:class:`~survey.store.odk_media.ResponseAttachment`) if it is
+an image or audio file — the declared type and the file's own first bytes must agree — of at most
+``MAX_ATTACHMENT_BYTES``; anything else refuses the submission (400) and nothing is stored. A
+submission Collect splits into several requests (``*isIncomplete*``) adds its further files to the
+same response. Attachments are never exported nor published.
+
+Every answer carries ``X-OpenRosa-Version: 1.0``; messages (``OpenRosaResponse``) are in the
+device's language (``Accept-Language``).
 """
 
 from __future__ import annotations
@@ -29,9 +46,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import re
+import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from io import BytesIO
 from typing import Any
@@ -43,9 +62,10 @@ from flask import Blueprint, Response, current_app, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from werkzeug.datastructures import Authorization, FileStorage
 
 from questionnaires import Questionnaire, load_library
-from survey.auth import check_credentials, csrf, refusal_message
+from survey.auth import address, check_credentials, csrf, locked, refusal_message, throttle
 from survey.collect.submissions import (
     Scope,
     latest_version,
@@ -57,14 +77,29 @@ from survey.collect.submissions import (
     validate_answers,
 )
 from survey.errors import Invalid
+from survey.ratelimit import Refusal, limiter, normalize_username
 from survey.store.db import get_session
 from survey.store.models import Assignment, Channel, Role, User, utcnow
+from survey.store.models import Response as StoredResponse
+from survey.store.odk_media import DigestSecret, ResponseAttachment
 
 bp = Blueprint("openrosa", __name__, url_prefix="/odk")
 csrf.exempt(bp)
 
 OPENROSA_VERSION = "1.0"
 MAX_SUBMISSION_BYTES = 10 * 1024 * 1024
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+MAX_ATTACHMENTS = 20
+REALM = "Hai Long"
+DIGEST_NONCE_SECONDS = 600
+# The media ODK Collect records (image, audio widgets), by declared type, with a check of the
+# file's own first bytes: the two must agree.
+MEDIA_TYPES: dict[str, tuple[str, ...]] = {
+    "image/jpeg": ("jpeg",), "image/png": ("png",), "image/webp": ("webp",),
+    "audio/amr": ("amr",), "audio/3gpp": ("mp4",), "audio/mp4": ("mp4",), "audio/x-m4a": ("mp4",),
+    "audio/aac": ("aac", "mp4"), "audio/mpeg": ("mp3",), "audio/ogg": ("ogg",), "audio/wav": ("wav",),
+    "audio/x-wav": ("wav",), "audio/webm": ("webm",),
+}
 FORM_ID = re.compile(r"^hailong-a([0-9]{1,9})-[A-Za-z0-9_.-]{1,80}$")
 SKIPPED_TYPES = {"note", "calculate"}  # no answer of the respondent's (calculate is recomputed)
 META = {"meta", "instanceID", "instanceName", "deprecatedID", "start", "end"}
@@ -73,9 +108,11 @@ META = {"meta", "instanceID", "instanceName", "deprecatedID", "start", "end"}
 class Refused(Exception):
     """An OpenRosa refusal: the status and the message Collect shows to the enumerator."""
 
-    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, message: str, *, headers: list[tuple[str, str]] | dict[str, str] | None = None
+                 ) -> None:
         super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
+        self.status, self.message = status, message
+        self.headers = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
 
 
 def _language() -> str:
@@ -83,15 +120,15 @@ def _language() -> str:
     return str(request.accept_languages.best_match(languages) or current_app.config["DEFAULT_LANGUAGE"])
 
 
-def _xml(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def _xml(body: str, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
     resp = Response('<?xml version="1.0" encoding="UTF-8"?>\n' + body, status=status,
                     content_type="text/xml; charset=utf-8")
-    for key, value in (headers or {}).items():
-        resp.headers[key] = value
+    for key, value in headers or []:
+        resp.headers.add(key, value)
     return resp
 
 
-def _message(text: str, nature: str, status: int, headers: dict[str, str] | None = None) -> Response:
+def _message(text: str, nature: str, status: int, headers: list[tuple[str, str]] | None = None) -> Response:
     return _xml(f'<OpenRosaResponse xmlns="http://openrosa.org/http/response">'
                 f'<message nature="{nature}">{escape(text)}</message></OpenRosaResponse>\n', status, headers)
 
@@ -108,25 +145,150 @@ def _openrosa_headers(resp: Response) -> Response:
     return resp
 
 
-def _enumerator() -> User:
-    """The enumerator whose Basic credentials came with the request, or a refusal (401/403/429)."""
-    challenge = {"WWW-Authenticate": 'Basic realm="Hai Long", charset="UTF-8"'}
-    header = request.headers.get("Authorization", "")
+def _key() -> bytes:
+    return str(current_app.config["SECRET_KEY"]).encode()
+
+
+def _pad(username: str, key: bytes | None = None) -> bytes:
+    return hmac.new(key or _key(), f"odk-digest:{username}".encode(), hashlib.sha256).digest()[:16]
+
+
+def seal_digest(username: str, password: str, key: bytes | None = None) -> str:
+    """``HA1 = MD5(username:realm:password)`` sealed with the secret key (hex): XOR with a pad
+    that is an HMAC of the username under ``key`` (the app's ``SECRET_KEY`` by default)."""
+    ha1 = hashlib.md5(f"{username}:{REALM}:{password}".encode(), usedforsecurity=False).digest()
+    return bytes(a ^ b for a, b in zip(ha1, _pad(username, key), strict=True)).hex()
+
+
+def _unseal(username: str, sealed: str) -> str:
+    return bytes(a ^ b for a, b in zip(bytes.fromhex(sealed), _pad(username), strict=True)).hex()
+
+
+def remember_digest(user: User, password: str) -> None:
+    """Keep (or renew) the account's Digest secret after its password was checked."""
+    session = get_session()
+    sealed = seal_digest(user.username, password)
+    row = session.get(DigestSecret, user.id)
+    if row is None:
+        session.add(DigestSecret(user_id=user.id, sealed_ha1=sealed))
+    elif row.sealed_ha1 != sealed:
+        row.sealed_ha1, row.updated_at = sealed, utcnow()
+    else:
+        return
+    session.commit()
+
+
+def _nonce(moment: int | None = None) -> str:
+    stamp = str(int(time.time()) if moment is None else moment)
+    return f"{stamp}.{hmac.new(_key(), f'odk-nonce:{stamp}'.encode(), hashlib.sha256).hexdigest()[:32]}"
+
+
+def _nonce_state(nonce: str) -> str:
+    """``fresh``, ``stale`` (ours, but too old) or ``forged``."""
+    stamp, _dot, _mac = nonce.partition(".")
+    if not stamp.isdigit() or len(stamp) > 12 or not hmac.compare_digest(_nonce(int(stamp)), nonce):
+        return "forged"
+    age = time.time() - int(stamp)
+    return "fresh" if -60 <= age <= int(current_app.config.get("DIGEST_NONCE_SECONDS", DIGEST_NONCE_SECONDS)) \
+        else "stale"
+
+
+def _challenge(*, digest: bool = True, stale: bool = False) -> list[tuple[str, str]]:
+    out = []
+    if digest:
+        out.append(("WWW-Authenticate", f'Digest realm="{REALM}", qop="auth", algorithm=MD5, '
+                                        f'nonce="{_nonce()}", opaque="hailong"' + (", stale=true" if stale else "")))
+    out.append(("WWW-Authenticate", f'Basic realm="{REALM}", charset="UTF-8"'))
+    return out
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def _digest_user(auth: Authorization) -> User:
+    """The account a Digest answer signs in, or a refusal; failures count as on the sign-in page."""
+    raw = auth.username or ""
+    nonce, uri, answer = auth.nonce or "", auth.uri or "", auth.response or ""
+    qop, nc, cnonce = auth.qop or "", auth.nc or "", auth.cnonce or ""
+    if not raw or not nonce or not uri or not answer or auth.realm != REALM or qop not in ("", "auth") \
+            or (auth.get("algorithm") or "MD5").upper() != "MD5" or (qop and (not nc or not cnonce)):
+        raise Refused(401, _("Sign in with your enumerator account."), headers=_challenge())
+    target = request.full_path if request.query_string else request.path
+    if uri not in (request.path, target, request.url):
+        raise Refused(400, _("The request could not be understood."))
+    state = _nonce_state(nonce)
+    if state == "forged":
+        raise Refused(401, _("Sign in with your enumerator account."), headers=_challenge())
+    username, where = normalize_username(raw), address()
+    gate = throttle()
+    refusal = gate.check(username, where)
+    if refusal is not None:
+        raise Refused(429, refusal_message(refusal), headers={"Retry-After": str(refusal.retry_after)})
+    session = get_session()
+    user = session.scalar(select(User).where(User.username == username))
+    if locked(user, where):
+        assert user is not None and user.locked_until is not None  # noqa: S101 - locked() checked it
+        until = user.locked_until if user.locked_until.tzinfo else user.locked_until.replace(tzinfo=UTC)
+        seconds = max(1, int((until - utcnow()).total_seconds()) + 1)
+        raise Refused(429, refusal_message(Refusal("locked", seconds)), headers={"Retry-After": str(seconds)})
+    secret = session.get(DigestSecret, user.id) if user is not None else None
+    if user is not None and user.active and secret is None:
+        # No Digest secret yet (the password was never checked since it was set): Basic once.
+        raise Refused(401, _("Sign in with your enumerator account."), headers=_challenge(digest=False))
+    if user is not None and user.active and secret is not None:
+        ha1 = _unseal(user.username, secret.sealed_ha1)
+        ha2 = _md5(f"{request.method}:{uri}")
+        expected = _md5(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}" if qop else f"{ha1}:{nonce}:{ha2}")
+        if hmac.compare_digest(expected, answer.lower()):
+            if state == "stale":
+                raise Refused(401, _("Sign in with your enumerator account."), headers=_challenge(stale=True))
+            gate.succeeded(username, where)
+            return user
+    if gate.failed(username, where) and user is not None:
+        user.locked_until = utcnow() + timedelta(hours=1)
+        session.commit()
+        current_app.logger.warning("account locked after repeated failed sign-ins (user id %s)", user.id)
+    raise Refused(401, _("Wrong username or password."), headers=_challenge())
+
+
+def _basic_user(header: str) -> User:
     username = password = None
-    if header[:6].lower() == "basic " and len(header) < 1000:
+    if len(header) < 1000:
         try:
             username, _sep, password = base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             username = None
     if not username or password is None:
-        raise Refused(401, _("Sign in with your enumerator account."), headers=challenge)
+        raise Refused(401, _("Sign in with your enumerator account."), headers=_challenge())
     user, refusal = check_credentials(username, password)
     if refusal is not None:
         raise Refused(429, refusal_message(refusal), headers={"Retry-After": str(refusal.retry_after)})
     if user is None:
-        raise Refused(401, _("Wrong username or password."), headers=challenge)
+        raise Refused(401, _("Wrong username or password."), headers=_challenge())
+    remember_digest(user, password)
+    return user
+
+
+def _enumerator() -> User:
+    """The enumerator whose Digest or Basic credentials came with the request, or a refusal
+    (401 with both challenges, 403, 429 with Retry-After)."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "digest " and len(header) < 4000:
+        auth = Authorization.from_header(header)
+        if auth is None:
+            raise Refused(401, _("Sign in with your enumerator account."), headers=_challenge())
+        user = _digest_user(auth)
+    elif header[:6].lower() == "basic ":
+        user = _basic_user(header)
+    else:
+        raise Refused(401, _("Sign in with your enumerator account."), headers=_challenge())
     if user.role not in (Role.ENUMERATOR, Role.ADMIN):
         raise Refused(403, _("This account may not submit interviews."))
+    per_minute = limiter.per(int(current_app.config["API_RATE_LIMIT_PER_MINUTE"]))
+    if not limiter.hit(per_minute, f"odk:{user.id}"):
+        raise Refused(429, _("Too many requests. Please wait a moment."),
+                      headers={"Retry-After": str(limiter.retry_after(per_minute, f"odk:{user.id}"))})
     return user
 
 
@@ -318,7 +480,10 @@ def _submit(user: User, language: str) -> Response:
             paradata[name] = times[key].isoformat()
     item = pending(scope, questionnaire, assignment.service_id, answers, response_id(instance),
                    started_at=times.get("start"), submitted_at=times.get("end"), paradata=paradata)
+    media = _attachments()
     result = store_all(get_session(), [(scope, item)], precheck=False)[0]
+    if result.outcome in ("created", "duplicate") and media:
+        _keep(result.response_id, media)
     if result.outcome == "created":
         return _message(_("Stored."), "submit_success", 201)
     if result.outcome == "duplicate":
@@ -327,3 +492,62 @@ def _submit(user: User, language: str) -> Response:
         raise Refused(409, _("Another submission with this id but different content is already stored. "
                              "Nothing was changed."))
     raise Refused(409, _("This dossier code has already been rated. Thank you — each dossier can be rated once."))
+
+
+def _sniff(data: bytes) -> str | None:
+    """What a media file's first bytes say it is."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if data[:4] == b"RIFF" and data[8:12] in (b"WEBP", b"WAVE"):
+        return "webp" if data[8:12] == b"WEBP" else "wav"
+    if data[:5] == b"#!AMR":
+        return "amr"
+    if data[4:8] == b"ftyp":
+        return "mp4"
+    if data[:4] == b"OggS":
+        return "ogg"
+    if data[:4] == b"\x1a\x45\xdf\xa3":
+        return "webm"
+    if len(data) > 1 and data[0] == 0xFF and data[1] & 0xF6 == 0xF0:
+        return "aac"  # ADTS
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "mp3"
+    return None
+
+
+def _attachments() -> list[tuple[str, str, bytes]]:
+    """The media parts of the submission (name, type, bytes), each checked, or a refusal."""
+    out: list[tuple[str, str, bytes]] = []
+    for key, part in request.files.items(multi=True):
+        if key == "xml_submission_file" or not isinstance(part, FileStorage):
+            continue
+        name = (part.filename or key).replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
+        data = part.read(MAX_ATTACHMENT_BYTES + 1)
+        if len(data) > MAX_ATTACHMENT_BYTES:
+            raise Refused(413, _("The file %(name)s is too large (at most %(mb)s MB).", name=name,
+                                 mb=MAX_ATTACHMENT_BYTES // (1024 * 1024)))
+        declared = (part.mimetype or "").lower()
+        kinds = MEDIA_TYPES.get(declared, ())
+        if not name or "\x00" in name or _sniff(data) not in kinds:
+            raise Refused(400, _("The file %(name)s is not a photo or a sound recording this server accepts "
+                                 "(JPEG, PNG, WebP; AMR, AAC, MP3, MP4/M4A, Ogg, WAV, WebM).", name=name or "?"))
+        out.append((name, declared, data))
+    if len(out) > MAX_ATTACHMENTS:
+        raise Refused(413, _("A submission may carry at most %(n)s files.", n=MAX_ATTACHMENTS))
+    return out
+
+
+def _keep(response_id: uuid.UUID, media: list[tuple[str, str, bytes]]) -> None:
+    """Store the files not already kept with the response (a re-sent or split submission)."""
+    session = get_session()
+    if session.get(StoredResponse, response_id) is None:
+        return
+    have = set(session.scalars(select(ResponseAttachment.name).where(ResponseAttachment.response_id == response_id)))
+    for name, kind, data in media:
+        if name not in have:
+            have.add(name)
+            session.add(ResponseAttachment(response_id=response_id, name=name, content_type=kind, size=len(data),
+                                           sha256=hashlib.sha256(data).hexdigest(), data=data))
+    session.commit()
