@@ -13,7 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from survey.auth import staff_required
+from survey.auth import scope_of, staff_required
 from survey.collect import credentials
 from survey.collect.links import qr_bytes
 from survey.collect.submissions import desk_services
@@ -26,7 +26,7 @@ bp = Blueprint("desks", __name__, url_prefix="/staff/desks")
 
 def _desk(code: str) -> Desk:
     desk = get_session().scalar(select(Desk).where(Desk.code == code))
-    if desk is None:
+    if desk is None or not scope_of().can_view(desk.unit_id):  # a desk outside the scope: 404 (issue 11)
         raise NotFound(_("This page does not exist."))
     return desk
 
@@ -35,7 +35,7 @@ def _desk(code: str) -> Desk:
 @staff_required
 def index() -> Any:
     session = get_session()
-    desks = session.scalars(select(Desk).order_by(Desk.code)).all()
+    desks = session.scalars(select(Desk).where(scope_of().view_clause(Desk.unit_id)).order_by(Desk.code)).all()
     devices = dict(session.execute(select(Credential.desk_id, func.count()).where(
         Credential.desk_id.is_not(None), Credential.revoked_at.is_(None)).group_by(Credential.desk_id)).all())
     flagged = dict(session.execute(select(Response.desk_id, func.count()).where(

@@ -25,8 +25,9 @@ from wtforms import DecimalField, IntegerField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from questionnaires import Questionnaire
-from survey.auth import staff_required
+from survey.auth import scope_of, staff_required
 from survey.collect.forms import ChoiceField, PickField, stop_if_unparsed
+from survey.errors import NotFound
 from survey.i18n import current_language
 from survey.reports.papi_tables import PAPI_QUESTIONNAIRE, score_ranges
 from survey.reports.sipas_tables import scored_as_sipas
@@ -120,7 +121,7 @@ def _form(choices: list[tuple[str, str]], units: list[Unit]) -> TargetForm:
 def index() -> Any:
     session = get_session()
     choices = score_choices(current_language(), [q for q in in_use(session) if scored_as_sipas(q)])
-    units = sorted(session.scalars(select(Unit).where(Unit.level.in_(TARGET_LEVELS))).all(),
+    units = sorted(scope_of().view_units(session.scalars(select(Unit).where(Unit.level.in_(TARGET_LEVELS))).all()),
                    key=lambda u: (TARGET_LEVELS.index(u.level), sort_key(u.name)))
     form = _form(choices, units)
     if request.method == "GET" and request.args.get("unit"):
@@ -147,7 +148,7 @@ def index() -> Any:
             return redirect(url_for("targets.index"), code=303)
     labels = dict(choices)
     order = list(labels)
-    targets = sorted(session.scalars(select(Target)).all(), key=lambda t: (
+    targets = sorted(session.scalars(select(Target).where(scope_of().view_clause(Target.unit_id))).all(), key=lambda t: (
         sort_key(t.unit.name), t.year, order.index(_key(t)) if _key(t) in labels else len(order)))
     return render_template("staff/targets.html", form=form, targets=targets, labels=labels, key=_key,
                            is_satisfaction=is_satisfaction), (422 if request.method == "POST" else 200)
@@ -162,6 +163,8 @@ def _key(target: Target) -> str:
 def delete(target_id: int) -> Any:
     session = get_session()
     target = session.get(Target, target_id)
+    if target is not None and not scope_of().can_enter(target.unit_id):  # outside the scope (issue 11)
+        raise NotFound(_("This page does not exist."))
     if target is not None:
         session.delete(target)
         session.commit()
