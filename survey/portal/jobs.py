@@ -97,8 +97,29 @@ def build_release(release_id: int) -> str:
         return build(app.extensions["hailong.sessionmaker"], release_id)
 
 
+def render_release(release_id: int) -> int:
+    """Render every page of a published release (and again those of the other versions of its
+    series, whose state it changed) in every language into the pages the portal serves, so its
+    first readers do not wait; safe to run twice (a page already rendered is kept). Returns the
+    number of pages rendered (0 for a release that is not public)."""
+    from survey.portal.pages import prerender
+
+    with _app() as app:
+        return prerender(app, release_id)
+
+
+def render_after_commit(session: Session, release_id: int) -> None:
+    """Enqueue :func:`render_release` once ``session`` commits, when ``PRERENDER_PAGES`` says
+    so — by default whenever jobs run on a queue; not in immediate mode, where the publisher's
+    request would wait for every page (there the first reader of a page renders it)."""
+    config = current_app.config
+    wanted = config.get("PRERENDER_PAGES")
+    if wanted if wanted is not None else not config.get("QUEUE_IMMEDIATE"):
+        enqueue_after_commit(session, "render_release", release_id=release_id)
+
+
 #: Every background job, by the name it has on the queue.
-TASKS: dict[str, Callable[..., Any]] = {"build_release": build_release}
+TASKS: dict[str, Callable[..., Any]] = {"build_release": build_release, "render_release": render_release}
 
 
 def case_reminders() -> list[str]:

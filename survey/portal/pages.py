@@ -24,14 +24,27 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import segno
-from flask import Blueprint, Flask, Response, current_app, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -100,14 +113,28 @@ def wrap(document: Mapping[str, Any]) -> Published:
     return made
 
 
-def code_fingerprint() -> str:
-    """SHA-256 of what turns a snapshot into a page: the portal's modules, templates and the
-    Vietnamese catalogue — a new version of any of them renders everything afresh."""
+def code_files() -> list[Path]:
+    """What turns a snapshot into a page: the portal's modules, every template (the frame
+    around a page too), the export renderers and the compiled catalogues."""
     root = Path(__file__).resolve().parent.parent
+    return sorted([*Path(__file__).resolve().parent.glob("*.py"), *(root / "templates").rglob("*.html"),
+                   *(root.parent / "exports").rglob("*.py"), *(root / "translations").glob("*/LC_MESSAGES/*.mo")])
+
+
+def code_fingerprint() -> str:
+    """SHA-256 of :func:`code_files` and of the versions of the libraries that draw and render
+    (Flask, Jinja, Flask-Babel, Altair, vl-convert): a new version of any of them renders
+    everything afresh, so a page kept on disk never outlives the code that made it."""
+    from importlib import metadata
+
     digest = hashlib.sha256()
-    for path in sorted([*Path(__file__).resolve().parent.glob("*.py"), *(root / "templates" / "portal").glob("*.html"),
-                        *(root / "translations").glob("*/LC_MESSAGES/*.mo")]):
+    for path in code_files():
         digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
+    for package in ("flask", "jinja2", "flask-babel", "altair", "vl-convert-python"):
+        try:
+            digest.update(f"{package}={metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{package}=none".encode())
     return digest.hexdigest()[:16]
 
 
@@ -122,6 +149,7 @@ def _keep_on_disk(state: Any) -> None:
     root = Path(state.app.instance_path) / "portal-cache" / CODE
     CACHE.directory = root / "svg"
     PAGES.directory = root / "pages"
+    STORE.directory = root / "served"
 
 
 # -- pages --------------------------------------------------------------------------------------
@@ -173,35 +201,35 @@ def release(release_id: int) -> Any:
 @bp.route("/r/<int:release_id>/<questionnaire>/<unit>/<service>/")
 def unit(release_id: int, questionnaire: str, unit: str, service: str | None = None) -> Any:
     """A province or unit page (all services), or a unit × service page."""
-    pub = published(release_id)
-    return render_unit_page(pub, questionnaire, unit, service, versions=_versions(pub))
+    return serve(release_id, lambda pub, versions: render_unit_page(pub, questionnaire, unit, service,
+                                                                   versions=versions))
 
 
 @bp.route("/r/<int:release_id>/<questionnaire>/<unit>/charts/<name>.<fmt>")
 @bp.route("/r/<int:release_id>/<questionnaire>/<unit>/<service>/charts/<name>.<fmt>")
 def chart(release_id: int, questionnaire: str, unit: str, name: str, fmt: str, service: str | None = None) -> Any:
     """One chart as SVG, or its data as CSV (for Excel) or JSON."""
-    pub = published(release_id)
-    return chart_response(pub, questionnaire, unit, service, name, fmt)
+    return serve(release_id, lambda pub, _versions: chart_response(pub, questionnaire, unit, service, name, fmt))
 
 
 @bp.route("/r/<int:release_id>/papi/")
 def papi(release_id: int) -> Any:
     """The PAPI page: dimensions and sub-dimensions with CIs, beside the official 2011–2016 scores."""
-    pub = published(release_id)
-    return render_papi_page(pub, versions=_versions(pub))
+    return serve(release_id, lambda pub, versions: render_papi_page(pub, versions=versions))
 
 
 @bp.route("/r/<int:release_id>/papi/charts/<name>.<fmt>")
 def papi_chart(release_id: int, name: str, fmt: str) -> Any:
-    pub = published(release_id)
-    built = papi_view.BUILDERS.get(name)
-    if built is None:
-        raise NotFound(_("This chart does not exist."))
-    made = CHARTS.get_or_make((pub.cache_key, current_language(), "papi", name), lambda: built(pub))
-    if made is None:
-        raise NotFound(_("This chart does not exist."))
-    return _chart_file(pub, made, fmt)
+    def make(pub: Published, _versions: list[Mapping[str, Any]]) -> Response:
+        built = papi_view.BUILDERS.get(name)
+        if built is None:
+            raise NotFound(_("This chart does not exist."))
+        made = CHARTS.get_or_make((pub.cache_key, current_language(), "papi", name), lambda: built(pub))
+        if made is None:
+            raise NotFound(_("This chart does not exist."))
+        return _chart_file(pub, made, fmt)
+
+    return serve(release_id, make)
 
 
 @bp.route("/methodology/")
@@ -210,27 +238,188 @@ def methodology() -> Any:
     return render_template("portal/methodology.html")
 
 
-def warm(app: Flask, release_id: int, *, languages: tuple[str, ...] = ("vi", "en"), deep: bool = False) -> int:
-    """Render a newly published release's pages ahead of its readers (the scope's page, its
-    services and the PAPI page; with ``deep`` every unit page too), into the caches every server
-    process reads. Returns the number of pages rendered. For a background job after publishing."""
+def page_addresses(pub: Published) -> list[str]:
+    """The address of every page of a published release: each unit page with its unit ×
+    service pages, and the PAPI page."""
+    addresses = []
+    for questionnaire in pub.questionnaires:
+        for code in [u["code"] for u in pub.snapshot.get("units") or []]:
+            if not pub.has_unit(questionnaire, code):
+                continue
+            addresses.append(url_for("portal.unit", release_id=pub.id, questionnaire=questionnaire, unit=code))
+            addresses.extend(url_for("portal.unit", release_id=pub.id, questionnaire=questionnaire, unit=code,
+                                     service=s["code"]) for s in pub.services_of(questionnaire, code))
+    if pub.papi() is not None:
+        addresses.append(url_for("portal.papi", release_id=pub.id))
+    return addresses
+
+
+def prerender(app: Flask, release_id: int, *, languages: Sequence[str] | None = None) -> int:
+    """Render every page of published release ``release_id`` in every language, as the public
+    will see them, into the store the server's processes serve from (:data:`STORE`), so no
+    reader waits for a first render. The other versions of its series are rendered again too:
+    their pages now say they are superseded (or link to the new version). Returns the number of
+    pages rendered. The body of the ``render_release`` background job, run after publishing."""
+    languages = tuple(languages or app.config["LANGUAGES"])
     rendered = 0
+    # each page in an application context of its own (its own database session and language,
+    # even when the job runs inside the publisher's request, in immediate mode)
+    with app.app_context(), app.test_request_context("/portal/"):
+        release = get_session().get(Release, release_id)
+        series = release.series if release is not None else None
+        ids = [v["id"] for v in snapshot.series_versions(get_session(), series)] if series else []
+        pages: list[str] = []
+        for version_id in sorted(ids, key=lambda i: i != release_id):  # the new version first
+            document = snapshot.published_snapshot(get_session(), version_id)
+            pages.extend(page_addresses(wrap(document)) if document is not None else [])
     for language in languages:
-        with app.test_request_context(f"/portal/?lang={language}"):
-            pub = published(release_id)
-            versions = _versions(pub)
-            units = [u["code"] for u in pub.snapshot.get("units") or []] if deep else [pub.scope]
-            for questionnaire in pub.questionnaires:
-                for code in units:
-                    if not pub.has_unit(questionnaire, code):
-                        continue
-                    for service in [None, *(s["code"] for s in pub.services_of(questionnaire, code))]:
-                        render_unit_page(pub, questionnaire, code, service, versions=versions)
-                        rendered += 1
-            if pub.papi() is not None:
-                render_papi_page(pub, versions=versions)
+        for address in pages:
+            with app.app_context(), app.test_request_context(address, query_string={"lang": language}):
+                app.view_functions[str(request.endpoint)](**(request.view_args or {}))
                 rendered += 1
     return rendered
+
+
+# -- the pre-rendered store ---------------------------------------------------------------------
+#
+# A published page depends on the release's snapshot (fixed by its hash), on the state of the
+# release's series (a version withdrawn, or superseded by a newer one), on the language and the
+# address, and on the code that renders it (:data:`CODE`, the store's folder). For a visitor who
+# is not signed in and has no message waiting, that is ALL it depends on: the whole response is
+# kept under those keys, on disk in the instance folder (shared by the server's processes; the
+# ``render_release`` job fills it when a release is published) and in memory, and served from a
+# light query of the series' state — the snapshot is not even read. Signed-in staff get the
+# frame (menu, sign-out form) rendered around the kept content, as before.
+
+
+@dataclass(frozen=True)
+class SeriesState:
+    """What a release's public pages depend on besides its snapshot and the code."""
+
+    release_id: int
+    fingerprint: str  # of every public version of the series: ids, hashes, states, changelogs
+    changed_at: datetime | None  # the last publication or withdrawal in the series (Last-Modified)
+
+
+def series_state(release_id: int) -> SeriesState | None:
+    """The state of ``release_id``'s series, from its rows without their snapshots; None when
+    the release is unknown or not public (never published)."""
+    db = get_session()
+    series = db.scalar(select(Release.series).where(Release.id == release_id,
+                                                    Release.status.in_(snapshot.PUBLIC_STATES)))
+    if series is None:
+        return None
+    rows = db.execute(select(Release.id, Release.version, Release.status, Release.content_hash, Release.published_at,
+                             Release.withdrawn_at, Release.withdrawal_notice, Release.changelog)
+                      .where(Release.series == series, Release.status.in_(snapshot.PUBLIC_STATES))
+                      .order_by(Release.version)).all()
+    described = json.dumps([release_id, *[[*row[:3], *row[3:]] for row in rows]], default=str, ensure_ascii=False)
+    moments = [t for row in rows for t in (row.published_at, row.withdrawn_at) if t is not None]
+    return SeriesState(release_id, hashlib.sha256(described.encode("utf-8")).hexdigest()[:32],
+                       max(moments) if moments else None)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A kept response: its body, media type and download name."""
+
+    body: bytes
+    mimetype: str
+    disposition: str | None = None
+
+    def encode(self) -> bytes:
+        head = json.dumps({"mimetype": self.mimetype, "disposition": self.disposition}).encode("utf-8")
+        return head + b"\n" + self.body
+
+    @classmethod
+    def decode(cls, data: bytes) -> Stored:
+        head, _sep, body = data.partition(b"\n")
+        meta = json.loads(head)
+        return cls(body, str(meta["mimetype"]), meta.get("disposition"))
+
+
+class ResponseStore:
+    """Whole public responses by key: a small in-memory LRU in front of files in ``directory``."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[str, Stored] = OrderedDict()
+        self.lock = threading.Lock()
+        self.directory: Path | None = None
+
+    def get(self, key: str) -> Stored | None:
+        with self.lock:
+            hit = self.items.get(key)
+            if hit is not None:
+                self.items.move_to_end(key)
+                return hit
+        if self.directory is None:
+            return None
+        try:
+            found = Stored.decode((self.directory / key[:2] / key).read_bytes())
+        except (OSError, ValueError, KeyError):
+            return None
+        self._remember(key, found)
+        return found
+
+    def put(self, key: str, stored: Stored) -> None:
+        self._remember(key, stored)
+        if self.directory is not None:
+            _write_bytes(self.directory / key[:2] / key, stored.encode())
+
+    def _remember(self, key: str, stored: Stored) -> None:
+        with self.lock:
+            self.items[key] = stored
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+STORE = ResponseStore(256)
+Render = Callable[[Published, list[Mapping[str, Any]]], Any]
+
+
+def _anonymous() -> bool:
+    """A visitor whose page is the same as every other's: not signed in, no message waiting."""
+    return not current_user.is_authenticated and not session.get("_flashes")
+
+
+def serve(release_id: int, make: Render) -> Response:
+    """The response of a published release's page (or chart file) made by ``make``: from the
+    store when the visitor is anonymous and it was rendered before (by the ``render_release``
+    job or an earlier visitor), else rendered now (and kept). Always with an ETag and
+    Last-Modified, answering 304 to a conditional request that still holds; Cache-Control
+    ``public`` for anonymous visitors (a minute: a withdrawal reaches shared caches in a
+    minute), ``private, no-cache`` for staff, whose frame carries their session."""
+    state = series_state(release_id)
+    if state is None:
+        raise NotFound(_("No published results have this address. The release may not be published yet."))
+    anonymous = _anonymous()
+    key = hashlib.sha256(json.dumps([CODE, state.fingerprint, current_language(), request.script_root, request.path,
+                                     list(current_app.config["LANGUAGES"])]).encode("utf-8")).hexdigest()
+    stored = STORE.get(key) if anonymous else None
+    if stored is None:
+        pub = published(release_id)
+        made = make(pub, _versions(pub))
+        response = made if isinstance(made, Response) else make_response(made)
+        if not anonymous or response.status_code != 200:
+            response.headers["Cache-Control"] = "private, no-cache"
+            response.add_etag()
+            response.last_modified = state.changed_at
+            response.make_conditional(request)
+            return response
+        stored = Stored(response.get_data(), response.mimetype or "text/html",
+                        response.headers.get("Content-Disposition"))
+        STORE.put(key, stored)
+    response = Response(stored.body, mimetype=stored.mimetype)
+    if stored.disposition:
+        response.headers["Content-Disposition"] = stored.disposition
+    response.set_etag(key[:32])
+    response.last_modified = state.changed_at
+    response.headers["Cache-Control"] = "public, max-age=60"
+    response.vary.add("Cookie")  # the language chosen is kept in the session
+    response.make_conditional(request)
+    return response
 
 
 # -- rendering (shared with the staff preview) --------------------------------------------------
@@ -323,10 +512,15 @@ class Memo(Generic[T]):
 
 
 def _write(path: Path, text: str) -> None:
+    _write_bytes(path, text.encode("utf-8"))
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` at once (a reader sees the old file or the new, never half)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(data)
         tmp.replace(path)
     except OSError:
         pass  # a read-only instance folder only costs a re-render

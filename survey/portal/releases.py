@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from survey.errors import AppError, Conflict, Forbidden, NotFound
 from survey.periods import Period
+from survey.portal.jobs import render_after_commit
 from survey.portal.snapshot import ReleaseInfo, content_hash
 from survey.portal.snapshot_builder import (
     BuildFailure,
@@ -207,7 +208,8 @@ def build(session_factory: Any, release_id: int) -> str:
                     other.commit()
 
         try:
-            snapshot = build_snapshot(session, spec, release=info, progress=progress)
+            with _reading(session_factory)() as reader:  # the read replica once it has caught up, if any
+                snapshot = build_snapshot(reader, spec, release=info, progress=progress)
         except BuildFailure as exc:
             session.rollback()
             _fail(session_factory, release_id, exc.code, exc.params)
@@ -227,6 +229,19 @@ def build(session_factory: Any, release_id: int) -> str:
         session.add_all(ReleaseUnit(release_id=release_id, unit_code=u["code"]) for u in snapshot["units"])
         session.commit()
         return ReleaseStatus.READY.value
+
+
+def _reading(session_factory: Any) -> Any:
+    """Where a build reads the answers: the app's read replica (after it has replayed everything the
+    primary had written, see :func:`survey.store.db.reading_sessionmaker`) when ``session_factory``
+    is the app's own, else ``session_factory`` itself."""
+    from flask import has_app_context
+
+    from survey.store.db import reading_sessionmaker
+
+    if has_app_context() and session_factory is current_app.extensions.get("hailong.sessionmaker"):
+        return reading_sessionmaker(current_app)
+    return session_factory
 
 
 def _fail(session_factory: Any, release_id: int, code: str, params: dict[str, str]) -> None:
@@ -280,6 +295,7 @@ def publish(session: Session, release: Release, user: User) -> Release:
     if getattr(done, "rowcount", 0) != 1:
         raise Conflict(_("Only a built release that is not yet published can be published."))
     session.refresh(release)
+    render_after_commit(session, release.id)  # its pages, rendered before the first reader asks
     return release
 
 
@@ -293,4 +309,5 @@ def withdraw(session: Session, release: Release, user: User, notice: str) -> Rel
     release.status, release.withdrawn_at, release.withdrawn_by_id = ReleaseStatus.WITHDRAWN, utcnow(), user.id
     release.withdrawal_notice = notice.strip()
     session.flush()
+    render_after_commit(session, release.id)  # its pages now carry the notice
     return release
