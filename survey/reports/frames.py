@@ -67,6 +67,7 @@ def responses_frame(
     *,
     service_ids: Iterable[int] | None = None,
     unit_ids: Iterable[int] | None = None,
+    gate: ColumnElement[bool] | None = None,
 ) -> pd.DataFrame:
     """Responses to ``questionnaire`` (any version: question ids are stable) as a DataFrame.
 
@@ -75,7 +76,9 @@ def responses_frame(
     assembled column by column — at 100,000 responses several times faster than reading the
     answers row by row and pivoting them in pandas (``bench/bench_pages.py``).
     """
-    filters = [Response.questionnaire_id == questionnaire.id, *scored_filter(session)]
+    # ``gate``: another rule than THE gate, for the sensitivity view only (survey/staff/quality_views.py
+    # shows the index with the flagged ratings too); scores, releases and exports never pass one.
+    filters = [Response.questionnaire_id == questionnaire.id, *([gate] if gate is not None else scored_filter(session))]
     if service_ids is not None:
         filters.append(Response.service_id.in_(list(service_ids)))
     if unit_ids is not None:

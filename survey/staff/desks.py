@@ -19,7 +19,7 @@ from survey.collect.links import qr_bytes
 from survey.collect.submissions import desk_services
 from survey.errors import NotFound
 from survey.store.db import get_session
-from survey.store.models import Credential, Desk, Response
+from survey.store.models import Credential, Desk, Response, ReviewStatus
 
 bp = Blueprint("desks", __name__, url_prefix="/staff/desks")
 
@@ -38,8 +38,9 @@ def index() -> Any:
     desks = session.scalars(select(Desk).where(scope_of().view_clause(Desk.unit_id)).order_by(Desk.code)).all()
     devices = dict(session.execute(select(Credential.desk_id, func.count()).where(
         Credential.desk_id.is_not(None), Credential.revoked_at.is_(None)).group_by(Credential.desk_id)).all())
+    # "To review": flagged ratings still waiting for a decision (an approved or rejected one is done).
     flagged = dict(session.execute(select(Response.desk_id, func.count()).where(
-        Response.flag.is_not(None)).group_by(Response.desk_id)).all())
+        Response.flag.is_not(None), Response.review_status == ReviewStatus.RECEIVED).group_by(Response.desk_id)).all())
     return render_template("desks/index.html", desks=desks, devices=devices, flagged=flagged)
 
 
