@@ -111,3 +111,38 @@ def test_the_staff_papi_page_shows_the_shares_and_their_download(app: Flask, cli
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert {r["Mã"] for r in rows} >= set(reference)
+
+
+def test_the_release_snapshot_and_the_portal_papi_page_carry_the_shares(app: Flask, client, db: Session,  # type: ignore[no-untyped-def]
+                                                                        interviews: Unit) -> None:
+    from survey.periods import Period
+    from survey.portal.snapshot_builder import ReleaseSpec, build_snapshot
+    from tests.portal_fixtures import publish, sample_snapshot
+
+    with app.app_context(), force_locale("vi"):
+        spec = ReleaseSpec(period=Period.parse("2026"), scope="96", questionnaires=(PAPI_QUESTIONNAIRE,),
+                           min_publish_n=57)
+        built = build_snapshot(db, spec, release={"id": 0})  # type: ignore[typeddict-item]
+    assert built["papi"] is not None
+    shares = {s["key"]: s for s in built["papi"]["shares"]}
+    reference = {r["id"]: r for r in _rows("reference.csv")}
+    for key in ("p_knows_term", "p_meeting"):  # 56 and 59 answers: 56 < 57 is suppressed
+        ref = reference[key]
+        if int(ref["n"]) < 57:
+            assert shares[key]["suppressed"] and shares[key]["estimate"] is None and shares[key]["ci_low"] is None
+        else:
+            assert shares[key]["estimate"] == pytest.approx(float(ref["estimate"]), rel=1e-8)
+            assert shares[key]["ci_low"] == pytest.approx(float(ref["ci_low"]), rel=1e-8)
+            assert shares[key]["ci_high"] == pytest.approx(float(ref["ci_high"]), rel=1e-8)
+    assert {s["suppressed"] for s in shares.values()} == {True, False}
+    # the portal page shows them with the decimal comma
+    document = sample_snapshot()
+    document["papi"]["shares"] = built["papi"]["shares"]
+    release = publish(db, document)
+    html = client.get(f"/portal/r/{release.id}/papi/").get_data(as_text=True)
+    section = html[html.index('id="papi-shares"'):]
+    section = section[:section.index("</section>")]
+    meeting = shares["p_meeting"]
+    low = f"{meeting['ci_low'] * 100:.1f}".replace(".", ",")
+    assert low in section and "svyciprop" in section
+    assert "chưa đủ ý kiến để công bố" in section

@@ -299,6 +299,20 @@ class Papi(TypedDict):
     compared_level: str | None  # the level of the units compared (communes on today's map)
     compared: list[RankRow]  # those units ranked on the total, with rank intervals and groups
     benchmark: list[dict[str, Any]]  # official PAPI 2011–2016 rows of the province (if provided)
+    shares: NotRequired[list[PapiShare]]  # the yes/no indicators as shares, with their logit interval
+
+
+class PapiShare(TypedDict):
+    key: str  # the question id
+    indicator: str  # its PAPI indicator number, e.g. "1.1.1"
+    label_vi: str
+    label_en: str
+    n: int
+    n_psu: int
+    suppressed: bool  # fewer valid answers than min_publish_n: numbers null
+    estimate: float | None  # share of households answering yes, in [0, 1]
+    ci_low: float | None  # logit interval (as R svyciprop(method="logit")); null for one village
+    ci_high: float | None
 
 
 class Boundaries(TypedDict):
@@ -375,8 +389,10 @@ def published_snapshot(session: Session, release_id: int) -> Snapshot | None:
     """The snapshot of a published or withdrawn release, with its present state; None for an
     unknown id or a release that was never published."""
     release = session.get(Release, release_id)
-    if release is None or release.status not in PUBLIC_STATES or release.snapshot is None:
+    if release is None or release.status not in PUBLIC_STATES:
         return None
+    if release.content_hash is None and release.snapshot is None:  # (a published one has both: its
+        return None  # document then comes from the cache, not loaded and parsed again)
     return _with_state(session, release, _document(session, release))
 
 
@@ -391,11 +407,13 @@ def draft_snapshot(session: Session, release_id: int) -> Snapshot | None:
 
 def latest_published(session: Session, unit_code: str | None = None) -> Snapshot | None:
     """The newest published (not withdrawn) snapshot showing ``unit_code`` — by period end,
-    then version — or the newest of all when ``unit_code`` is None."""
+    then publication time, then version (two versions published at the same instant: the higher
+    one), then id — or the newest of all when ``unit_code`` is None."""
     stmt = select(Release).where(Release.status == ReleaseStatus.PUBLISHED)
     if unit_code is not None:
         stmt = stmt.join(ReleaseUnit, ReleaseUnit.release_id == Release.id).where(ReleaseUnit.unit_code == unit_code)
-    release = session.scalar(stmt.order_by(Release.period_end.desc(), Release.published_at.desc()).limit(1))
+    release = session.scalar(stmt.order_by(Release.period_end.desc(), Release.published_at.desc(),
+                                           Release.version.desc(), Release.id.desc()).limit(1))
     return None if release is None else _with_state(session, release, _document(session, release))
 
 

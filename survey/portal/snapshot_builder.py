@@ -49,6 +49,7 @@ from survey.portal.snapshot import (
     Modelled,
     Papi,
     PapiScore,
+    PapiShare,
     QuestionnaireInfo,
     Ranking,
     RankRow,
@@ -696,4 +697,18 @@ def _papi(context: _Context, questionnaire: Questionnaire) -> Papi | None:
     return {"questionnaire": questionnaire.id, "year": spec.period.year, "unit": context.scope.code,
             "n": found.n_responses, "n_villages": found.n_villages, "total": scores["total"],
             "dimensions": dimensions, "compared_level": None if level is None else str(level.value),
-            "compared": compared, "benchmark": []}
+            "compared": compared, "benchmark": [], "shares": _papi_shares(questionnaire, found, spec.min_publish_n)}
+
+
+def _papi_shares(questionnaire: Questionnaire, found: Any, min_n: int) -> list[PapiShare]:
+    """The yes/no indicators of :func:`survey.reports.papi_tables.papi_report` as shares with
+    their logit interval; suppressed below the release's minimum of valid answers."""
+    out: list[PapiShare] = []
+    for row in found.shares.rows if found.shares is not None else ():
+        question = questionnaire.question(str(row["id"]))
+        hidden = int(row["n"]) < min_n
+        out.append({"key": str(row["id"]), "indicator": str(row["indicator"]), "label_vi": question.label.get("vi"),
+                    "label_en": question.label.get("en"), "n": int(row["n"]), "n_psu": int(row["n_psu"]),
+                    "suppressed": hidden, "estimate": None if hidden else row["estimate"],
+                    "ci_low": None if hidden else row["ci_low"], "ci_high": None if hidden else row["ci_high"]})
+    return out
