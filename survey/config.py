@@ -68,6 +68,8 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, "SQLAlchemy database URL. Default: SQLite file `hailong.sqlite` in the instance folder. PostgreSQL: `postgresql+psycopg://user@host/db`."),
+    Setting("DATABASE_REPLICA_URL", "", "A PostgreSQL streaming standby of `DATABASE_URL`: the portal, open data, data exports and release builds read from it while its lag is within `REPLICA_MAX_LAG_SECONDS`; empty: none."),
+    Setting("REPLICA_MAX_LAG_SECONDS", 10.0, "Staleness bound of the read replica: a standby further behind than this is not read (the primary answers); a release build waits up to this long for it to catch up."),
     Setting("SECRET_KEY", None, "Signs sessions, CSRF tokens and QR tokens. Required in production; the demo generates one and keeps it in the instance folder."),
     Setting("ENV", "production", "`production` (refuses to start without a secret key) or `demo`.", choices=("production", "demo")),
     Setting("DEFAULT_LANGUAGE", "vi", "Language shown when the user has not chosen one (`vi` or `en`).", choices=("vi", "en")),
@@ -219,6 +221,10 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
         config[setting.name] = parse_value(setting, config.get(setting.name, setting.default))
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'hailong.sqlite'}"
+    if config.get("DATABASE_REPLICA_URL") and not (
+            str(config["DATABASE_URL"]).startswith("postgresql") and str(config["DATABASE_REPLICA_URL"]).startswith("postgresql")):
+        raise ConfigError("HAILONG_DATABASE_REPLICA_URL needs PostgreSQL for both the database and its replica "
+                          "(a streaming standby of HAILONG_DATABASE_URL).")
     if not config.get("DOSSIER_KEY_FILE"):
         config["DOSSIER_KEY_FILE"] = str(instance_path / "dossier_keys.json")
     if not config.get("SECRET_KEY"):

@@ -208,7 +208,8 @@ def build(session_factory: Any, release_id: int) -> str:
                     other.commit()
 
         try:
-            snapshot = build_snapshot(session, spec, release=info, progress=progress)
+            with _reading(session_factory)() as reader:  # the read replica once it has caught up, if any
+                snapshot = build_snapshot(reader, spec, release=info, progress=progress)
         except BuildFailure as exc:
             session.rollback()
             _fail(session_factory, release_id, exc.code, exc.params)
@@ -228,6 +229,19 @@ def build(session_factory: Any, release_id: int) -> str:
         session.add_all(ReleaseUnit(release_id=release_id, unit_code=u["code"]) for u in snapshot["units"])
         session.commit()
         return ReleaseStatus.READY.value
+
+
+def _reading(session_factory: Any) -> Any:
+    """Where a build reads the answers: the app's read replica (after it has replayed everything the
+    primary had written, see :func:`survey.store.db.reading_sessionmaker`) when ``session_factory``
+    is the app's own, else ``session_factory`` itself."""
+    from flask import has_app_context
+
+    from survey.store.db import reading_sessionmaker
+
+    if has_app_context() and session_factory is current_app.extensions.get("hailong.sessionmaker"):
+        return reading_sessionmaker(current_app)
+    return session_factory
 
 
 def _fail(session_factory: Any, release_id: int, code: str, params: dict[str, str]) -> None:

@@ -1,15 +1,36 @@
-"""Engine and session handling (plain SQLAlchemy 2, one session per request)."""
+"""Engine and session handling (plain SQLAlchemy 2, one session per request), and the read replica.
+
+**Read replica** (``DATABASE_REPLICA_URL``, a PostgreSQL streaming standby of ``DATABASE_URL``):
+the public portal and the open-data files (GET requests of the ``portal`` and ``opendata``
+blueprints), the staff's data export downloads and the release builds read from it; every write,
+review decision and every other staff page use the primary. **Staleness bound**: a request reads
+from the standby only while its replay lag is at most ``REPLICA_MAX_LAG_SECONDS`` (checked at
+most once a second: 0 when it has replayed all it received, else the age of the last replayed
+transaction); when it lags more, or cannot be reached, the primary answers instead (logged), so a
+page is never staler than the bound and never fails because of the standby. A release build goes
+further: it first waits (up to the bound) until the standby has replayed the primary's WAL position
+at the start of the build, so a build sees every approval made before it was started.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, g
-from sqlalchemy import Engine, create_engine, event
+from flask import Flask, g, has_request_context, request
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+# What reads from the replica (GET/HEAD only): the public blueprints, the staff's data downloads.
+REPLICA_BLUEPRINTS = frozenset({"portal", "opendata"})
+REPLICA_ENDPOINTS = frozenset({"staff.export_file"})
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -45,10 +66,70 @@ def _owner_only(database: str | None, create: bool = False) -> None:
             os.chmod(path, 0o600)
 
 
+class Replica:
+    """A streaming standby and how far behind the primary it is (see the module's docstring)."""
+
+    def __init__(self, primary: Engine, url: str, max_lag: float) -> None:
+        self.primary, self.max_lag = primary, max_lag
+        self.engine = make_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 2})
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._checked, self._fresh, self._lock = 0.0, False, threading.Lock()
+
+    def lag(self) -> float:
+        """Seconds the standby's replay is behind (0 when it has replayed everything it received)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(text(
+                "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0 "
+                "WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 "
+                "ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 1e9) END")).scalar_one()
+        return float(value)
+
+    def fresh(self) -> bool:
+        """Whether the standby may answer now (lag within the bound), checked at most once a second."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._checked < 1.0:
+                return self._fresh
+            self._checked = now
+            try:
+                lag = self.lag()
+            except DBAPIError as exc:
+                log.warning("read replica unreachable, reading from the primary: %s", type(exc.orig).__name__)
+                self._fresh = False
+                return False
+            self._fresh = lag <= self.max_lag
+            if not self._fresh:
+                log.warning("read replica %.1f s behind (bound %.1f s), reading from the primary", lag, self.max_lag)
+            return self._fresh
+
+    def caught_up(self, timeout: float) -> bool:
+        """Wait until the standby has replayed the primary's current WAL position (≤ ``timeout`` s)."""
+        try:
+            with self.primary.connect() as conn:
+                target = conn.execute(text("SELECT pg_current_wal_lsn()")).scalar_one()
+            deadline = time.monotonic() + timeout
+            with self.engine.connect() as conn:
+                while True:
+                    done = conn.execute(text("SELECT pg_last_wal_replay_lsn() >= CAST(:t AS pg_lsn)"),
+                                        {"t": str(target)}).scalar_one()
+                    conn.rollback()
+                    if done:
+                        return True
+                    if time.monotonic() > deadline:
+                        return False
+                    time.sleep(0.05)
+        except DBAPIError as exc:
+            log.warning("read replica unreachable, reading from the primary: %s", type(exc.orig).__name__)
+            return False
+
+
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"], pool_pre_ping=True)
     app.extensions["hailong.engine"] = engine
     app.extensions["hailong.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    replica_url = str(app.config.get("DATABASE_REPLICA_URL") or "")
+    if replica_url:
+        app.extensions["hailong.replica"] = Replica(engine, replica_url, float(app.config["REPLICA_MAX_LAG_SECONDS"]))
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
@@ -58,13 +139,32 @@ def init_app(app: Flask) -> None:
 
 
 def get_session() -> Session:
-    """The request's session, opened on first use and closed at teardown."""
+    """The request's session, opened on first use and closed at teardown: on the read replica for
+    the requests it serves (see the module's docstring) while it is fresh, else on the primary."""
     from flask import current_app
 
     if "db_session" not in g:
-        g.db_session = current_app.extensions["hailong.sessionmaker"]()
+        replica: Replica | None = current_app.extensions.get("hailong.replica")
+        if replica is not None and _replica_request() and replica.fresh():
+            g.db_session, g.db_on_replica = replica.sessionmaker(), True
+        else:
+            g.db_session = current_app.extensions["hailong.sessionmaker"]()
     session: Session = g.db_session
     return session
+
+
+def _replica_request() -> bool:
+    return has_request_context() and request.method in ("GET", "HEAD") and (
+        request.blueprint in REPLICA_BLUEPRINTS or request.endpoint in REPLICA_ENDPOINTS)
+
+
+def reading_sessionmaker(app: Flask) -> Any:
+    """Sessions for a long read such as a release build: on the replica once it has replayed what the
+    primary had written when this was called (waiting up to the staleness bound), else the primary's."""
+    replica: Replica | None = app.extensions.get("hailong.replica")
+    if replica is not None and replica.caught_up(replica.max_lag):
+        return replica.sessionmaker
+    return app.extensions["hailong.sessionmaker"]
 
 
 def get_engine() -> Engine:
