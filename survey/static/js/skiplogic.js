@@ -410,7 +410,8 @@
     update();
   }
 
-  var api = { parse: parse, evaluate: evaluate, value: value, apply: apply, bind: bind, ExpressionError: ExpressionError };
+  var api = { parse: parse, evaluate: evaluate, value: value, text: text, apply: apply, bind: bind,
+              ExpressionError: ExpressionError };
   root.SkipLogic = api;
   if (typeof document !== "undefined") {
     var start = function () {

@@ -255,13 +255,9 @@
     });
   }
 
-  function isRelevant(question, answers) {
-    if (!question.relevant) { return true; }
-    var engine = window.HailongSkipLogic || window.SkipLogic || window.skiplogic;
-    if (engine && typeof engine.evaluate === "function") {
-      try { return !!engine.evaluate(question.relevant, answers); } catch (e) { return true; }
-    }
-    return true;
+  // Which questions apply and what every `calculate` question comes to, as on the server (walk.js).
+  function interviewState(q, draft) {
+    return window.HailongWalk.walk(q.questions, draft.answers, window.SkipLogic);
   }
 
   // The same rules as survey/collect/forms.py: required, number ranges, text length, dossier pattern.
@@ -318,6 +314,12 @@
     if (question.type === "note") {
       return el("p", { "class": "question hint", "data-question": name, text: label(question.label) });
     }
+    if (question.type === "calculate") {  // no input: computed from the answers before it
+      return el("div", { "class": "question calculated", "data-question": name }, [
+        el("span", { "class": "field-label", id: name + "-label", text: label(question.label) }),
+        el("output", { id: name, "aria-labelledby": name + "-label", "aria-live": "polite" })
+      ]);
+    }
     var input;
     var attrs = { id: name, name: name, "aria-describedby": errorsId };
     if (question.type === "longtext") {
@@ -362,16 +364,25 @@
         });
       });
       function applyRelevance() {
-        q.questions.forEach(function (question, i) { nodes[i].hidden = !isRelevant(question, draft.answers); });
+        var state = interviewState(q, draft);
+        q.questions.forEach(function (question, i) {
+          nodes[i].hidden = !state.shown[question.id];
+          if (question.type === "calculate") {
+            var computed = state.answers[question.id];
+            nodes[i].querySelector("output").textContent = computed === null ? "—" : computed;
+            nodes[i].hidden = nodes[i].hidden || !label(question.label);  // a calculation without a label stays out of sight
+          }
+        });
       }
       var form = el("form", { novalidate: "novalidate", onsubmit: function (e) {
         e.preventDefault();
         var bad = 0;
+        var state = interviewState(q, draft);
         q.questions.forEach(function (question, i) {
           var list = nodes[i].querySelector(".errors");
           if (list) { list.textContent = ""; }
           nodes[i].classList.remove("has-error");
-          if (!isRelevant(question, draft.answers)) { return; }
+          if (!state.shown[question.id] || question.type === "calculate") { return; }
           var message = check(question, draft.answers[question.id]);
           if (message && list) { bad += 1; nodes[i].classList.add("has-error"); list.appendChild(el("li", { text: message })); }
         });
@@ -390,8 +401,11 @@
 
   function finish(q, draft) {
     var answers = {};
-    q.questions.forEach(function (question) {
-      if (isRelevant(question, draft.answers) && draft.answers[question.id] !== undefined) { answers[question.id] = draft.answers[question.id]; }
+    var state = interviewState(q, draft);
+    q.questions.forEach(function (question) {  // the server recomputes calculations: not sent
+      if (state.shown[question.id] && question.type !== "calculate" && draft.answers[question.id] !== undefined) {
+        answers[question.id] = draft.answers[question.id];
+      }
     });
     var ended = new Date();
     var paradata = {

@@ -2,13 +2,14 @@
 // Pages: network first, then the cached copy. Scripts and styles: cached copy first, refreshed
 // in the background. The API is never cached here: data live in IndexedDB.
 "use strict";
-var CACHE = "hailong-enumerator-v1";
+var CACHE = "hailong-enumerator-v2";
 var SCOPE = self.registration.scope;
 var SHELL = [
   SCOPE,
   "/static/css/app.css",
   "/static/js/enumerator/enumerator.css",
   "/static/js/enumerator/store.js",
+  "/static/js/enumerator/walk.js",
   "/static/js/enumerator/app.js"
 ];
 
