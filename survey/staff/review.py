@@ -354,7 +354,7 @@ def resubmit(response_id: str) -> Any:
         response.flag = "resubmitted"
     audit.record("review.decision", target=f"response:{response.id}", unit_id=response.unit_id,
                  details={"decision": "resubmit", "from": ReviewStatus.HAS_ISSUES.value,
-                          "to": ReviewStatus.RECEIVED.value, "answers_changed": changed})
+                          "to": ReviewStatus.RECEIVED.value, "changed": changed})
     session.commit()
     flash(_("Interview sent for review again."))
     return redirect(url_for("returned.returned"))
