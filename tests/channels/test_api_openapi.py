@@ -5,7 +5,9 @@ with Allow, 429 with Retry-After, one charset — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -19,6 +21,7 @@ from survey.store.models import Response
 from tests.channels.conftest import Api, submission
 
 JSON_UTF8 = "application/json; charset=utf-8"
+GOLDEN_RELEASE = Path(__file__).resolve().parents[1] / "fixtures" / "opendata" / "golden" / "api_release.json"
 
 
 def _template(path: str) -> str:
@@ -121,6 +124,14 @@ def test_real_responses_fit_the_documented_models(client: Any, db: Any, device_a
     assert unknown.status_code == 401 and schemas.Error.model_validate(unknown.get_json()).error.code == "unauthorized"
     releases = client.get("/api/v1/releases")
     assert releases.content_type == JSON_UTF8 and schemas.Releases.model_validate(releases.get_json()).releases == []
+
+
+def test_the_published_release_document_fits_its_model() -> None:
+    """The release body the opendata API serves (its reviewed golden file) fits the documented model."""
+    release = schemas.PublishedRelease.model_validate(json.loads(GOLDEN_RELEASE.read_text(encoding="utf-8")))
+    assert release.indices and all(i.id.count(":") == 3 for i in release.indices)
+    suppressed = [i for i in release.indices if i.suppressed]
+    assert all(i.overall.estimate is None for i in suppressed)
 
 
 def test_a_method_a_path_does_not_take_is_405_with_allow(client: Any) -> None:
