@@ -11,7 +11,7 @@ once approved), :func:`scoring.sipas.score_sipas`, :func:`scoring.compare.change
   release's confidence level, for all services together and for each service;
 - the change since the previous period of the same kind compares the index with the figure the
   previous period's published release showed, read from its stored snapshot with its SE, never
-  the previous period recomputed on today's data (:mod:`survey.portal.change`); the release says
+  the previous period recomputed on today's data (:mod:`survey.portal.change_since`); the release says
   which earlier releases it compared with (``release.previous_releases``, empty: none published);
 - units of each level below the scope (districts, communes, departments) are ranked on the
   overall index, with 95% rank intervals from :data:`RANK_REPLICATES` Rao–Wu bootstrap
@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
 from survey.periods import VIETNAM, Period
-from survey.portal.change import previous_published
+from survey.portal.change_since import previous_published
 from survey.portal.snapshot import (
     SCHEMA_VERSION,
     Change,
