@@ -307,7 +307,7 @@ def _inside(session: Session, unit: Unit, area: Unit) -> bool:
 
 #: The national list a province starts from: the three fields where satisfaction must be measured
 #: (certification, construction permits, land-use right certificates), commune-level procedures,
-#: business registration, public health and public primary education (shared/methodology.md §1).
+#: business registration, public health and public primary education (docs/methodology.md, §1).
 DEFAULT_SERVICES: tuple[tuple[str, str, str, str], ...] = (
     ("CHUNG-THUC", "Chứng thực, xác nhận", "Certification and attestation", "administrative"),
     ("GPXD", "Cấp giấy phép xây dựng", "Construction permits", "administrative"),
