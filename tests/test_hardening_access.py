@@ -26,7 +26,7 @@ EXPECTED: dict[str, str] = {
     "public": "public", "portal": "public", "opendata": "public", "health": "public", "metrics": "public", "kiosk": "public",
     "links": "public", "enumerator": "public", "auth": "public", "static": "public",
     "staff": "staff", "desks": "staff", "preview": "staff", "review": "staff", "targets": "staff",
-    "admin_index": "staff",
+    "admin_index": "staff", "cases": "staff", "monitoring": "staff", "quality": "staff", "cases_public": "public",
     "releases": "signed-in roles",
     "admin": "admin",
     "api": "token", "openrosa": "token",
