@@ -25,9 +25,9 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,23 @@ FATES = ("created", "duplicate", "conflict", "dossier_used", "rejected")
 _gauges: dict[str, tuple[str, Callable[[], float]]] = {}
 
 
-@cache
+_made: dict[str, Any] = {}
+_making = threading.Lock()
+
+
 def _metrics() -> dict[str, Any]:
-    """The metric objects, made on first use: ``prometheus_client`` picks its multiprocess mode from
-    the environment when a metric is created, after ``hailong serve`` has set the folder."""
+    """The metric objects, made on first use (once, under a lock: a worker's threads may ask at the
+    same moment): ``prometheus_client`` picks its multiprocess mode from the environment when a
+    metric is created, after ``hailong serve`` has set the folder."""
+    if _made:
+        return _made
+    with _making:
+        if not _made:
+            _made.update(_make_metrics())
+    return _made
+
+
+def _make_metrics() -> dict[str, Any]:
     from prometheus_client import Counter, Histogram
 
     return {
