@@ -234,6 +234,9 @@ def serve(host: str, port: int, workers: int, threads: int, no_worker: bool) -> 
 
     warm_caches(app)  # before forking: every worker inherits the parsed library and form classes
     _check_dossier_keys(app)
+    # the checks above used the database: no pooled connection may cross the fork, or two workers
+    # would talk over one socket (PostgreSQL: "unexpected result EMPTY_QUERY from command 'BEGIN'")
+    app.extensions["hailong.engine"].dispose()
     from survey import observability
 
     observability.multiprocess_folder(Path(app.instance_path))  # one /metrics for every process below
