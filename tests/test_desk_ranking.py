@@ -95,3 +95,36 @@ def test_desks_are_ranked_on_their_own_responses_with_rank_intervals(app: Flask)
         low, high = int(r["Khoảng hạng 95%: cao nhất"]), int(r["Khoảng hạng 95%: thấp nhất"])
         assert 1 <= low <= int(r["Hạng"]) <= high <= 3
     assert np.isfinite([float(r["Chỉ số hài lòng chung"]) for r in ranked]).all()
+
+
+def test_a_release_ranks_the_desks_of_its_scope(app: Flask) -> None:
+    from survey.portal.snapshot import find_ranking
+    from tests.test_release_snapshot import build
+
+    snapshot = build(app, "2026")
+    ranking = find_ranking(snapshot, "desk")
+    assert ranking is not None and ranking["parent"] == "96" and ranking.get("model") is None
+    rows = {r["unit"]: r for r in ranking["rows"]}
+    assert set(rows) == {c for c, _n, _u in DESKS}
+    assert rows["D-AX"]["name"] == "Quầy Một cửa An Xuyên — Phường An Xuyên"
+    data = raw_answers(app)
+    questionnaire = latest(KIOSK)
+    for code, row in rows.items():
+        domain = ((data["desk"] == code) & (data["submitted_at"].notna())).to_numpy()  # the year 2026: every rating
+        assert row["n"] == int(domain.sum())
+        if row["suppressed"]:
+            assert row["n"] < 30 and row["estimate"] is None and row["rank"] is None
+            continue
+        estimate, _se = reference(data, domain, questionnaire)["overall"]
+        assert row["estimate"] == pytest.approx(estimate, rel=1e-12)
+        assert row["rank_low"] <= row["rank"] <= row["rank_high"]  # type: ignore[operator]
+    assert rows["D-DM"]["suppressed"] and sum(1 for r in rows.values() if r["rank"] is not None) == 3
+    # the PDF report lists the desks by name
+    from survey.portal.pdf import _context
+    from tests.portal_fixtures import sample_snapshot
+
+    release = {**sample_snapshot()["release"], "scope": {"code": "96", "name": "Tỉnh Cà Mau", "kind": "province"}}
+    with app.test_request_context():
+        context = _context({**snapshot, "release": release}, "vi")  # type: ignore[arg-type, typeddict-item]
+    desk_table = next(r for r in context["rankings"] if "Bộ phận Một cửa" in r["title"])
+    assert {row["unit"] for row in desk_table["rows"]} == {r["name"] for r in rows.values()}

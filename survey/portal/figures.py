@@ -172,8 +172,8 @@ def ranking_rows(pub: Published, ranking: Row) -> list[dict[str, Any]]:
     rows = []
     for r in ranking.get("rows") or []:
         gone = bool(r.get("suppressed")) or r.get("estimate") is None
-        rows.append({"unit": r.get("unit"), "label": pub.unit_name(str(r.get("unit"))),
-                     "short": pub.unit_name(str(r.get("unit"))), **_ci(None if gone else r),
+        name = r.get("name") or pub.unit_name(str(r.get("unit")))  # a desk's row names it
+        rows.append({"unit": r.get("unit"), "label": name, "short": name, **_ci(None if gone else r),
                      "rank": None if gone else r.get("rank"), "rank_low": None if gone else r.get("rank_low"),
                      "rank_high": None if gone else r.get("rank_high"),
                      "group": None if gone else r.get("group"),

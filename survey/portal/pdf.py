@@ -66,6 +66,18 @@ def _chart(chart: Any) -> dict[str, str]:
             "data_uri": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")}
 
 
+def _model_note(ranking: Mapping[str, Any], language: str) -> str:
+    """What the modelled estimates of a ranking are (empty when it has none)."""
+    model = ranking.get("model")
+    if not model:
+        return ""
+    label = model.get("label_en") if language == "en" else model.get("label_vi")
+    used = ", ".join(str(c.get("label_en") if language == "en" else c.get("label_vi")) for c in model.get("covariates") or [])
+    return _("Modelled estimate: %(label)s, on %(covariates)s; it stands beside the direct index and, for a unit "
+             "with too few answers, instead of it. See the methodology note (small-area estimates).",
+             label=label, covariates=used or _("no covariate (the mean of the units)"))
+
+
 def _ci(values: Mapping[str, Any] | None, share: bool = True) -> str:
     if not values:
         return "—"
@@ -146,8 +158,12 @@ def _context(snapshot: Snapshot, language: str) -> dict[str, Any]:
     for ranking in snapshot["rankings"]:
         rows = []
         for row in ranking["rows"]:
+            modelled = row.get("modelled") or {}
             rows.append({
-                "unit": pub.unit_name(row["unit"]), "n": formatting.count(row["n"]), "suppressed": row["suppressed"],
+                "unit": row.get("name") or pub.unit_name(row["unit"]), "n": formatting.count(row["n"]),
+                "suppressed": row["suppressed"],
+                "modelled": formatting.percent(modelled.get("estimate")) or "—",
+                "modelled_ci": formatting.interval(modelled.get("ci_low"), modelled.get("ci_high")) or "—",
                 "rank": row.get("rank"), "estimate": formatting.percent(row.get("estimate")), "ci": _ci(row),
                 "rank_interval": f"{row.get('rank_low')}–{row.get('rank_high')}" if row.get("rank_low") else "—",
                 "group": figures.group_label(row.get("group")),
@@ -157,7 +173,7 @@ def _context(snapshot: Snapshot, language: str) -> dict[str, Any]:
             "title": _("%(level)s of %(parent)s", level=figures.LEVEL_NAMES.get(ranking["level"], ranking["level"]),
                        parent=pub.unit_name(ranking["parent"]))
             + (f" — {pub.service_name(ranking['service'], language)}" if ranking.get("service") else ""),
-            "rows": rows, "median": formatting.percent(ranking.get("median")) or "—",
+            "rows": rows, "median": formatting.percent(ranking.get("median")) or "—", "model_note": _model_note(ranking, language),
             "best": f"{pub.unit_name(best['unit'])} ({formatting.percent(best.get('estimate'))})" if best.get("unit") else "",
         })
     admin_rows = []

@@ -211,6 +211,7 @@ class RankRow(TypedDict):
     # The Fay–Herriot modelled index ("ước lượng mô hình"), shown beside the direct one and, for
     # a suppressed unit, instead of it (the direct numbers stay null); None: no model fitted.
     modelled: NotRequired[Modelled | None]
+    name: NotRequired[str]  # in a ranking of one-stop desks: "<desk> — <its unit>" (``unit`` is the desk's code)
 
 
 class Modelled(TypedDict):
@@ -249,7 +250,7 @@ class BestInfo(TypedDict):
 class Ranking(TypedDict):
     questionnaire: str
     parent: str  # the scope
-    level: str  # the unit level ranked: district, commune, department
+    level: str  # the unit level ranked: district, commune, department; or desk (one-stop desks of the scope)
     service: str | None
     rows: list[RankRow]  # ranked units in rank order, then the others in Vietnamese order
     median: float | None  # "điểm trung vị" over the ranked units

@@ -366,6 +366,9 @@ def _sipas(context: _Context, questionnaire: Questionnaire, sipas: SipasSpec,
             for service_id in [None, *sorted(current["service_id"].unique().tolist())]:
                 rankings.append(_ranking(context, questionnaire, sipas, current, level, level_units, service_id,
                                          rows, codes, service_codes))
+    desks = _desk_ranking(context, questionnaire, sipas, frame, service_codes)
+    if desks is not None:
+        rankings.append(desks)
     order = {uid: n for n, uid in enumerate(context.subtree)}
     ordered = sorted(rows.items(), key=lambda kv: (order[kv[0][0]], kv[0][1] is not None,
                                                    service_codes.get(kv[0][1] or 0, "")))
@@ -527,6 +530,49 @@ def _ranking(
     }
 
 
+def _desk_ranking(context: _Context, questionnaire: Questionnaire, sipas: SipasSpec, frame: pd.DataFrame,
+                  service_codes: dict[int, str]) -> Ranking | None:
+    """The one-stop desks of the scope (its departments' and communes' desks) ranked on the
+    overall index of the period, for all services: each desk a domain of the release's sample
+    made of the responses given at its kiosk, suppressed like a unit, with rank intervals from
+    the same bootstrap (:func:`_ranking`); ``level`` is ``"desk"`` and each row names its desk
+    and unit (``name``). None when the scope has fewer than two desks."""
+    from scoring.sipas import score_sipas
+    from survey.store.models import Desk, Response
+
+    inside = set(context.subtree)
+    desks = sorted((d for d in context.session.scalars(select(Desk)) if d.unit_id in inside),
+                   key=lambda d: (sort_key(context.tree.units[d.unit_id].name), sort_key(d.name)))
+    if len(desks) < 2:
+        return None
+    spec = context.spec
+    area = {d.id: -2 - d.id for d in desks}  # negative: never a unit's id, nor -1 (no desk)
+    at_desk = {rid: area[did] for rid, did in context.session.execute(  # type: ignore[index]
+        select(Response.id, Response.desk_id).where(Response.questionnaire_id == questionnaire.id,
+                                                    Response.desk_id.in_(list(area))))}
+    data = frame.assign(_area=frame["response_id"].map(at_desk).fillna(-1).astype(int))
+    rows: dict[tuple[int, int | None], Any] = {}
+    if (data["_area"] != -1).any():
+        scored = score_sipas(data, sipas, design=context.design, by=["_p", "_area"], confidence=spec.confidence_level,
+                             min_n=spec.min_publish_n).to_frame()
+        scored = scored[(scored["_p"] == "current") & (scored["kind"] == "overall") & (scored["_area"] != -1)]
+        for rec in _records(scored):
+            n = int(rec["n"])
+            hidden = context.suppressed(n, _effective_n(rec))
+            rows[(int(rec["_area"]), None)] = {"n": n, "suppressed": hidden,
+                                               "overall": _interval(rec, "overall", hidden)}
+    codes = {area[d.id]: d.code for d in desks}
+    current = data[(data["_p"] == "current") & (data["_area"] != -1)]
+    ranking = _ranking(context, questionnaire, sipas, current, UnitLevel.DEPARTMENT, [area[d.id] for d in desks],
+                       None, rows, codes, service_codes)
+    names = {d.code: f"{d.name} — {context.tree.units[d.unit_id].name}" for d in desks}
+    for row in ranking["rows"]:
+        row["name"] = names[row["unit"]]
+    ranking["level"] = "desk"
+    ranking["model"] = None
+    return ranking
+
+
 #: Levels whose units get a small-area (Fay–Herriot) modelled index in a release.
 SMALL_AREA_LEVELS = (UnitLevel.COMMUNE, UnitLevel.HAMLET, UnitLevel.DISTRICT)
 
@@ -541,7 +587,7 @@ def _small_area(context: _Context, questionnaire: Questionnaire, units: list[int
     from survey.reports.covariates import label, unit_covariates
     from survey.reports.small_area import modelled_indices
 
-    if not units or context.tree.units[units[0]].level not in SMALL_AREA_LEVELS:
+    if not units or units[0] not in context.tree.units or context.tree.units[units[0]].level not in SMALL_AREA_LEVELS:
         return {}, None
     records = [(uid, context.direct.get((questionnaire.id, uid, service_id))) for uid in units]
     direct = pd.DataFrame([{"area": uid, "direct": float(rec["estimate"]), "variance": float(rec["se"]) ** 2,
