@@ -226,3 +226,15 @@ def test_the_reminder_job_marks_cases_near_their_due_date_once_a_day(app: Flask,
     assert due.code in first and fresh.code not in first and second == []
     events = db.scalars(select(CaseEvent).where(CaseEvent.case_id == due.id, CaseEvent.action == "reminder")).all()
     assert len(events) == 1
+
+
+def test_the_citizen_can_look_the_case_up_by_the_dossier_code(client: FlaskClient, db: Session,
+                                                              small_demo: str) -> None:
+    dossier = "000.00.12.H12-250101-0077"
+    sent = client.post("/kiosk/32002-MC/CHUNG-THUC", data={**FORM, "dossier_code": dossier,
+                                                            "comment": "Hồ sơ bị trả lại hai lần", "case_kind": "complaint"})
+    assert sent.status_code == 303
+    case = db.scalars(select(FeedbackCase).where(FeedbackCase.text == "Hồ sơ bị trả lại hai lần")).one()
+    found = client.post("/cases/", data={"code": dossier.lower()})
+    assert found.status_code == 200 and case.code in found.get_data(as_text=True)
+    assert client.post("/cases/", data={"code": "000.00.12.H12-250101-0078"}).status_code == 404

@@ -28,7 +28,7 @@ from survey.ratelimit import limiter
 from survey.store import casebook
 from survey.store.casework import CaseStatus, FeedbackCase
 from survey.store.db import get_session
-from survey.store.models import Unit
+from survey.store.models import Response, Unit
 from survey.store.units import UnitMap
 from survey.text import sort_key
 
@@ -70,8 +70,30 @@ def _find(raw: str) -> FeedbackCase | None:
         raise TooManyRequests(_("Too many look-ups from this network. Please try again in an hour."))
     code = casebook.normalize_code(raw or "")
     if not code:
-        return None
+        return _by_dossier(raw or "")
     return get_session().scalar(select(FeedbackCase).where(FeedbackCase.code == code))
+
+
+_DOSSIER = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-/]{3,39}$")
+
+
+def _by_dossier(raw: str) -> FeedbackCase | None:
+    """The newest case of the rating made with this dossier code (kept only as its keyed hash)."""
+    from survey.collect.responses import dossier_key
+    from survey.store import dossier_keys
+
+    text = raw.strip()
+    if not _DOSSIER.match(text):
+        return None
+    session = get_session()
+    ids = session.scalars(select(Response.questionnaire_id).join(FeedbackCase, FeedbackCase.response_id == Response.id)
+                          .distinct()).all()
+    secrets = dossier_keys.keyring(current_app).secrets()
+    keys = [dossier_key(secret, qid, text) for qid in ids for secret in secrets]
+    if not keys:
+        return None
+    return session.scalar(select(FeedbackCase).join(Response, FeedbackCase.response_id == Response.id)
+                          .where(Response.dossier_key.in_(keys)).order_by(FeedbackCase.received_at.desc()).limit(1))
 
 
 @bp.route("/", methods=["GET", "POST"])
