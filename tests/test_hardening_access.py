@@ -28,7 +28,8 @@ EXPECTED: dict[str, str] = {
     "staff": "staff", "desks": "staff", "preview": "staff", "review": "staff", "targets": "staff",
     "admin_index": "staff", "cases": "staff", "monitoring": "staff", "quality": "staff", "cases_public": "public",
     "releases": "signed-in roles",
-    "admin": "admin",
+    "admin": "admin", "oversight": "admin",
+    "returned": "enumerator",  # an enumerator's interviews sent back by review (issue 11): enumerators and admins
     "api": "token", "openrosa": "token",
 }
 PUBLIC_API = {"api.openapi", "api.token"}  # no token needed
@@ -123,6 +124,9 @@ def test_every_route_answers_each_audience_as_the_table_says(app, demo) -> None:
             elif who in ("anonymous", "device"):
                 if not _to_login(resp):
                     problems.append(where + " (should ask to sign in)")
+            elif kind == "enumerator":
+                if (resp.status_code == 403) != (who == "staff"):
+                    problems.append(where + (" (only enumerators and admins may)" if who == "staff" else " (allowed here)"))
             elif who == "enumerator":
                 if resp.status_code != 403:
                     problems.append(where + " (enumerators may not)")
