@@ -62,6 +62,7 @@ class Ranking:
     parent: dict[str, object] | None = None  # the parent's own index (the province-wide figure), as a row
     todays_map: bool = True  # units of today's map (old units' responses re-aggregated onto them)
     model: ModelInfo | None = None  # what produced the modelled indices (None: no model fitted)
+    model_covariates: tuple[str, ...] = ()  # the model's covariates, labelled in the page's language
 
 
 def area_of(session: Session, level: UnitLevel) -> tuple[list[Unit], dict[int, int]]:
@@ -161,7 +162,8 @@ def unit_ranking(
     title = f"{questionnaire.title.get(language)} — {what} — {period or '—'}"
     head = (_row(parent_row, parent, min_n, language),) if parent_row is not None and parent is not None else ()
     return Ranking(ResultTable(title=title, columns=_columns(confidence), rows=head + rows), periods, period, base,
-                   summary, parent=head[0] if head else None, todays_map=todays_map, model=model)
+                   summary, parent=head[0] if head else None, todays_map=todays_map, model=model,
+                   model_covariates=_covariate_labels(model, language))
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,12 @@ def _rank_intervals(table: pd.DataFrame, eligible: pd.Series, confidence: float)
                           "mse": ranked["se"].astype(float) ** 2})
     out = posterior_rank_intervals(draws, area="area", confidence=confidence, draws=RANK_DRAWS, seed=RANK_SEED)
     return out[["area", "rank_low", "rank_high"]]
+
+
+def _covariate_labels(model: ModelInfo | None, language: str) -> tuple[str, ...]:
+    from survey.reports.covariates import label
+
+    return tuple(label(name, language) for name in model.covariates) if model is not None else ()
 
 
 def _modelled(session: Session, table: pd.DataFrame, units: list[Unit], confidence: float) -> pd.DataFrame:
