@@ -1,8 +1,8 @@
 """The one registry of downloads: every file the app serves is rendered through :data:`DOWNLOADS`.
 
 A download is a *kind* of thing (``"table"``: a :class:`~exports.tables.ResultTable`;
-``"microdata"``: a :class:`~exports.microdata.Microdata`; later charts and releases) in a
-*format*. The format comes from the URL: its file extension (``results.xlsx``, ``export.sav``),
+``"microdata"``: a :class:`~exports.microdata.Microdata`; ``"chart"``: a portal chart's
+:class:`ChartFiles`; later releases) in a *format*. The format comes from the URL: its file extension (``results.xlsx``, ``export.sav``),
 and for ``.csv`` the ``excel`` switch — CSV for Excel (UTF-8 with a byte-order mark, so Excel
 shows Vietnamese right) unless ``excel=0`` asks for plain UTF-8 CSV for programs, and
 ``locale=vi`` for CSV for a spreadsheet set to Vietnamese (``;`` between cells, decimal comma,
@@ -17,6 +17,8 @@ Adding a format is one :meth:`Downloads.register` call here, with a golden-byte 
 ('csv', 'xlsx')
 >>> DOWNLOADS.suffixes("microdata")
 ('csv', 'xlsx', 'sav', 'dta')
+>>> DOWNLOADS.suffixes("chart")
+('svg', 'csv', 'json')
 >>> DOWNLOADS.from_url("table", "csv", excel=False).fmt
 'csv'
 >>> DOWNLOADS.from_url("microdata", "csv", locale="vi").fmt
@@ -29,12 +31,14 @@ exports.renderers.UnknownFormat: unknown export format 'pdf'; available: csv, dt
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from exports import microdata, renderers
+from exports.tables import ResultTable
 
 
 @dataclass(frozen=True)
@@ -79,8 +83,30 @@ class Downloads:
         return self.from_url(kind, suffix, excel=excel, locale=locale).render(thing)
 
 
+@dataclass(frozen=True)
+class ChartFiles:
+    """A portal chart's files, each made only when asked for: the drawing (SVG), its data as a
+    table (CSV for Excel) and as a JSON document (its rows, labelled columns and the release)."""
+
+    svg: Callable[[], str]
+    table: Callable[[], ResultTable]
+    document: Callable[[], Mapping[str, Any]]
+
+
+def _chart_svg(files: ChartFiles) -> renderers.Rendered:
+    return renderers.Rendered(files.svg().encode("utf-8"), "image/svg+xml", "svg")
+
+
+def _chart_json(files: ChartFiles) -> renderers.Rendered:
+    body = json.dumps(files.document(), ensure_ascii=False, indent=1).encode("utf-8")
+    return renderers.Rendered(body, "application/json", "json")
+
+
 DOWNLOADS = Downloads()
 for _fmt in ("csv-excel", "csv", "csv-vi", "xlsx"):
     DOWNLOADS.register("table", _fmt, _fmt.split("-")[0], renderers.RENDERERS[_fmt])
 for _fmt in microdata.FORMATS:
     DOWNLOADS.register("microdata", _fmt, _fmt.split("-")[0], partial(microdata.write, _fmt))
+DOWNLOADS.register("chart", "svg", "svg", _chart_svg)
+DOWNLOADS.register("chart", "csv-excel", "csv", lambda files: renderers.render_csv_excel(files.table()))
+DOWNLOADS.register("chart", "json", "json", _chart_json)

@@ -49,7 +49,9 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from exports import Column as TableColumn
-from exports import ResultTable, render
+from exports import ResultTable
+from exports.downloads import DOWNLOADS, ChartFiles
+from exports.renderers import UnknownFormat
 from survey.errors import NotFound
 from survey.i18n import current_language
 from survey.portal import figures, formatting, papi_view, snapshot
@@ -60,7 +62,7 @@ from survey.store.models import Release, ReleaseStatus, ReleaseUnit, Unit
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 T = TypeVar("T")
-CHART_FORMATS = ("svg", "csv", "json")
+CHART_FORMATS = DOWNLOADS.suffixes("chart")  # svg, csv (for Excel), json
 
 
 @dataclass(frozen=True)
@@ -585,23 +587,23 @@ def chart_response(pub: Published, questionnaire: str, unit: str, service: str |
 
 
 def _chart_file(pub: Published, chart: Chart, fmt: str) -> Response:
-    if fmt not in CHART_FORMATS:
-        raise NotFound(_("Unknown format."))
-    stem = f"{pub.release.get('series') or pub.id}-v{pub.release.get('version') or 1}-{chart.key}"
-    if fmt == "svg":
-        body = chart.svg().encode("utf-8")
-        response = Response(body, mimetype="image/svg+xml")
-    elif fmt == "csv":
-        table = ResultTable(chart.title, tuple(
+    """The chart as a file of the one download registry (``exports.downloads``, kind ``chart``)."""
+    files = ChartFiles(
+        svg=chart.svg,
+        table=lambda: ResultTable(chart.title, tuple(
             [TableColumn(c.key, str(c.label)) for c in chart.columns] + [TableColumn("suppressed", _("Suppressed"))]),
-            tuple({**r, "suppressed": bool(r.get("suppressed"))} for r in chart.rows))
-        rendered = render("csv-excel", table)
-        response = Response(rendered.body, mimetype=rendered.mimetype)
+            tuple({**r, "suppressed": bool(r.get("suppressed"))} for r in chart.rows)),
+        document=lambda: {**chart.data(), "release": _release_meta(pub),
+                          "methodology": url_for("portal.methodology", _external=False)})
+    try:
+        rendered = DOWNLOADS.render("chart", fmt, files)
+    except UnknownFormat:
+        raise NotFound(_("Unknown format.")) from None
+    stem = f"{pub.release.get('series') or pub.id}-v{pub.release.get('version') or 1}-{chart.key}"
+    response = Response(rendered.body, mimetype=rendered.mimetype)
+    if fmt == "csv":
         response.headers["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
-    else:
-        data = {**chart.data(), "release": _release_meta(pub),
-                "methodology": url_for("portal.methodology", _external=False)}
-        response = Response(json.dumps(data, ensure_ascii=False, indent=1), mimetype="application/json")
+    elif fmt == "json":
         response.headers["Content-Disposition"] = f'inline; filename="{stem}.json"'
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
