@@ -202,4 +202,15 @@ def test_the_audit_log_is_append_only_and_records_sign_ins(app, db, demo, databa
     assert lines[0].startswith("at_vietnam_time,username") and len(lines) == 2
     assert "+07:00" in lines[1] and "export.download" in lines[1]
     assert db.scalar(select(AuditEvent).where(AuditEvent.action == "audit.export")) is not None
+
+    analyst = db.scalar(select(User).where(User.username == "phantich"))
+    assert admin.post(f"/admin/oversight/accounts/{analyst.id}", data={"role": "analyst", "view_unit": "31825",
+                                                                       "entry_unit": "32128"}).status_code == 400
+    admin.post(f"/admin/oversight/accounts/{analyst.id}", data={"role": "supervisor", "view_unit": "31825"})
+    db.expire_all()
+    assert db.get(User, analyst.id).role == Role.SUPERVISOR
+    change = db.scalar(select(AuditEvent).where(AuditEvent.action == "permission.change"))
+    assert change.target == f"user:{analyst.id}" and change.details["role_before"] == "analyst"
+    assert change.details["view_unit"] == db.scalar(select(Unit.id).where(Unit.code == "31825"))
+    assert _client(app, "phantich").get("/staff/results?unit=32128&questionnaire=sipas-kiosk").status_code == 404
     assert db.scalar(select(text("count(*)")).select_from(AuditEvent)) >= 5

@@ -91,6 +91,11 @@ def _submit(form: str, action: Any) -> Any:
     except setup.SetupError as exc:
         session.rollback()
         return _page(422, errors={form: [str(exc)]}, typed={form: typed})
+    # issue 11: every admin edit in the audit log (the form, never the values typed; an account's role)
+    from survey.store import audit
+
+    audit.record("permission.change" if form == "account" else "admin.edit", target=f"form:{form}",
+                 details={"form": form, "role": request.form.get("role", "")[:20] if form == "account" else None})
     session.commit()
     flash(_("Saved: %(what)s.", what=thing))
     return redirect(url_for("admin.index") + f"#{form}")
