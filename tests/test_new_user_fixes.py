@@ -116,3 +116,10 @@ def test_the_ranking_defaults_to_the_last_complete_quarter_written_in_vietnamese
     assert caption and f"Quý {roman}/{last[:4]}" in caption.group(1)
     selected = re.search(r'<option value="([^"]+)" selected>([^<]*)</option>', html.split('id="period"')[1])
     assert selected and selected.group(1) == last and selected.group(2) == f"Quý {roman}/{last[:4]}"
+
+
+def test_questionnaire_ids_are_never_raw_on_the_desk_page(client: FlaskClient, small_demo: str) -> None:
+    client.post("/auth/login", data={"username": "canbo", "password": "hailong-demo"})
+    html = client.get("/staff/desks/32002-MC").get_data(as_text=True)
+    assert "Đánh giá mức độ hài lòng tại Bộ phận Một cửa" in html
+    assert re.search(r">[^<]*\bsipas-kiosk\b[^<]*<", html) is None

@@ -397,3 +397,14 @@ def set_target() -> Any:
 
 def today_label(day: date) -> str:
     return day.strftime("%d/%m/%Y")
+
+
+@bp.app_template_global("questionnaire_title")
+def questionnaire_title(questionnaire_id: str) -> str:
+    """A questionnaire's title in the reader's language, never its raw id (issue 11 point 7)."""
+    from survey.store.catalogue import latest
+
+    try:
+        return latest(questionnaire_id).title.get(current_language())
+    except LookupError:
+        return questionnaire_id
