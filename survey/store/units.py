@@ -406,9 +406,28 @@ class Found:
         return f"{self.name} ({self.code})"
 
 
-def _rows(session: Session) -> list[tuple[int, str, str, UnitLevel, UnitKind, int | None, date | None, date | None]]:
-    return [tuple(r) for r in session.execute(select(  # type: ignore[misc]
-        Unit.id, Unit.code, Unit.name, Unit.level, Unit.kind, Unit.parent_id, Unit.valid_from, Unit.valid_to))]
+_Row = tuple[int, str, str, UnitLevel, UnitKind, int | None, date | None, date | None, str]
+_ROWS: dict[tuple[object, ...], list[_Row]] = {}
+
+
+def _rows(session: Session) -> list[_Row]:
+    """Every unit as plain values with its folded name, kept per database while the unit table
+    is unchanged (a one-row aggregate tells: count, highest id, total name length, ended units,
+    parents) — a search then costs no load of 14,000 rows."""
+    from sqlalchemy import func
+
+    from survey.text import fold
+
+    signature = tuple(session.execute(select(
+        func.count(), func.max(Unit.id), func.sum(func.length(Unit.name)), func.count(Unit.valid_to),
+        func.sum(func.coalesce(Unit.parent_id, 0)), func.max(Unit.valid_to), func.max(Unit.valid_from))).one())
+    key = (str(session.get_bind().engine.url), *signature)
+    if key not in _ROWS:
+        if len(_ROWS) >= 4:
+            _ROWS.clear()
+        _ROWS[key] = [(*r, fold(r[2])) for r in session.execute(select(  # type: ignore[misc]
+            Unit.id, Unit.code, Unit.name, Unit.level, Unit.kind, Unit.parent_id, Unit.valid_from, Unit.valid_to))]
+    return _ROWS[key]
 
 
 def search_units(session: Session, query: str, *, within: int | None = None,
@@ -448,10 +467,9 @@ def search_units(session: Session, query: str, *, within: int | None = None,
             stack.extend(children.get(uid, []))
     text = " ".join(words)
     hits: list[tuple[int, tuple[tuple[int, ...], tuple[int, ...], str], int]] = []
-    for uid, code, name, level, _kind, _parent, _start, _end in rows:
+    for uid, code, name, level, _kind, _parent, _start, _end, folded in rows:
         if (wanted is not None and level not in wanted) or (inside is not None and uid not in inside):
             continue
-        folded = fold(name)
         if code.casefold().startswith(query.strip().casefold()):
             rank = 0 if code.casefold() == query.strip().casefold() else 2
         elif all(w in folded for w in words):
@@ -463,7 +481,7 @@ def search_units(session: Session, query: str, *, within: int | None = None,
     hits.sort()
     out = []
     for _rank, _key, uid in hits[:limit]:
-        _id, code, name, level, kind, _p, _s, _e = by_id[uid]
+        _id, code, name, level, kind, _p, _s, _e, _f = by_id[uid]
         up = parent_on_day(uid)
         out.append(Found(uid, code, name, kind, level, by_id[up][2] if up is not None else ""))
     return out
@@ -490,7 +508,7 @@ def resolve_unit(session: Session, text: str, *, day: date | None = None) -> Uni
         return unit
     day = day or today()
     wanted = fold(text)
-    same = [r[0] for r in _rows(session) if fold(r[2]) == wanted
+    same = [r[0] for r in _rows(session) if r[8] == wanted
             and (r[6] is None or r[6] <= day) and (r[7] is None or r[7] >= day)]
     if not same:
         return None
