@@ -51,7 +51,7 @@ class Server:
             env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # the start reads the questionnaire library: slow on a loaded machine
         while True:
             try:
                 with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as r:  # noqa: S310 - loopback

@@ -10,8 +10,13 @@ height handshake) → the desk display shows one service at a time and keeps its
 the server is gone. axe-core finds no WCAG 2.1 A/AA violation on any portal page on the way
 (the PAPI page from the hand-built snapshot of the page tests, stored as another release).
 
-One server on SQLite keeps this under a few minutes; the pages themselves are tested on both
-databases in test_portal_pages.py.
+On the way the analyst uploads the province's commune boundaries (the generated Cà Mau fixture),
+so the province page draws the boundary map; a file with a bad feature is refused first. The
+portal is then read on a phone-width screen (no sideways scrolling, charts fit) and with the
+keyboard alone (skip link, every link and control reachable, focus always visible).
+
+It runs on SQLite and on PostgreSQL: per database one server (with its queue worker) and one
+browser for the whole story, which keeps each run to a few minutes.
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ from sqlalchemy.orm import Session
 
 from tests.axe import describe, violations
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, Server, served
-from tests.databases import fresh_database
+from tests.databases import BACKENDS, fresh_database
 from tests.portal_fixtures import publish, sample_snapshot
 
 pytestmark = pytest.mark.browser
 
 CORRECTION = "phiên bản 2: sửa cách gộp phiếu của hai quầy Phường An Xuyên"
+BOUNDARIES = Path(__file__).parent / "fixtures" / "boundaries" / "ca_mau_communes.geojson"
 
 
 def sign_in(browser: Any, base: str, username: str) -> Any:
@@ -115,10 +121,76 @@ def stop(server: Server) -> None:
     server.proc = None
 
 
-def test_publish_a_release_correct_it_and_show_it_everywhere(tmp_path: Path) -> None:
+def upload_boundaries(analyst: Any, base: str, tmp_path: Path) -> None:
+    """A file with one bad feature is refused (nothing stored), then the real one is stored."""
+    import json
+
+    from playwright.sync_api import expect
+
+    document = json.loads(BOUNDARIES.read_text(encoding="utf-8"))
+    document["features"][3]["properties"]["ma_xa"] = "99999"
+    bad = tmp_path / "xa-loi.geojson"
+    bad.write_text(json.dumps(document), encoding="utf-8")
+    analyst.goto(f"{base}/staff/releases/")
+    analyst.get_by_role("link", name="Ranh giới xã, phường cho bản đồ").click()
+    analyst.get_by_label("Ranh giới các xã, phường (GeoJSON, WGS84)").set_input_files(str(bad))
+    analyst.get_by_role("button", name="Tải lên").click()
+    expect(analyst.locator("#upload-problems")).to_contain_text(
+        "Đối tượng số 4: không có xã, phường nào của tỉnh mang mã 99999.")
+    assert analyst.locator("table.results").count() == 0  # nothing stored
+    analyst.get_by_label("Ranh giới các xã, phường (GeoJSON, WGS84)").set_input_files(str(BOUNDARIES))
+    analyst.get_by_role("button", name="Tải lên").click()
+    expect(analyst.locator("table.results")).to_contain_text("ca_mau_communes.geojson")
+    expect(analyst.locator("table.results")).to_contain_text("64")
+
+
+def check_phone(browser: Any, url: str) -> None:
+    """A phone-width screen: nothing wider than the screen, the charts scaled to fit."""
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
+                                has_touch=True)
+    page = phone.new_page()
+    assert page.goto(url) is not None
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"{url}: {overflow}px wider than a 360px phone"
+    for svg in page.locator("figure.chart-figure svg[role=img]").all():
+        box = svg.bounding_box()
+        assert box is not None and box["width"] <= 360, url
+    phone.close()
+
+
+def check_keyboard(page: Any, url: str) -> None:
+    """The keyboard alone: the skip link first, then every link and control in turn, each with a
+    visible focus indicator; nothing traps the focus."""
+    page.goto(url)
+    page.keyboard.press("Tab")
+    first = page.evaluate("() => document.activeElement.className")
+    assert "skip-link" in first, first
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => location.hash") == "#main"
+    reachable = page.evaluate("""() => [...document.querySelectorAll(
+        'main a[href], main button, main input, main select, main summary, main [tabindex="0"]')]
+        .filter(e => e.offsetParent !== null).length""")
+    seen: set[str] = set()
+    for _ in range(reachable + 5):
+        page.keyboard.press("Tab")
+        state = page.evaluate("""() => { const e = document.activeElement; const s = getComputedStyle(e);
+            const r = e.getBoundingClientRect();
+            return {key: e.outerHTML.slice(0, 120), inMain: !!e.closest('main'),
+                    visible: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none',
+                    onScreen: r.width > 0 && r.height > 0}; }""")
+        if not state["inMain"]:
+            break
+        assert state["visible"], f"{url}: no visible focus on {state['key']}"
+        assert state["onScreen"], f"{url}: focus on a hidden element {state['key']}"
+        seen.add(state["key"])
+    assert len(seen) >= min(reachable, 10), f"{url}: only {len(seen)} of {reachable} reachable by Tab"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_publish_a_release_correct_it_and_show_it_everywhere(backend: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    with fresh_database("sqlite", tmp_path) as url, served(url, tmp_path, MIN_PUBLISH_N="10", MIN_EFFECTIVE_N="5") as server, \
+    with fresh_database(backend, tmp_path) as url, served(url, tmp_path, MIN_PUBLISH_N="10", MIN_EFFECTIVE_N="5") as server, \
             sync_playwright() as pw:
         base = server.base
         engine = create_engine(url)
@@ -129,6 +201,8 @@ def test_publish_a_release_correct_it_and_show_it_everywhere(tmp_path: Path) -> 
         analyst = sign_in(browser, base, "phantich")
         publisher = sign_in(browser, base, "congbo")
         citizen = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+
+        upload_boundaries(analyst, base, tmp_path)
 
         # prepare → built by the job → preview, not public yet
         first = build(analyst, base)
@@ -154,6 +228,10 @@ def test_publish_a_release_correct_it_and_show_it_everywhere(tmp_path: Path) -> 
         citizen.goto(f"{base}/portal/u/96")
         assert citizen.url.endswith(f"/portal/r/{second}/sipas-kiosk/96/")
         expect(citizen.locator("#versions")).to_contain_text(CORRECTION)
+        # the province page draws the uploaded boundaries (the tile map where there are none)
+        drawn = citizen.locator("#figure-map-commune svg[role=img]")
+        expect(drawn.locator("title")).to_have_text("Bản đồ chỉ số chung")
+        assert drawn.locator("g.mark-shape path").count() == 64
         citizen.goto(f"{base}/portal/r/{first}/sipas-kiosk/96/")
         expect(citizen.locator(".notice.superseded")).to_contain_text("phiên bản mới hơn (2)")
 
@@ -168,6 +246,13 @@ def test_publish_a_release_correct_it_and_show_it_everywhere(tmp_path: Path) -> 
                          f"{base}/portal/desk/32002-MC/"):
             assert_accessible(citizen, page_url)
         assert_accessible(analyst, f"{base}/staff/releases/{second}/preview/sipas-kiosk/96/")
+        assert_accessible(analyst, f"{base}/staff/boundaries/")
+        # a phone, and the keyboard alone
+        for page_url in (f"{base}/portal/", f"{base}/portal/r/{second}/sipas-kiosk/96/",
+                         f"{base}/portal/r/{second}/sipas-kiosk/96/CHUNG-THUC/", f"{base}/portal/methodology/",
+                         f"{base}/portal/r/{papi_release}/papi/"):
+            check_phone(browser, page_url)
+        check_keyboard(citizen, f"{base}/portal/r/{second}/sipas-kiosk/96/")
         citizen.goto(f"{base}/portal/r/{second}/sipas-kiosk/32002/")
         commune_figure = citizen.locator(".card-main .card-value").inner_text()
 
