@@ -16,6 +16,8 @@ trusted reverse proxy, input the database cannot take (NUL bytes), and a databas
   When the post came from this site's own pages (``Origin`` or ``Referer`` of this host), what was
   typed comes back in a "Send again" form with a fresh token — passwords and files excepted; a
   post from elsewhere gets the message only, so no other site can prepare a form for one click.
+* Files with data or secrets in the instance folder (the job queue's ``huey.sqlite``, the SQLite
+  database, the secret key, the dossier keys) are readable by their owner only (0600).
 * A database that is down or restarting answers 503 with ``Retry-After`` (JSON for API
   clients), never a 500; ``/healthz`` says the process lives, ``/readyz`` that the database
   answers and its schema is at the newest migration.
@@ -23,8 +25,10 @@ trusted reverse proxy, input the database cannot take (NUL bytes), and a databas
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -136,9 +140,35 @@ def _csrf_refused(exc: CSRFError) -> Any:
             kept.extend((name, value) for value in values)
     query = request.query_string.decode("latin-1")
     action = request.path + (f"?{query}" if query else "")
-    back = action if request.url_rule is not None and "GET" in request.url_rule.methods else None
+    back = action if request.url_rule is not None and "GET" in (request.url_rule.methods or ()) else None
     return render_template("csrf_refused.html", status=400, message=message, kept=kept, action=action,
                            dropped=dropped, back=back, same_origin=_same_origin()), 400
+
+
+def _owner_only_files(app: Flask) -> None:
+    """The files the app keeps in the instance folder with data or secrets — the job queue's
+    SQLite file (its WAL and SHM files take its mode), the SQLite database, the demo's secret key,
+    the dossier keys — readable and writable by their owner only (0600), created so before anyone
+    else writes them, and put right when an older version left them readable by others."""
+    folder = Path(app.instance_path)
+    queue = str(app.config.get("QUEUE_URL") or "").strip()
+    files: list[Path] = [folder / "huey.sqlite", folder / "hailong.sqlite", folder / "secret_key",
+                         folder / "dossier_keys.json"]
+    if queue.startswith("sqlite:///"):
+        files.append(Path(queue.removeprefix("sqlite:///")))
+    if not app.config.get("QUEUE_IMMEDIATE") and (not queue or queue.startswith("sqlite:///")):
+        path = files[-1] if queue else files[0]
+        if not path.exists() and (path.parent.is_dir() or not queue):
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # before Huey creates it with the umask's mode
+    for base in files:
+        for path in (base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")):
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            if info.st_mode & 0o077 and info.st_uid == os.getuid():
+                path.chmod(0o600)
 
 
 def _database_down(exc: DBAPIError) -> bool:
@@ -159,6 +189,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_headers)
     app.before_request(_refuse_nul)
     app.register_error_handler(CSRFError, _csrf_refused)
+    _owner_only_files(app)
 
     @app.errorhandler(NulByte)
     def _nul(_exc: NulByte) -> Any:

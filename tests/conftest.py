@@ -6,6 +6,9 @@ fixture: one migrated database per backend per test session, emptied before each
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +16,83 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
 
 from survey import create_app
 from survey.store.models import Base
 from tests.databases import BACKENDS, fresh_database
+
+
+class BrowserClient(FlaskClient):
+    """The test client, sending the CSRF token with every form post as a browser does.
+
+    A browser posts a form with the ``csrf_token`` the page rendered for its session; this client
+    adds that same token (see :meth:`csrf_token`) to every POST/PUT/PATCH/DELETE whose body is a
+    form (``data=`` a dict or MultiDict, or no body) and has no ``csrf_token`` yet, except to the
+    credential-based endpoints (``/api/``, ``/odk/``). ``csrf=False`` posts without it (to test the
+    refusal); an explicit ``csrf_token`` in ``data`` is sent as given. :meth:`form` reads a page's
+    form as a browser would (its fields with their values, the token included).
+    """
+
+    UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+    def csrf_token(self) -> str:
+        """A valid token for this client's session: what ``{{ csrf_token() }}`` renders on any of its pages."""
+        app = self.application
+        field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        with self.session_transaction() as session:
+            if not session.get(field):
+                session[field] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - as flask_wtf.csrf does
+            raw = session[field]
+        secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+        return str(URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw))
+
+    def form(self, url: str, index: int = 0, **kwargs: Any) -> dict[str, str]:
+        """GET ``url`` and return the named fields of its ``index``-th ``<form>`` with their values
+        (hidden ones and the csrf_token included; checked boxes and selected options only)."""
+        html = self.get(url, **kwargs).get_data(as_text=True)
+        forms = re.findall(r"<form\b.*?</form>", html, flags=re.S | re.I)
+        assert len(forms) > index, f"{url} has {len(forms)} form(s)"
+        fields: dict[str, str] = {}
+        for tag in re.findall(r"<input\b[^>]*>", forms[index], flags=re.I):
+            name = re.search(r'\bname="([^"]*)"', tag)
+            value = re.search(r'\bvalue="([^"]*)"', tag)
+            kind = re.search(r'\btype="([^"]*)"', tag)
+            if name is None or (kind and kind.group(1) in ("checkbox", "radio") and "checked" not in tag):
+                continue
+            fields[name.group(1)] = value.group(1) if value else ""
+        return fields
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        send_token = kwargs.pop("csrf", True)
+        method = str(kwargs.get("method", "GET")).upper()
+        path = args[0] if args and isinstance(args[0], str) else str(kwargs.get("path", ""))
+        data = kwargs.get("data")
+        if send_token and method in self.UNSAFE and "json" not in kwargs \
+                and not path.startswith(("/api/", "/odk/")) and (data is None or isinstance(data, dict | MultiDict)):
+            field = self.application.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+            if data is None:
+                kwargs["data"] = {field: self.csrf_token()}
+            elif field not in data:
+                data = data.copy()
+                if isinstance(data, MultiDict):
+                    data.add(field, self.csrf_token())
+                else:
+                    data[field] = self.csrf_token()
+                kwargs["data"] = data
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _browser_like_test_clients() -> Iterator[None]:
+    """Every app's ``test_client()`` in the tests is a :class:`BrowserClient` (CSRF stays on)."""
+    before = Flask.test_client_class
+    Flask.test_client_class = BrowserClient
+    yield
+    Flask.test_client_class = before
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -46,8 +120,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app({
         "TESTING": True,
         "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret",
-        "WTF_CSRF_ENABLED": False,
+        "SECRET_KEY": "test-secret",  # CSRF as in production: the test client sends tokens (BrowserClient)
         "KIOSK_RETURN_SECONDS": 1,
         "DOSSIER_KEY_FILE": str(tmp_path / "dossier_keys.json"),  # never the instance folder's
         # Quality flags that depend on the clock or on typing speed are off: a test runs at any hour

@@ -27,7 +27,7 @@ def release_app(database_url: str, tmp_path: Path, **config: Any) -> Iterator[Fl
     from tests.conftest import _empty
 
     app = create_app({
-        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
+        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
         "QUEUE_IMMEDIATE": True, **config,
     })
     engine: Engine = app.extensions["hailong.engine"]

@@ -61,7 +61,7 @@ def _downloads(app: Flask) -> dict[str, bytes]:
 
 
 def _app(url: str, secret: str, key_file: Path) -> Flask:
-    return create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": secret, "WTF_CSRF_ENABLED": False,
+    return create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": secret,
                        "DOSSIER_KEY_FILE": str(key_file)})
 
 

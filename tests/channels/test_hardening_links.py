@@ -81,7 +81,7 @@ def test_the_limit_counts_the_real_client_behind_a_trusted_proxy(tmp_path, demo,
     from survey import create_app
 
     proxied = create_app({**{k: app.config[k] for k in ("DATABASE_URL", "SECRET_KEY")}, "TESTING": True,
-                          "WTF_CSRF_ENABLED": False, "TRUSTED_PROXIES": 1, "LINK_PER_ADDRESS_PER_MINUTE": 1,
+                          "TRUSTED_PROXIES": 1, "LINK_PER_ADDRESS_PER_MINUTE": 1,
                           "DOSSIER_KEY_FILE": str(tmp_path / "k.json")})
     try:
         client = proxied.test_client()  # every request comes from the proxy's address
