@@ -2,19 +2,33 @@
 
 Every unit × service has a public link ``/s/<unit>/<service>`` and a printable QR poster
 (``qr.png``, ``qr.svg``, ``qr.pdf``, and an HTML poster page). A receipt (phiếu hẹn) can carry a
-QR of ``/r/<token>``: the token holds the unit, service and dossier code, signed with the
-secret key, so a changed token is refused and nobody can rate on behalf of another unit.
+QR of ``/r/<token>``: the token holds the unit, service and dossier code, encrypted and
+authenticated with AES-GCM under a key derived from the secret key (HKDF-SHA256), so nobody
+reads the dossier code out of a receipt address (in a proxy's log, a browser history, a photo
+of the QR) and a changed token is refused: nobody can rate on behalf of another unit.
+
+Tokens of earlier versions (``itsdangerous``-signed, readable) are printed on receipts that
+citizens already hold, so they stay valid — still checked against the secret key — but no new
+one is made.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
+import json
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import segno
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask_babel import gettext as _
@@ -47,23 +61,52 @@ class Receipt:
     dossier: str
 
 
+RECEIPT_PREFIX = "2."  # version of the token format; earlier tokens (signed only) have none
+_AAD = b"hailong-receipt-v2"
+
+
 def _serializer() -> URLSafeSerializer:
+    """The earlier, signed-only format (still read, never made)."""
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="hailong-receipt")
 
 
+def _cipher() -> AESGCM:
+    secret = str(current_app.config["SECRET_KEY"]).encode("utf-8")
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_AAD).derive(secret)
+    return AESGCM(key)
+
+
 def make_receipt(unit_code: str, service_code: str, dossier: str) -> str:
-    """A signed token for a receipt QR: unit, service and dossier code, tamper-evident."""
-    return str(_serializer().dumps({"u": unit_code, "s": service_code, "d": dossier}))
+    """An encrypted, authenticated token for a receipt QR: unit, service and dossier code."""
+    nonce = os.urandom(12)
+    plain = json.dumps({"u": unit_code, "s": service_code, "d": dossier}, separators=(",", ":")).encode("utf-8")
+    sealed = nonce + _cipher().encrypt(nonce, plain, _AAD)
+    return RECEIPT_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii").rstrip("=")
+
+
+def _open(token: str) -> Any:
+    body = token.removeprefix(RECEIPT_PREFIX)
+    try:
+        sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        if len(sealed) < 12 + 16:
+            return None
+        return json.loads(_cipher().decrypt(sealed[:12], sealed[12:], _AAD))
+    except (binascii.Error, ValueError, InvalidTag):
+        return None
 
 
 def read_receipt(token: str) -> Receipt | None:
-    """The receipt in ``token``, or None if it was changed or is not a receipt token."""
+    """The receipt in ``token``, or None if it was changed, made with another key or is not a
+    receipt token (a token of the earlier signed-only format is still read)."""
     if not isinstance(token, str) or len(token) > 500:
         return None
-    try:
-        data = _serializer().loads(token)
-    except BadSignature:
-        return None
+    if token.startswith(RECEIPT_PREFIX):
+        data = _open(token)
+    else:
+        try:
+            data = _serializer().loads(token)
+        except BadSignature:
+            return None
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("u", "s", "d")):
         return None
     return Receipt(data["u"], data["s"], data["d"])
