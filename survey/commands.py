@@ -196,6 +196,19 @@ def restore_command(archive: Path) -> None:
                f"{manifest['revision']}. Run `hailong init-db` if this version's schema is newer.")
 
 
+@main.command("flag-stamps")
+@with_appcontext
+def flag_stamps_command() -> None:
+    """Hold for review every stored rating stamped outside the window of its receipt time
+    (LATE_UPLOAD_DAYS before it, 10 minutes after): rows stored before the window existed."""
+    from survey.collect.stamps import flag_out_of_window
+    from survey.store.db import get_session
+
+    report = flag_out_of_window(get_session(), int(current_app.config["LATE_UPLOAD_DAYS"]))
+    click.echo(f"{report.checked} responses checked: {report.flagged} flagged stamp_window for review now, "
+               f"{report.already} flagged before.")
+
+
 @main.group("dossier-key")
 def dossier_key_group() -> None:
     """The keys that hash dossier codes (see DOSSIER_KEY_FILE)."""
