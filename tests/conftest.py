@@ -116,7 +116,10 @@ def _empty(engine: Engine) -> None:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    # A temporary instance folder: the page cache, the queue's SQLite file and any key file of one test
+    # never reach another test, another xdist worker or a later run (a stale page cache hid a bug once).
+    monkeypatch.setenv("HAILONG_INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app({
         "TESTING": True,
         "DATABASE_URL": database_url,
