@@ -112,6 +112,8 @@ def flag_label(code: str | None, detail: dict[str, Any] | None = None) -> str:
         return _("From a kiosk browser that is not registered")
     if code == "link_rate":
         return _("Public link: more ratings for this unit in an hour than usual")
+    if code == "stamp_window":  # survey/collect/stamps.py (hailong flag-stamps)
+        return _("Time stamped outside the plausible window around its receipt (stored before the window existed)")
     return _("Other quality problem")
 
 
