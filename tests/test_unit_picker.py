@@ -78,10 +78,11 @@ def test_the_admin_forms_search_instead_of_listing_every_unit(client, db, whole_
         assert picker is not None and 'class="unit-combobox"' in picker.group(0) and 'data-submit="code"' in picker.group(0)
         assert max([s.count("<option") for s in re.findall(r"<select.*?</select>", html, re.S)] + [0]) <= 300, url
     assert 'value="32065"' in client.get("/staff/results?unit=32065").get_data(as_text=True)
-    release = client.get("/staff/releases/new").get_data(as_text=True)  # the release's scope
-    field = re.search(r'<input[^>]*id="unit"[^>]*>', release)
-    assert field is not None and 'class="unit-combobox"' in field.group(0)
-    assert max([s.count("<option") for s in re.findall(r"<select.*?</select>", release, re.S)] + [0]) <= 300
+    for url in ("/staff/releases/new", "/staff/targets/"):  # a release's scope, a goal's unit
+        html = client.get(url).get_data(as_text=True)
+        field = re.search(r'<input[^>]*id="unit"[^>]*>', html)
+        assert field is not None and 'class="unit-combobox"' in field.group(0), url
+        assert max([s.count("<option") for s in re.findall(r"<select.*?</select>", html, re.S)] + [0]) <= 300, url
 
 
 def test_staff_search_stays_inside_their_province(client, db, whole_country, staff) -> None:  # type: ignore[no-untyped-def]
