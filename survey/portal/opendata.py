@@ -43,7 +43,8 @@ Snapshot = Mapping[str, Any]
 
 
 def _snapshot(release_id: int) -> Snapshot:
-    found = snapshots.published_snapshot(get_session(), release_id)
+    # An id beyond the database's integer is no release (not a 500 from the driver's overflow).
+    found = snapshots.published_snapshot(get_session(), release_id) if 0 < release_id < 2**31 else None
     if found is None:
         raise NotFound(_("There is no published release %(id)s.", id=release_id))
     return found

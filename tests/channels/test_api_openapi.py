@@ -122,6 +122,8 @@ def test_real_responses_fit_the_documented_models(client: Any, db: Any, device_a
     assert [r.status for r in parsed.results] == ["created", "invalid"]
     unknown = client.get("/api/v1/me", headers={"Authorization": "Bearer nope"})
     assert unknown.status_code == 401 and schemas.Error.model_validate(unknown.get_json()).error.code == "unauthorized"
+    huge = client.get(f"/api/v1/releases/{2**70}")  # beyond the database's integer: no release, not a 500
+    assert huge.status_code == 404 and schemas.Error.model_validate(huge.get_json()).error.code == "not_found"
     releases = client.get("/api/v1/releases")
     assert releases.content_type == JSON_UTF8 and schemas.Releases.model_validate(releases.get_json()).releases == []
 
