@@ -53,7 +53,9 @@ def _page(status: int = 200, *, errors: dict[str, list[str]] | None = None,
     questionnaires = sorted({(q.id, q.title.get(current_language())) for q in load_library().values()},
                             key=lambda q: sort_key(q[1]))
     assignments = session.scalars(select(Assignment).order_by(Assignment.id.desc()).limit(50)).all()
-    desks = session.scalars(select(Desk).order_by(Desk.id.desc()).limit(50)).all()
+    here = {u.id for u in current}  # the desks of today's map (an ended unit's desk takes no device)
+    desks = [d for d in session.scalars(select(Desk).where(Desk.active.is_(True)).order_by(Desk.code)).all()
+             if d.unit_id in here][:200]
     users = session.scalars(select(User).order_by(User.username)).all()
     services = session.scalars(select(Service).order_by(Service.code)).all()
     offered = dict(session.execute(select(UnitService.service_id, func.count()).group_by(UnitService.service_id)).all())
