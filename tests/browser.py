@@ -4,6 +4,7 @@ Debian's Chromium through Playwright (no browser download)."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -48,7 +49,7 @@ class Server:
         log = (self.instance / "server.log").open("a")
         self.proc = subprocess.Popen(  # noqa: S603
             [HAILONG, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
         deadline = time.monotonic() + 120  # the start reads the questionnaire library: slow on a loaded machine
@@ -63,9 +64,20 @@ class Server:
                 time.sleep(0.2)
 
     def stop(self) -> None:
+        """SIGTERM (gunicorn's graceful stop, then the job worker's), a minute for it on a loaded
+        machine, then SIGKILL for whatever of its process group is left (workers included)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(timeout=15)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: see start()
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.proc.wait(timeout=30)
         self.proc = None
 
 
