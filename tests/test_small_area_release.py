@@ -119,6 +119,30 @@ def test_departments_get_no_model_and_a_rebuild_gives_the_same_numbers(built: di
     assert build(built["app"], "2026")["rankings"] == snapshot["rankings"]
 
 
+# (before the tests whose fixtures empty the database: `built` is shared by the module)
+def test_the_staff_ranking_uses_the_imported_covariates(built: dict[str, Any]) -> None:
+    from scoring.sae import small_area_estimates
+    from survey.reports.ranking import unit_ranking
+
+    app = built["app"]
+    with app.test_request_context(), force_locale("vi"), Session(app.extensions["hailong.engine"]) as session:
+        result = unit_ranking(session, latest(KIOSK), level=UnitLevel.COMMUNE, service=None, period="2026-Q3",
+                              language="vi", min_n=30)
+    assert result.model is not None and result.model.covariates == ("population",)
+    assert result.model_covariates == ("Dân số (người)",)
+    rows = [r for r in result.table.rows if r["code"] in POPULATION]
+    sampled = [r for r in rows if r["n"] and r["se"]]
+    direct = pd.DataFrame({"area": [r["code"] for r in sampled], "direct": [r["estimate"] for r in sampled],
+                           "variance": [r["se"] ** 2 for r in sampled], "n": [r["n"] for r in sampled],  # type: ignore[operator]
+                           "n_eff": [float(r["n"]) for r in sampled], "n_psu": [r["n"] for r in sampled],  # type: ignore[arg-type]
+                           "deff": 1.0})
+    table = pd.DataFrame({"area": list(POPULATION), "population": [float(v) for v in POPULATION.values()]})
+    expected = small_area_estimates(direct, table, area="area", columns=["population"]).set_index("area")
+    for r in rows:
+        assert r["modelled"] == pytest.approx(min(max(expected.loc[r["code"], "estimate"], 0.0), 1.0), rel=1e-9)
+    assert next(r for r in rows if r["code"] == "96006")["modelled_synthetic"]
+
+
 def test_a_covariate_file_with_bad_rows_stores_nothing_and_names_each_row(app_vi: Flask) -> None:
     engine = app_vi.extensions["hailong.engine"]
     bad = ("Mã đơn vị;population;poverty_rate;Năm;Nguồn\n96001;52000;0,12;2025;GSO\n99999;1;0;2025;GSO\n"
@@ -187,26 +211,3 @@ def test_the_portal_unit_page_shows_the_modelled_estimates_beside_the_direct_one
     assert "quá ít ý kiến để công bố chỉ số trực tiếp" in cells["96006"]
     methodology = client.get("/portal/methodology/").get_data(as_text=True)
     assert 'id="small-area"' in methodology and "Fay–Herriot" in methodology
-
-
-def test_the_staff_ranking_uses_the_imported_covariates(built: dict[str, Any]) -> None:
-    from scoring.sae import small_area_estimates
-    from survey.reports.ranking import unit_ranking
-
-    app = built["app"]
-    with app.test_request_context(), force_locale("vi"), Session(app.extensions["hailong.engine"]) as session:
-        result = unit_ranking(session, latest(KIOSK), level=UnitLevel.COMMUNE, service=None, period="2026-Q3",
-                              language="vi", min_n=30)
-    assert result.model is not None and result.model.covariates == ("population",)
-    assert result.model_covariates == ("Dân số (người)",)
-    rows = [r for r in result.table.rows if r["code"] in POPULATION]
-    sampled = [r for r in rows if r["n"] and r["se"]]
-    direct = pd.DataFrame({"area": [r["code"] for r in sampled], "direct": [r["estimate"] for r in sampled],
-                           "variance": [r["se"] ** 2 for r in sampled], "n": [r["n"] for r in sampled],  # type: ignore[operator]
-                           "n_eff": [float(r["n"]) for r in sampled], "n_psu": [r["n"] for r in sampled],  # type: ignore[arg-type]
-                           "deff": 1.0})
-    table = pd.DataFrame({"area": list(POPULATION), "population": [float(v) for v in POPULATION.values()]})
-    expected = small_area_estimates(direct, table, area="area", columns=["population"]).set_index("area")
-    for r in rows:
-        assert r["modelled"] == pytest.approx(min(max(expected.loc[r["code"], "estimate"], 0.0), 1.0), rel=1e-9)
-    assert next(r for r in rows if r["code"] == "96006")["modelled_synthetic"]
