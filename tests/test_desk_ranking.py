@@ -71,6 +71,7 @@ def test_desks_are_ranked_on_their_own_responses_with_rank_intervals(app: Flask)
     page = client.get("/staff/ranking?level=desk").get_data(as_text=True)
     assert '<option value="desk" selected>Bộ phận Một cửa</option>' in page
     assert "Quầy Một cửa An Xuyên — Phường An Xuyên" in page
+    assert "Mỗi Bộ phận Một cửa chỉ tính các đánh giá gửi từ máy đánh giá của chính bộ phận đó." in page
     response = client.get("/staff/ranking.csv?level=desk&period=2026-Q4&excel=0")
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
