@@ -108,9 +108,15 @@ def sipas_report(
         from scoring.design import SurveyDesign
         from scoring.sipas import score_sipas
 
-        scored = score_sipas(frame, sipas_spec(questionnaire), design=SurveyDesign(weight="weight"),
-                             by=["domain"], confidence=confidence).to_frame()
+        # One response in the whole sample is one PSU: no variance can be estimated (and a t interval
+        # would have 0 degrees of freedom). Score it for its point estimates; the row shows no interval.
+        single = len(frame) < 2
+        design = SurveyDesign(weight="weight", lonely_psu="certainty") if single else SurveyDesign(weight="weight")
+        scored = score_sipas(frame, sipas_spec(questionnaire), design=design, by=["domain"], confidence=confidence,
+                             df="inf" if single else "design").to_frame()
         scored = scored[scored["domain"] == "unit"].copy()
+        if single:
+            scored[["se", "ci_low", "ci_high"]] = float("nan")
         scored["order"] = scored["kind"].map(KIND_ORDER)
         scored = scored.sort_values(["order"], kind="stable")
         kinds = kind_labels()
