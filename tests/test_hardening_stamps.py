@@ -53,3 +53,7 @@ def test_old_rows_stamped_outside_their_window_are_held_for_review(app, db, demo
     assert again.exit_code == 0 and "0 flagged stamp_window for review now, 2 flagged before" in again.output
     db.expire_all()
     assert _counted(app, db) == before - 2
+    from survey.collect.quality import flag_label
+
+    with app.test_request_context():  # the review queue names the reason for staff, in Vietnamese
+        assert "ngoài khoảng hợp lý" in flag_label("stamp_window")
