@@ -150,18 +150,18 @@ def db(app: Flask) -> Iterator[Session]:
 @pytest.fixture
 def demo(app: Flask) -> str:
     """The demo data with a few hundred ratings (no household interviews: see ``papi_demo``)."""
-    from survey.demo import load_demo
+    from tests.demo_cache import cached_demo
 
-    return load_demo(app.extensions["hailong.engine"], secret=app.config["SECRET_KEY"], n_responses=400, seed=7,
+    return cached_demo(app, n_responses=400, seed=7,
                      papi_per_village=0)
 
 
 @pytest.fixture
 def papi_demo(app: Flask) -> str:
     """The demo data with few ratings and 6 PAPI household interviews per sampled village and year."""
-    from survey.demo import load_demo
+    from tests.demo_cache import cached_demo
 
-    return load_demo(app.extensions["hailong.engine"], secret=app.config["SECRET_KEY"], n_responses=50, seed=7,
+    return cached_demo(app, n_responses=50, seed=7,
                      papi_per_village=6)
 
 

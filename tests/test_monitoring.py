@@ -24,9 +24,9 @@ PERIOD = "2031-Q2"  # a quarter of its own: the demo's ratings are all older
 
 @pytest.fixture
 def small_demo(app: Flask) -> str:
-    from survey.demo import load_demo
+    from tests.demo_cache import cached_demo
 
-    return load_demo(app.extensions["hailong.engine"], secret=app.config["SECRET_KEY"], n_responses=20, seed=3,
+    return cached_demo(app, n_responses=20, seed=3,
                      papi_per_village=0)
 
 

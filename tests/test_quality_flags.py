@@ -26,9 +26,9 @@ from tests.channels.conftest import FIVE
 
 @pytest.fixture
 def small_demo(app: Flask) -> str:
-    from survey.demo import load_demo
+    from tests.demo_cache import cached_demo
 
-    return load_demo(app.extensions["hailong.engine"], secret=app.config["SECRET_KEY"], n_responses=20, seed=3,
+    return cached_demo(app, n_responses=20, seed=3,
                      papi_per_village=0)
 
 

@@ -88,9 +88,9 @@ def _by_hand(db, q, service_id: int | None, level: UnitLevel = UnitLevel.DISTRIC
 @pytest.fixture
 def many_ratings(app) -> str:  # type: ignore[no-untyped-def]
     """The demo with 2,500 ratings: enough in each desk's quarter to rank."""
-    from survey.demo import load_demo
+    from tests.demo_cache import cached_demo
 
-    return load_demo(app.extensions["hailong.engine"], secret=app.config["SECRET_KEY"], n_responses=2500, seed=7,
+    return cached_demo(app, n_responses=2500, seed=7,
                      papi_per_village=0)
 
 

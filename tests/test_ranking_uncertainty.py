@@ -17,9 +17,9 @@ from survey.store.models import Unit, UnitKind
 
 @pytest.fixture
 def ratings(app) -> str:  # type: ignore[no-untyped-def]
-    from survey.demo import load_demo
+    from tests.demo_cache import cached_demo
 
-    return load_demo(app.extensions["hailong.engine"], secret=app.config["SECRET_KEY"], n_responses=1500, seed=11,
+    return cached_demo(app, n_responses=1500, seed=11,
                      papi_per_village=0)
 
 
