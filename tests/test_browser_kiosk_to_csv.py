@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -111,9 +112,12 @@ def test_kiosk_rating_to_staff_indices_and_excel_csv(backend: str, tmp_path: Pat
             assert float(r["Cận dưới KTC 95%"]) <= float(r["Giá trị"]) <= float(r["Cận trên KTC 95%"])
         assert "Chỉ số hài lòng chung" in by_label
 
-        # The ranking by commune for the latest quarter counts today's rating in its commune.
+        # The ranking opens on the last complete quarter; the quarter under way counts today's rating.
         page.get_by_role("link", name="Xếp hạng", exact=True).click()
         page.get_by_label("Xếp hạng theo").select_option(label="Cấp xã (xã, phường, đặc khu)")
+        from survey.periods import quarter
+
+        page.locator("#period").select_option(value=quarter(datetime.now(UTC)))
         page.get_by_role("button", name="Xem xếp hạng").click()
         commune = page.locator("table.ranking tr[data-code='32002']")
         expect(commune.locator("th")).to_have_text("Phường An Xuyên")

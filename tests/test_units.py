@@ -202,7 +202,9 @@ def test_the_first_screen_after_sign_in_shows_the_provinces_latest_quarter(clien
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/staff/")
     page = client.get("/staff/").get_data(as_text=True)
     latest = previous_quarter(quarter(datetime.now(UTC)))  # the demo runs to the last complete quarter
-    assert f"Tỉnh Cà Mau, tất cả dịch vụ — {latest}" in page
+    year, number = latest.split("-Q")
+    label = f"Quý {['I', 'II', 'III', 'IV'][int(number) - 1]}/{year}"  # "Quý III/2026", not "2026-Q3"
+    assert f"Tỉnh Cà Mau, tất cả dịch vụ — {label}" in page
     body = client.get(f"/staff/results.csv?unit=96&questionnaire=sipas-kiosk&period={latest}&excel=0")
     overall = {r["Mã"]: r for r in csv.DictReader(io.StringIO(body.get_data(as_text=True)))}["overall"]
     shown = f"{float(overall['Giá trị']) * 100:.1f}".replace(".", ",")  # decimal comma in Vietnamese
