@@ -418,7 +418,9 @@ def serve(release_id: int, make: Render) -> Response:
         response.headers["Content-Disposition"] = stored.disposition
     response.set_etag(key[:32])
     response.last_modified = state.changed_at
-    response.headers["Cache-Control"] = "public, max-age=60"
+    # Revalidated on every view (a 304 from the ETag costs the same small query): a correction or a
+    # withdrawal must show on an older version's page at once, not a minute later from a browser cache.
+    response.headers["Cache-Control"] = "public, no-cache"
     response.vary.add("Cookie")  # the language chosen is kept in the session
     response.make_conditional(request)
     return response
