@@ -89,6 +89,9 @@ def served(database_url: str, instance: Path, *, responses: int = 300, **setting
         "HAILONG_DATABASE_URL": database_url,
         "HAILONG_INSTANCE_PATH": str(instance),
         "HAILONG_ENV": "demo",
+        # As in tests/conftest.py: the quality flags that depend on the clock or on typing speed are off
+        # (a test runs at any hour, a browser fills a form in seconds); a test may turn them on.
+        "HAILONG_QUALITY_OFFICE_HOURS": "", "HAILONG_QUALITY_FIELD_HOURS": "", "HAILONG_QUALITY_SECONDS_PER_ANSWER": "0",
         **{f"HAILONG_{k}": v for k, v in settings.items()},
     }
     subprocess.run([HAILONG, "init-db"], env=env, check=True, capture_output=True)
