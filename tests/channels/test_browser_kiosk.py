@@ -38,7 +38,13 @@ def _kiosk_count(url: str) -> int:
 
 
 def _rate(page, base: str, dossier: str | None) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
     page.get_by_role("link", name="Chứng thực, xác nhận").click()
+    # The click starts the navigation; the rating page must be the one looked at (stop 17's CI
+    # looked for the keypad on the start page still shown, found none and rated without a code).
+    page.wait_for_url(f"{base}/kiosk/{DESK}/CHUNG-THUC")
+    expect(page.locator("#kiosk-form")).to_be_visible()
     if dossier is not None and page.locator(".keypad").count():
         for ch in dossier:
             page.locator(f".keypad [data-key='{ch}']").click()

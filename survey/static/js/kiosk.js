@@ -18,18 +18,28 @@
   if (window.location.hash.indexOf("#device=") === 0) {
     var deviceToken = decodeURIComponent(window.location.hash.slice(8));
     window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    // Until the server has answered, no rating starts: the page reloads as the desk's kiosk once
+    // bound, and a rating begun before would be lost in that reload.
+    body.classList.add("binding");
+    var progress = document.getElementById("bind-progress");
+    if (progress) { progress.hidden = false; }
+    var bindFailed = function (message) {
+      body.classList.remove("binding");
+      if (progress) { progress.hidden = true; }
+      var note = document.getElementById("bind-status");
+      if (note) { note.textContent = message; note.hidden = false; }
+    };
     fetch(startUrl.replace(/\/?$/, "/bind"), {
       method: "POST", credentials: "same-origin",
       headers: { "Accept": "application/json", "X-Device-Token": deviceToken }
     }).then(function (r) {
       return r.json().then(function (data) {
         if (r.ok) { window.location.replace(data.redirect); return; }
-        var note = document.getElementById("bind-status");
-        if (note) { note.textContent = data.error ? data.error.message : ("HTTP " + r.status); note.hidden = false; }
+        bindFailed(data.error ? data.error.message : ("HTTP " + r.status));
       });
     })["catch"](function () {
       var note = document.getElementById("bind-status");
-      if (note) { note.textContent = note.getAttribute("data-offline"); note.hidden = false; }
+      bindFailed(note ? note.getAttribute("data-offline") : "");
     });
   }
 
