@@ -29,7 +29,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask import session as flask_session
@@ -53,6 +52,7 @@ from survey.collect.submissions import (
 from survey.errors import DeviceRequired, NotFound, TooManyRequests
 from survey.i18n import current_language
 from survey.ratelimit import limiter
+from survey.serviceworker import service_worker as offline_service_worker
 from survey.store.catalogue import latest
 from survey.store.db import get_session
 from survey.store.models import Credential, Desk, Role, Service, utcnow
@@ -239,15 +239,13 @@ def thanks(desk_code: str) -> Any:
         settings["return_seconds"] = max(settings["return_seconds"], CASE_CODE_SECONDS)
     response = make_response(render_template("kiosk/thanks.html", desk=desk, case_code=case_code, **settings))
     if case_code:
-        response.headers["X-Kiosk-Private"] = "1"  # kiosk-sw.js never keeps this page for the next citizen
+        response.headers["X-Kiosk-Private"] = "1"  # the service worker never keeps this page for the next citizen
     return response
 
 
 @bp.route("/sw.js")
 def service_worker() -> Any:
-    from pathlib import Path
-
-    response = send_file(Path(current_app.static_folder or "") / "js" / "kiosk-sw.js", mimetype="text/javascript",
-                         max_age=0)
-    response.headers["Service-Worker-Allowed"] = "/kiosk/"
-    return response
+    """The kiosk's service worker: its blank pages (start, rating forms, thank-you) for offline use;
+    never a device-registration or receipt address."""
+    return offline_service_worker(cache="hailong-kiosk-v1", pages="/kiosk/", scope="/kiosk/",
+                                  skip_params=("device", "receipt"))

@@ -16,10 +16,9 @@ Everything is read from the newest published snapshot showing the unit.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, jsonify, render_template, request, send_file, url_for
+from flask import Response, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -30,6 +29,7 @@ from survey.portal.charts import Chart, Column
 from survey.portal.pages import bp, wrap
 from survey.portal.published import Published, is_suppressed
 from survey.security import frameable
+from survey.serviceworker import service_worker as offline_service_worker
 from survey.store.db import get_session
 from survey.store.models import Desk, DeskService, Service
 
@@ -190,7 +190,5 @@ def display_version(pub: Published | None) -> str:
 @bp.route("/desk/sw.js")
 def desk_service_worker() -> Any:
     """The desk display's service worker (scope ``/portal/desk/``): keeps the last copy."""
-    response = send_file(Path(current_app.static_folder or "") / "js" / "desk-sw.js", mimetype="text/javascript",
-                         max_age=0)
-    response.headers["Service-Worker-Allowed"] = url_for("portal.desk_service_worker").rsplit("/", 1)[0] + "/"
-    return response
+    scope = url_for("portal.desk_service_worker").rsplit("/", 1)[0] + "/"
+    return offline_service_worker(cache="hailong-desk-v1", pages=scope, scope=scope, skip_suffixes=("/version",))

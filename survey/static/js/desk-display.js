@@ -1,5 +1,5 @@
 // The desk's TV: one service after another, a reload every few minutes, and the last copy kept
-// by the service worker (desk-sw.js) so the screen stays filled when the network drops.
+// by the service worker (offline-sw.js) so the screen stays filled when the network drops.
 "use strict";
 (function () {
   var body = document.body;
