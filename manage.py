@@ -130,6 +130,15 @@ def test(args: argparse.Namespace) -> None:
 def i18n(args: argparse.Namespace) -> None:
     """Extract messages, merge them into the Vietnamese catalogue, compile; list what is missing."""
     ensure_venv("test")
+    import fcntl
+
+    # One run at a time: two concurrent runs (two terminals, two sessions) once left an empty catalogue.
+    with open(ROOT / "survey" / "translations" / ".i18n.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _i18n_locked()
+
+
+def _i18n_locked() -> None:
     run(BIN / "pybabel", "extract", "-F", "survey/babel.cfg", "-k", "_l", "-k", "lazy_gettext",
         "-o", "survey/translations/messages.pot", "--no-location", "--sort-output", "--project=hailong", ".")
     run(BIN / "pybabel", "update", "-i", "survey/translations/messages.pot", "-d", "survey/translations",
