@@ -118,7 +118,7 @@ def test(args: argparse.Namespace) -> None:
         # xdist over the machine's cores (3 workers on 2 cores: much of the suite waits on databases,
         # servers and browsers); work stealing evens out the long browser and release tests.
         ("pytest", [BIN / "pytest", "-n", str(TEST_WORKERS), "--dist", "worksteal",
-                    "--cov", "--cov-report=term:skip-covered", *args.pytest_args]),
+                    "--cov", "--cov-report=term:skip-covered", "--durations=30", *args.pytest_args]),
     ]:
         if run(*cmd, check=False) != 0:
             failed.append(name)

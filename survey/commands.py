@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +15,9 @@ from scoring.score_command import score_command
 from survey import __version__, create_app
 from survey.admin.covariates_commands import covariates_group
 from survey.admin.setup_commands import setup_group, units_group
+from survey.cli import in_app
 from survey.portal.publish_commands import admin_index_group, portal_group
 from survey.portal.release_commands import release_group, worker_command
-
-
-def with_appcontext(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``command`` inside an application context built from the configuration."""
-
-    @wraps(command)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        try:
-            app = create_app()
-        except RuntimeError as exc:
-            raise click.ClickException(str(exc)) from None
-        with app.app_context():
-            try:
-                return command(*args, **kwargs)
-            finally:
-                app.extensions["hailong.engine"].dispose()  # no connection left open behind the command
-
-    return wrapped
 
 
 class _OneLineErrors(click.Group):
@@ -70,7 +51,7 @@ def main() -> None:
 
 
 @main.command("init-db")
-@with_appcontext
+@in_app
 def init_db() -> None:
     """Create the database, or upgrade it to the newest schema."""
     from survey.store.migrate import upgrade
@@ -105,7 +86,7 @@ def _check_dossier_keys(app: Any) -> None:
 @click.option("--papi-per-village", default=16, show_default=True,
               help="Synthetic PAPI household interviews per village and year (2025, 2026); 0 for none.")
 @click.option("--seed", default=2026, show_default=True, help="Random seed (the data are deterministic).")
-@with_appcontext
+@in_app
 def demo(responses: int, papi_per_village: int, seed: int) -> None:
     """Load the demo province, desks, users, synthetic ratings and household interviews (idempotent)."""
     from survey.demo import load_demo
@@ -123,7 +104,7 @@ def demo(responses: int, papi_per_village: int, seed: int) -> None:
 @click.argument("username")
 @click.option("--role", type=click.Choice(["admin", "staff"]), default="staff", show_default=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@with_appcontext
+@in_app
 def create_user(username: str, role: str, password: str) -> None:
     """Create a staff or admin account (the password needs at least 10 characters and must not
     be a common one)."""
@@ -144,7 +125,7 @@ def create_user(username: str, role: str, password: str) -> None:
 
 @main.command("unlock-user")
 @click.argument("username")
-@with_appcontext
+@in_app
 def unlock_user(username: str) -> None:
     """Lift the lock that many failed sign-ins put on an account."""
     from sqlalchemy import select
@@ -163,7 +144,7 @@ def unlock_user(username: str) -> None:
 
 @main.command("backup")
 @click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
-@with_appcontext
+@in_app
 def backup_command(archive: Path) -> None:
     """Write the database and its dossier keys to ARCHIVE (a .tar file; keep it safe)."""
     from survey.store import backup, dossier_keys
@@ -180,7 +161,7 @@ def backup_command(archive: Path) -> None:
 
 @main.command("restore")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@with_appcontext
+@in_app
 def restore_command(archive: Path) -> None:
     """Restore ARCHIVE (from `hailong backup`) into the empty database of DATABASE_URL; refused
     when the dossier keys here do not match the backup's."""
@@ -197,7 +178,7 @@ def restore_command(archive: Path) -> None:
 
 
 @main.command("flag-stamps")
-@with_appcontext
+@in_app
 def flag_stamps_command() -> None:
     """Hold for review every stored rating stamped outside the window of its receipt time
     (LATE_UPLOAD_DAYS before it, 10 minutes after): rows stored before the window existed."""
@@ -215,7 +196,7 @@ def dossier_key_group() -> None:
 
 
 @dossier_key_group.command("rotate")
-@with_appcontext
+@in_app
 def dossier_key_rotate() -> None:
     """Add a new current dossier key; older ones keep refusing repeated dossiers. Restart the server after."""
     from survey.store import dossier_keys

@@ -3,34 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any
 
 import click
 from flask import current_app
 from flask_babel import gettext as _
 
-
-def _in_app(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``command`` inside an application context built from the configuration."""
-
-    @wraps(command)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        from survey import create_app
-
-        try:
-            app = create_app()
-        except RuntimeError as exc:
-            raise click.ClickException(str(exc)) from None
-        try:
-            with app.app_context(), app.test_request_context():
-                return command(*args, **kwargs)
-        finally:
-            app.extensions["hailong.engine"].dispose()
-
-    return wrapped
+from survey.cli import in_app
 
 
 @click.group("covariates")
@@ -41,7 +20,7 @@ def covariates_group() -> None:
 @covariates_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--source", help="The documented source of every row, when the file has no Source column.")
-@_in_app
+@in_app(request=True)
 def import_command(file: Path, source: str | None) -> None:
     """Import a CSV or XLSX file of covariates, one row per unit (all rows or none)."""
     from survey.reports import covariates

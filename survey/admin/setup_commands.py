@@ -11,21 +11,7 @@ import click
 from flask import current_app
 from sqlalchemy.orm import Session
 
-
-@contextmanager
-def app_context() -> Iterator[None]:
-    """An application context built from the configuration (a bad configuration is one line)."""
-    from survey import create_app
-
-    try:
-        app = create_app()
-    except RuntimeError as exc:
-        raise click.ClickException(str(exc)) from None
-    try:
-        with app.app_context():
-            yield
-    finally:
-        app.extensions["hailong.engine"].dispose()
+from survey.cli import app_context
 
 
 @click.group("units")

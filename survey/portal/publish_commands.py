@@ -3,34 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any
 
 import click
 from flask import current_app
 from flask_babel import gettext as _
 
-
-def _in_app(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``command`` inside an application context built from the configuration."""
-
-    @wraps(command)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        from survey import create_app
-
-        try:
-            app = create_app()
-        except RuntimeError as exc:
-            raise click.ClickException(str(exc)) from None
-        try:
-            with app.app_context(), app.test_request_context():
-                return command(*args, **kwargs)
-        finally:
-            app.extensions["hailong.engine"].dispose()
-
-    return wrapped
+from survey.cli import in_app
 
 
 @click.group("admin-index")
@@ -41,7 +20,7 @@ def admin_index_group() -> None:
 @admin_index_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--period", help="The period of every row, when the file has no period column (2026-Q3, 2026-H1, 2026-9M, 2026).")
-@_in_app
+@in_app(request=True)
 def import_command(file: Path, period: str | None) -> None:
     """Import a CSV or XLSX file of Decision 766 figures (all rows or none)."""
     from survey.portal import admin_index
@@ -100,7 +79,7 @@ def build_command(out_dir: Path, base_url: str, live_url: str) -> None:
 
 @portal_group.command("push-ckan")
 @click.argument("release_id", type=int)
-@_in_app
+@in_app(request=True)
 def push_ckan_command(release_id: int) -> None:
     """Publish RELEASE_ID's data package and PDF reports to the CKAN of HAILONG_CKAN_URL."""
     from survey.portal import ckan, opendata, pdf

@@ -13,38 +13,13 @@ prints the new release's id; ``--background`` leaves it to the worker instead.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask_babel import force_locale
 from sqlalchemy import select
 
-from survey.errors import AppError
-
-
-def _app_command(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``command`` in an application context; a refusal is one clear line, never a traceback."""
-
-    @wraps(command)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        from survey import create_app
-
-        try:
-            app = create_app()
-        except (RuntimeError, ValueError) as exc:
-            raise click.ClickException(str(exc)) from None
-        try:
-            with app.app_context(), force_locale(app.config["DEFAULT_LANGUAGE"]):
-                return command(*args, **kwargs)
-        except AppError as exc:
-            raise click.ClickException(exc.message) from None
-        finally:
-            app.extensions["hailong.engine"].dispose()  # after the context closed its session
-
-    return wrapped
+from survey.cli import in_app
 
 
 def _user(session: Any, username: str | None) -> Any:
@@ -84,7 +59,7 @@ def release_group() -> None:
 @click.option("--changelog", default="", help="What a new version corrects (required for version 2 on).")
 @click.option("--as", "username", default=None, help="The analyst preparing it (recorded; they cannot approve it).")
 @click.option("--background", is_flag=True, help="Leave the build to the worker instead of building now.")
-@_app_command
+@in_app
 def create(period: str, unit_code: str, questionnaires: tuple[str, ...], overall_rule: str | None, weighting: str,
            methodology_version: str | None, changelog: str, username: str | None, background: bool) -> None:
     """Prepare a release and build it; prints the new release's id."""
@@ -121,7 +96,7 @@ def _default_questionnaires() -> list[str]:
 @release_group.command("publish")
 @click.argument("release_id", type=int)
 @click.option("--as", "username", required=True, help="The publisher approving it (not the one who prepared it).")
-@_app_command
+@in_app
 def publish_command(release_id: int, username: str) -> None:
     """Approve and publish a built release."""
     from survey.portal.releases import publish
@@ -136,7 +111,7 @@ def publish_command(release_id: int, username: str) -> None:
 @click.argument("release_id", type=int)
 @click.option("--as", "username", required=True, help="The publisher withdrawing it.")
 @click.option("--notice", required=True, help="The public notice explaining the withdrawal.")
-@_app_command
+@in_app
 def withdraw_command(release_id: int, username: str, notice: str) -> None:
     """Withdraw a published release with a public notice."""
     from survey.portal.releases import withdraw
@@ -149,7 +124,7 @@ def withdraw_command(release_id: int, username: str, notice: str) -> None:
 
 @release_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")
-@_app_command
+@in_app
 def list_command(as_json: bool) -> None:
     """Every release, newest first: id, series, version, status, period, unit, questionnaires."""
     from survey.store.db import session_scope
