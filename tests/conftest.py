@@ -189,3 +189,40 @@ def staff(client: FlaskClient) -> StaffActions:
 @pytest.fixture
 def kiosk(client: FlaskClient) -> KioskActions:
     return KioskActions(client)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server of the tests' own (never the system one) on a free port, no persistence —
+    the production-only service's real component, started here where tests need it."""
+    import shutil
+    import subprocess
+    import time
+
+    import redis
+
+    from tests.browser import free_port
+
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("redis-server is not installed (`python3 manage.py test` installs it)")
+    port = free_port()
+    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                                "no", "--dir", str(tmp_path_factory.mktemp("redis"))], stdout=subprocess.DEVNULL)
+    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    try:
+        for _attempt in range(100):  # ready once it answers PING (bounded: 100 tries, 0.1 s apart)
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if process.poll() is not None:
+                    pytest.fail("the test redis-server exited at start")
+                time.sleep(0.1)
+        else:
+            pytest.fail("the test redis-server did not start")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(10)

@@ -5,10 +5,6 @@ RedisHuey against a redis-server started here on a free port, each consumed by a
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,42 +23,6 @@ from survey.store.models import Release, ReleaseStatus
 from tests.release_actions import KIOSK, release_app, small_province
 
 JOB_TIMEOUT = 180  # seconds a job may take on a busy machine before the test gives up
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A redis-server of the tests' own (never the system one), on a free port, no persistence."""
-    import redis
-
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.fail("redis-server is not installed (`python3 manage.py test` installs it)")
-    port = _free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                "no", "--dir", str(folder)], stdout=subprocess.DEVNULL)
-    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
-    try:
-        for _attempt in range(100):  # ready once it answers PING (bounded: 100 tries, 0.1 s apart)
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if process.poll() is not None:
-                    pytest.fail("the test redis-server exited at start")
-                time.sleep(0.1)
-        else:
-            pytest.fail("the test redis-server did not start")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.fixture(params=["sqlite-storage", "redis"])

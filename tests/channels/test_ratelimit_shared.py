@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,42 +33,6 @@ app.extensions["hailong.engine"].dispose()
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A redis-server of this module's own on a free port, no persistence."""
-    import redis
-
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.fail("redis-server is not installed (`python3 manage.py test` installs it)")
-    port = _free_port()
-    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                "--dir", str(tmp_path_factory.mktemp("redis-limits"))], stdout=subprocess.DEVNULL)
-    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
-    try:
-        for _attempt in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if process.poll() is not None:
-                    pytest.fail("the test redis-server exited at start")
-                time.sleep(0.1)
-        else:
-            pytest.fail("the test redis-server did not start")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        client.close()
-        process.terminate()
-        process.wait(10)
-
-
 def _instance(app: Flask, storage: str, prefix: str, tmp_path: Path) -> Flask:
     from survey import create_app
 
@@ -87,14 +47,14 @@ def _me(instance: Flask, token: str, n: int) -> list[int]:
 
 
 def test_app_instances_share_one_credential_limit_through_redis_across_processes(
-        app: Flask, demo: str, redis_server: str, database_url: str, tmp_path: Path) -> None:
+        app: Flask, demo: str, redis_url: str, database_url: str, tmp_path: Path) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("the counters live in Redis whatever the database: checked once, on SQLite")
     import redis
 
     token = device_token(app, "32002-MC")
     prefix = f"hailong-test-{uuid.uuid4().hex}"  # this test's keys only, in a Redis others may share
-    instances = [_instance(app, storage, prefix, tmp_path) for storage in (redis_server, redis_server,
+    instances = [_instance(app, storage, prefix, tmp_path) for storage in (redis_url, redis_url,
                                                                             "memory://", "memory://")]
     try:
         one, two, alone, other = instances
@@ -102,14 +62,14 @@ def test_app_instances_share_one_credential_limit_through_redis_across_processes
         assert _me(alone, token, 3) == [200, 200, 200] and _me(other, token, 1) == [200]  # memory: each its own
         # Another process (another gunicorn worker or server) sees the same count.
         env = {**os.environ, "HAILONG_INSTANCE_PATH": str(tmp_path / "instance-2"), "PYTHONPATH": str(ROOT)}
-        out = subprocess.run([sys.executable, "-c", INSTANCE, database_url, redis_server, prefix, token, "1",
+        out = subprocess.run([sys.executable, "-c", INSTANCE, database_url, redis_url, prefix, token, "1",
                               str(tmp_path / "keys.json")], cwd=ROOT, env=env, capture_output=True, text=True,
                              timeout=120, check=True).stdout
         assert json.loads(out.strip().splitlines()[-1]) == [429]
     finally:
         for instance in instances:
             instance.extensions["hailong.engine"].dispose()
-    client = redis.Redis.from_url(redis_server)
+    client = redis.Redis.from_url(redis_url)
     keys = list(client.scan_iter(f"*{prefix}*"))
     assert keys and all(prefix.encode() in key for key in keys)
     client.delete(*keys)
