@@ -184,3 +184,42 @@ def test_the_code_fingerprint_covers_templates_frame_and_catalogue(tmp_path: Pat
     before = pages.code_fingerprint()
     template.write_text("<html>{{ y }}</html>", encoding="utf-8")
     assert pages.code_fingerprint() != before
+
+
+def test_render_all_after_a_deploy_fills_the_store_from_the_command_line(
+        app: Flask, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new version of the product keeps its pages under a new code fingerprint: the store is
+    empty after a deploy until ``hailong release render --all`` renders every public release."""
+    import os
+
+    from click.testing import CliRunner
+
+    from survey.commands import main
+
+    small_province(app.extensions["hailong.engine"])
+    release_id = publish(app)  # published without pre-rendering: nothing kept yet
+    directory = pages.STORE.directory
+    assert directory is not None and not [p for p in directory.rglob("*") if p.is_file()]
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("HAILONG_")}
+    env.update(HAILONG_DATABASE_URL=database_url, HAILONG_ENV="demo", HAILONG_INSTANCE_PATH=app.instance_path)
+    runner = CliRunner(env=env)
+
+    refused = runner.invoke(main, ["release", "render"])
+    assert refused.exit_code == 2 and "--all" in refused.output
+    unknown = runner.invoke(main, ["release", "render", str(release_id + 99)])
+    assert unknown.exit_code == 1 and str(release_id + 99) in unknown.output and "Traceback" not in unknown.output
+
+    done = runner.invoke(main, ["release", "render", "--all", "--now"])
+    assert done.exit_code == 0, done.output
+    with app.test_request_context():
+        from survey.portal.snapshot import published_snapshot
+        from survey.store.db import get_session
+
+        document = published_snapshot(get_session(), release_id)
+        assert document is not None
+        addresses = pages.page_addresses(pages.wrap(document))
+    assert f"1 series rendered: {2 * len(addresses)} pages" in done.output
+    assert len([p for p in directory.rglob("*") if p.is_file()]) == 2 * len(addresses)  # vi and en
+    _no_rendering(monkeypatch)
+    pages.STORE.items.clear()
+    assert app.test_client().get(f"/portal/r/{release_id}/{KIOSK}/96/").status_code == 200

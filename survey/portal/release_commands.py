@@ -4,6 +4,7 @@
     hailong release publish 12 --as congbo
     hailong release list [--json]
     hailong release withdraw 12 --as congbo --notice "…"
+    hailong release render --all [--now]        (after deploying a new version of the product)
     hailong worker
 
 ``create`` builds the release in the command's own process (the same job the queue runs) and
@@ -148,6 +149,44 @@ def list_command(as_json: bool) -> None:
         questionnaires = row["questionnaires"]
         listed = ", ".join(questionnaires) if isinstance(questionnaires, list) else ""
         click.echo(f"{row['id']:>5}  {row['series']:<24} v{row['version']:<3} {row['status']:<10} {listed}")
+
+
+@release_group.command("render")
+@click.argument("release_ids", type=int, nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every public release (each series once).")
+@click.option("--now", is_flag=True, help="Render in this process instead of leaving it to the worker.")
+@in_app(request=True)
+def render_command(release_ids: tuple[int, ...], everything: bool, now: bool) -> None:
+    """Render the public pages of releases again, in every language, into the pages the portal
+    serves. The kept pages belong to the code that rendered them: after deploying a new version
+    of the product, run `hailong release render --all` so no reader waits for a first render."""
+    from survey.portal.jobs import enqueue_after_commit, render_release
+    from survey.portal.snapshot import PUBLIC_STATES
+    from survey.store.db import session_scope
+    from survey.store.models import Release
+
+    if not release_ids and not everything:
+        raise click.UsageError("name the releases to render, or --all")
+    with session_scope(current_app.extensions["hailong.engine"]) as session:
+        public = session.execute(select(Release.id, Release.series).where(Release.status.in_(PUBLIC_STATES))
+                                 .order_by(Release.version.desc())).all()
+        known = {row.id for row in public}
+        unknown = [i for i in release_ids if i not in known]
+        if unknown:
+            raise click.ClickException("not public (never published) or unknown: " + ", ".join(map(str, unknown)))
+        # one release per series: rendering a release renders every version of its series
+        chosen: dict[str, int] = {}
+        for row in public:
+            if everything or row.id in release_ids:
+                chosen.setdefault(row.series, row.id)
+        if not now:
+            for release_id in chosen.values():
+                enqueue_after_commit(session, "render_release", release_id=release_id)
+    if now:
+        pages = sum(render_release(release_id) for release_id in chosen.values())
+        click.echo(f"{len(chosen)} series rendered: {pages} pages")
+    else:
+        click.echo(f"{len(chosen)} series queued for rendering (the worker renders them)")
 
 
 @click.command("worker")
