@@ -27,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey.staff import (
         admin_index_upload,
         boundaries_upload,
+        covariates_upload,
         desks,
         oversight,
         preview,
@@ -84,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(release_views.bp)
     app.register_blueprint(admin_index_upload.bp)
     app.register_blueprint(boundaries_upload.bp)
+    app.register_blueprint(covariates_upload.bp)
     app.register_blueprint(opendata.bp)
     from survey.portal import cases_public
     from survey.staff import cases as staff_cases

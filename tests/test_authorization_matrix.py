@@ -51,7 +51,7 @@ ACCESS: dict[str, frozenset[str]] = {
                      "review.queue", "cases.comments", "cases.days_off", "cases.detail", "cases.index",
                      "cases.make_case", "cases.step", "monitoring.index", "monitoring.set_target",
                      "quality.sensitivity", "quality.back_checks", "quality.back_check"], STAFF),
-    "boundaries.index": frozenset({"analyst", "admin"}),
+    **dict.fromkeys(["boundaries.index", "covariates.index", "covariates.template"], frozenset({"analyst", "admin"})),
     "review.decide": REVIEWERS,
     **dict.fromkeys(["returned.returned", "returned.resubmit"], frozenset({"enumerator", "admin"})),
     **dict.fromkeys(["releases.index", "releases.detail", "releases.progress", "releases.preview",

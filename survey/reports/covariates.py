@@ -2,7 +2,8 @@
 
 The Fay–Herriot model (``scoring.sae``) borrows strength from what is known of every commune,
 sampled or not. A province imports those figures once a year from a CSV or XLSX file (``hailong
-covariates import FILE``; ``hailong covariates template`` prints the empty file): one row per
+covariates import FILE``, or the staff page **Số liệu của đơn vị cho mô hình** at
+``/staff/covariates/``; ``hailong covariates template`` prints the empty file): one row per
 unit — its code (the unit's code or its national statistics code), then one column per
 covariate, the reference year and the documented source. Headers are matched without tone
 marks or case. A file with any bad row stores nothing, and every problem is reported with its
@@ -20,7 +21,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,8 +136,10 @@ def _number(value: Any) -> float | None:
 
 
 def import_file(session: Session, filename: str, data: bytes, *, source: str | None = None,
-                user_id: int | None = None) -> Imported:
-    """Store the covariates of a CSV/XLSX file — every row or none (raises :class:`ImportRefused`)."""
+                user_id: int | None = None, allowed: Callable[[Unit], bool] | None = None) -> Imported:
+    """Store the covariates of a CSV/XLSX file — every row or none (raises :class:`ImportRefused`).
+    ``allowed``: the units the importing account may enter data for (a row for another unit is a
+    problem of the file); None: every unit (the command line)."""
     try:
         rows = read_table(filename, data)
     except ValueError as exc:
@@ -178,6 +181,10 @@ def import_file(session: Session, filename: str, data: bytes, *, source: str | N
         unit = by_code.get(code) or by_official.get(code) or by_official.get(code.zfill(5))
         if unit is None:
             problems.append(_("Row %(row)s: unit %(code)s is not known.", row=number, code=code or "—"))
+            continue
+        if allowed is not None and not allowed(unit):
+            problems.append(_("Row %(row)s: unit %(code)s is outside the area you enter data for.", row=number,
+                              code=code))
             continue
         if unit.id in seen:
             problems.append(_("Row %(row)s: unit %(code)s appears twice.", row=number, code=code))

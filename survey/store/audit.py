@@ -42,6 +42,7 @@ ACTIONS = (
     "release.prepare", "release.publish", "release.withdraw", "release.discard", "release.rebuild",
     "permission.change",
     "admin.edit",
+    "covariates.import",
     "audit.export",
 )
 
