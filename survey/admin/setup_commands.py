@@ -73,7 +73,7 @@ def _import(provinces: tuple[str, ...], everything: bool, history: bool, from_pa
             from survey.store import audit
 
             audit.record_command(session, "units import", target="units", details={
-                "added": len(report.added), "renamed": len(report.renamed), "ended": len(report.ended)})
+                "added": len(report.added), "relabelled": len(report.renamed), "ended": len(report.ended)})
     click.echo(f"Source: {report.source}")
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(report.counts.items()))
     click.echo(f"Today's map in this import: {counts}.")
