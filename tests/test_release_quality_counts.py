@@ -42,7 +42,16 @@ CRAFTED = [
 def _craft(engine: object) -> None:
     from survey.collect.responses import payload_hash
     from survey.store.catalogue import latest, publish
-    from survey.store.models import Answer, Channel, Desk, Response, ReviewNote, ReviewStatus, Service, Unit
+    from survey.store.models import (
+        Answer,
+        Channel,
+        Desk,
+        Response,
+        ReviewNote,
+        ReviewStatus,
+        Service,
+        Unit,
+    )
 
     questionnaire = latest(KIOSK)
     with Session(engine) as session:  # type: ignore[arg-type]
