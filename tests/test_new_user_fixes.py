@@ -135,6 +135,8 @@ def test_the_results_default_to_the_last_complete_quarter_and_show_the_choice(cl
         return n, selected[0][0] + "|" + selected[0][1], csv_link.group(1) if csv_link else ""
 
     n_default, choice, csv_link = shown(base)
+    heading = re.search(r"<h1>([^<]*)</h1>", client.get(base).get_data(as_text=True))
+    assert heading and heading.group(1).endswith(f"Quý {roman}/{last[:4]}") and last not in heading.group(1)
     assert choice == f"{last}|Quý {roman}/{last[:4]}"  # the quarter shown is the one selected, in Vietnamese
     assert f"period={last}" in csv_link  # the files are of the quarter shown
     n_last, _choice, _link = shown(f"{base}&period={last}")
