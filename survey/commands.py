@@ -100,16 +100,30 @@ def demo(responses: int, papi_per_village: int, seed: int) -> None:
     click.echo(summary)
 
 
+def _role_names() -> list[str]:
+    from survey.store.models import Role
+
+    return [r.value for r in Role]
+
+
+ROLE_NAMES = _role_names()
+
+
 @main.command("create-user")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["admin", "staff"]), default="staff", show_default=True)
+@click.option("--role", type=click.Choice(ROLE_NAMES), default="staff", show_default=True,
+              help="staff: a commune/department (or province) officer; supervisor: reviews a team's interviews; "
+                   "analyst: prepares releases; publisher: approves them; enumerator: interviews; admin: everything.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @in_app
 def create_user(username: str, role: str, password: str) -> None:
-    """Create a staff or admin account (the password needs at least 10 characters and must not
-    be a common one)."""
+    """Create an account with any role (the password needs at least 10 characters and must not
+    be a common one). Its unit scope is the whole province until an admin sets one."""
+    from sqlalchemy import select
+
     from survey.auth import hash_password, password_problem
     from survey.ratelimit import normalize_username
+    from survey.store import audit
     from survey.store.db import session_scope
     from survey.store.models import Role, User
 
@@ -119,7 +133,13 @@ def create_user(username: str, role: str, password: str) -> None:
     if problem:
         raise click.ClickException(problem)
     with session_scope(current_app.extensions["hailong.engine"]) as session:
-        session.add(User(username=username, password_hash=hash_password(password), role=Role(role)))
+        if session.scalar(select(User.id).where(User.username == username)) is not None:
+            raise click.ClickException(f"Tài khoản {username} đã có / the account {username} already exists.")
+        user = User(username=username, password_hash=hash_password(password), role=Role(role))
+        session.add(user)
+        session.flush()
+        audit.record_command(session, "create-user", action="permission.change", target=f"user:{user.id}",
+                             details={"role": role})
     click.echo(f"User {username} ({role}) created.")
 
 
@@ -139,6 +159,9 @@ def unlock_user(username: str) -> None:
         if user is None:
             raise click.ClickException(f"No user {username}.")
         user.locked_until = None
+        from survey.store import audit
+
+        audit.record_command(session, "unlock-user", action="permission.change", target=f"user:{user.id}")
     click.echo(f"User {normalize_username(username)} unlocked.")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from survey.auth import hash_password
 from survey.store.models import Release, ReleaseStatus, Role, Unit, User
@@ -226,3 +226,52 @@ def test_a_commune_officer_sees_only_the_commune(app, demo) -> None:  # type: ig
     assert OUT_COMMUNE not in ranking.get_data(as_text=True)
     province = _signed_in(app, "canbo").get("/staff/").get_data(as_text=True)
     assert f'value="{OUT_COMMUNE}"' in province  # a province officer picks any unit
+
+
+def test_decision_766_boundaries_and_papi_benchmark_stay_in_the_scope(app, demo) -> None:  # type: ignore[no-untyped-def]
+    """The three pages the scope did not reach before: a commune officer uploads Decision 766 figures
+    of the commune's units only and sees only their periods; the boundaries upload lists only the
+    provinces in the account's scope (404 below a province); the PAPI benchmark opens on the
+    scope's province and refuses another province (404) — a province officer picks any."""
+    import io
+
+    from survey.portal import admin_index
+    from survey.store.db import get_session
+    from survey.store.models import AdminIndexFigure
+    from tests.test_opendata_admin_index import csv_file
+
+    _account(app, "canbo-xa", Role.STAFF, IN_COMMUNE)
+    _account(app, "phantich-xa", Role.ANALYST, IN_COMMUNE)
+    _account(app, "phantich-tinh", Role.ANALYST, PROVINCE)
+    officer = _signed_in(app, "canbo-xa")
+    with app.test_request_context():  # a figure of another commune, imported by the province
+        db = get_session()
+        admin_index.import_file(db, "tinh.csv", csv_file(f"{OUT_COMMUNE},,2026-Q2,9,10,,,,,,"))
+        db.commit()
+
+    def figures() -> int:
+        with app.app_context():
+            return int(get_session().scalar(select(func.count()).select_from(AdminIndexFigure)) or 0)
+
+    page = officer.get("/staff/admin-index/")
+    assert page.status_code == 200 and "2026-Q2" not in page.get_data(as_text=True)  # the other commune's period
+    before = figures()
+    outside = officer.post("/staff/admin-index/", content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(csv_file(f"{OUT_COMMUNE},,2026-Q3,1,2,,,,,,")), "x.csv")})
+    assert outside.status_code == 422 and OUT_COMMUNE in outside.get_data(as_text=True)
+    assert figures() == before  # nothing stored
+    inside = officer.post("/staff/admin-index/", content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(csv_file(f"{IN_COMMUNE},,2026-Q3,1,2,,,,,,")), "x.csv")})
+    assert inside.status_code == 303 and figures() == before + 1
+    assert "2026-Q3" in officer.get("/staff/admin-index/").get_data(as_text=True)
+
+    assert _signed_in(app, "phantich-xa").get("/staff/boundaries/").status_code == 404
+    province_page = _signed_in(app, "phantich-tinh").get("/staff/boundaries/")
+    assert province_page.status_code == 200 and f'value="{PROVINCE}"' in province_page.get_data(as_text=True)
+    assert officer.get("/staff/boundaries/").status_code == 403  # an officer's role never uploads boundaries
+
+    own = officer.get("/staff/papi-benchmark/")
+    assert own.status_code == 200 and 'value="96" selected' in own.get_data(as_text=True)
+    assert officer.get("/staff/papi-benchmark/?province=96").status_code == 200
+    assert officer.get("/staff/papi-benchmark/?province=1").status_code == 404  # Hà Nội: outside the scope
+    assert _signed_in(app, "canbo").get("/staff/papi-benchmark/?province=1").status_code == 200

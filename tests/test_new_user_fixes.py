@@ -118,6 +118,33 @@ def test_the_ranking_defaults_to_the_last_complete_quarter_written_in_vietnamese
     assert selected and selected.group(1) == last and selected.group(2) == f"Quý {roman}/{last[:4]}"
 
 
+def test_the_results_default_to_the_last_complete_quarter_and_show_the_choice(client: FlaskClient,
+                                                                             small_demo: str) -> None:
+    client.post("/auth/login", data={"username": "canbo", "password": "hailong-demo"})
+    base = "/staff/results?unit=96&questionnaire=sipas-kiosk"
+    last = previous_quarter(quarter(utcnow()))
+    roman = {"1": "I", "2": "II", "3": "III", "4": "IV"}[last[-1]]
+
+    def shown(url: str) -> tuple[int, str, str]:
+        html = client.get(url).get_data(as_text=True)
+        n = int(re.sub(r"\D", "", re.search(r'id="n-responses">([^<]*)', html).group(1)))  # type: ignore[union-attr]
+        picker = html.split('id="period"')[1].split("</select>")[0]
+        selected = re.findall(r'<option value="([^"]*)" selected>([^<]*)</option>', picker)
+        assert len(selected) == 1
+        csv_link = re.search(r'href="(/staff/results\.csv[^"]*)"', html)
+        return n, selected[0][0] + "|" + selected[0][1], csv_link.group(1) if csv_link else ""
+
+    n_default, choice, csv_link = shown(base)
+    heading = re.search(r"<h1>([^<]*)</h1>", client.get(base).get_data(as_text=True))
+    assert heading and heading.group(1).endswith(f"Quý {roman}/{last[:4]}") and last not in heading.group(1)
+    assert choice == f"{last}|Quý {roman}/{last[:4]}"  # the quarter shown is the one selected, in Vietnamese
+    assert f"period={last}" in csv_link  # the files are of the quarter shown
+    n_last, _choice, _link = shown(f"{base}&period={last}")
+    n_all, all_choice, all_link = shown(f"{base}&period=")
+    assert n_default == n_last and 0 < n_last < n_all  # the demo has several quarters
+    assert all_choice == "|Tất cả các quý" and "period=&" in all_link + "&"  # "all quarters" stays chosen
+
+
 def test_questionnaire_ids_are_never_raw_on_the_desk_page(client: FlaskClient, small_demo: str) -> None:
     client.post("/auth/login", data={"username": "canbo", "password": "hailong-demo"})
     html = client.get("/staff/desks/32002-MC").get_data(as_text=True)

@@ -29,6 +29,10 @@ def import_command(file: Path, source: str | None) -> None:
     try:
         with session_scope(current_app.extensions["hailong.engine"]) as session:
             done = covariates.import_file(session, file.name, file.read_bytes(), source=source)
+            from survey.store import audit
+
+            audit.record_command(session, "covariates import", target="covariates",
+                                 details={"values": done.values, "units": done.units})
     except covariates.ImportRefused as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)

@@ -41,7 +41,7 @@ from survey.store.models import (
 from survey.store.units import SHARE_BASES, UnitMap, today
 
 VILLAGE_KINDS = (UnitKind.THON, UnitKind.AP, UnitKind.BAN, UnitKind.TO_DAN_PHO, UnitKind.KHU_PHO)
-ACCOUNT_ROLES = (Role.STAFF, Role.ENUMERATOR, Role.ANALYST, Role.PUBLISHER, Role.ADMIN)
+ACCOUNT_ROLES = (Role.STAFF, Role.SUPERVISOR, Role.ENUMERATOR, Role.ANALYST, Role.PUBLISHER, Role.ADMIN)
 
 # The columns of each template, in order (the first row of the file names them).
 TEMPLATES: dict[str, tuple[str, ...]] = {
@@ -221,7 +221,9 @@ def add_user(session: Session, *, username: str, full_name: str, role: str, pass
         raise SetupError(problem)
     place = _unit(session, unit, _("unit")) if unit.strip() else None
     user = User(username=name, full_name=" ".join(full_name.split()), role=chosen,
-                password_hash=hash_password(password), unit_id=place.id if place else None)
+                password_hash=hash_password(password), unit_id=place.id if place else None,
+                # the unit is the account's scope (survey.auth.scope_of), not just a label
+                view_unit_id=place.id if place else None)
     session.add(user)
     session.flush()
     return user

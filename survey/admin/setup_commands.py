@@ -55,6 +55,11 @@ def _import(provinces: tuple[str, ...], everything: bool, history: bool, from_pa
     upgrade(current_app.config["DATABASE_URL"])
     with session_scope(current_app.extensions["hailong.engine"]) as session:
         report = import_official(session, provinces=None if everything else codes, history=history, data=data)
+        if report.changed:
+            from survey.store import audit
+
+            audit.record_command(session, "units import", target="units", details={
+                "added": len(report.added), "relabelled": len(report.renamed), "ended": len(report.ended)})
     click.echo(f"Source: {report.source}")
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(report.counts.items()))
     click.echo(f"Today's map in this import: {counts}.")
@@ -126,14 +131,19 @@ def setup_group() -> None:
 
 
 @contextmanager
-def _setup_session() -> Iterator[Session]:
+def _setup_session(changes: bool = True) -> Iterator[Session]:
     """A session inside an app and request context (messages in the default language); committed
-    when the block ends without error."""
+    when the block ends without error, with an audit line of the command (``changes``: it may
+    change data)."""
+    from survey.store import audit
     from survey.store.db import session_scope
 
     with app_context():
         with current_app.test_request_context(), session_scope(current_app.extensions["hailong.engine"]) as session:
             yield session
+            if changes:  # the audit line, committed with the command's changes
+                context = click.get_current_context(silent=True)
+                audit.record_command(session, f"setup {context.info_name if context else '?'}", target="setup")
 
 
 def _refused(exc: Exception) -> click.ClickException:
@@ -193,7 +203,7 @@ def services_command(defaults: bool) -> None:
     from survey.admin.setup import default_services
     from survey.store.models import Service
 
-    with _setup_session() as session:
+    with _setup_session(changes=defaults) as session:
         if defaults:
             default_services(session)
         rows = [(s.code, s.category, s.name_vi) for s in session.scalars(select(Service).order_by(Service.code))]
@@ -294,9 +304,11 @@ def add_desk_command(unit: str, name: str, questionnaire: str, services: str) ->
 
 @setup_group.command("add-account")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["staff", "enumerator", "analyst", "publisher", "admin"]), required=True)
+@click.option("--role", type=click.Choice(["staff", "supervisor", "enumerator", "analyst", "publisher", "admin"]),
+              required=True)
 @click.option("--full-name", default="")
-@click.option("--unit", default="", help="Code of the account's unit.")
+@click.option("--unit", default="", help="Code of the account's unit: what it may view and enter data for "
+              "(empty: the whole province).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 def add_account_command(username: str, role: str, full_name: str, unit: str, password_stdin: bool) -> None:
     """Add an account of any role. The password is asked for (twice, hidden) or read from stdin —

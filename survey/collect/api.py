@@ -201,7 +201,20 @@ def _submit_many(cred: Credential, items: list[Any], *, precheck: bool) -> list[
         for (n, _v), result in zip(valid, stored, strict=True):
             if result is not None:
                 fates[n] = (_result_body(result), OUTCOME_STATUS[result.outcome])
-    return [f for f in fates if f is not None]
+    done = [f for f in fates if f is not None]
+    _audit_submissions(cred, done)
+    return done
+
+
+def _audit_submissions(cred: Credential, fates: list[tuple[dict[str, Any], int]]) -> None:
+    """One audit line per request that used ``cred`` to submit (a batch is one line): how many
+    submissions, stored, already stored and refused — counts only, never an answer or the token."""
+    session = get_session()
+    stored = sum(1 for body, _s in fates if body.get("status") == "created")
+    repeated = sum(1 for body, _s in fates if body.get("status") == "duplicate")
+    credentials.record_use(session, cred, "api.submission", details={
+        "items": len(fates), "stored": stored, "duplicates": repeated, "refused": len(fates) - stored - repeated})
+    session.commit()
 
 
 def _checked(scope: Scope, item: Any) -> Pending:
@@ -284,6 +297,9 @@ def token() -> Any:
     remember_digest(user, password)  # so that ODK Collect may sign in with Digest too
     device = request_.device or ""
     issued = credentials.issue(session, user=user, label=f"enumerator app {device}"[:200].replace("\x00", ""))
+    cred = session.scalar(select(Credential).where(Credential.token_hash == credentials.token_hash(issued)))
+    assert cred is not None  # noqa: S101 - flushed by issue()
+    credentials.record_use(session, cred, "api.token", details={"event": "issued"})
     session.commit()
     return jsonify({"token": issued, "user": {"username": user.username, "full_name": user.full_name}}), 201
 

@@ -79,3 +79,19 @@ def authenticate(session: Session, token: str | None) -> Credential | None:
 
 def revoke(session: Session, credential: Credential) -> None:
     credential.revoked_at = utcnow()
+
+
+def record_use(session: Session, credential: Credential, action: str, *, by_owner: bool = True,
+               details: dict[str, str | int | None] | None = None) -> None:
+    """An audit line for ``credential`` (issued, revoked, bound, used to submit): who (the token's
+    enumerator, or ``device:<desk>`` for a kiosk's token; ``by_owner=False``: the signed-in staff
+    account that issued or revoked it), what, when — the credential's id, NEVER the token."""
+    from survey.store import audit
+
+    kind = "device" if credential.desk_id is not None else "enumerator"
+    desk = credential.desk
+    owner_name = f"device:{desk.code}" if desk is not None else None
+    audit.record(action, target=f"credential:{credential.id}", session=session,
+                 unit_id=desk.unit_id if desk is not None else None,
+                 user=credential.user if by_owner else None, username=owner_name if by_owner else None,
+                 details={"kind": kind, **(details or {})})

@@ -112,6 +112,7 @@ def bind(desk_code: str) -> Any:
         raise DeviceRequired(_("This device address has been used already. Please ask the staff to register this "
                                "tablet again."))
     cred.last_used_at = utcnow()
+    credentials.record_use(get_session(), cred, "api.token", details={"event": "bound"})
     get_session().commit()
     response = jsonify({"status": "bound", "desk": desk.code, "redirect": url_for("kiosk.start", desk_code=desk.code)})
     response.set_cookie(DEVICE_COOKIE, token, max_age=5 * 365 * 24 * 3600, httponly=True, samesite="Strict",

@@ -68,7 +68,9 @@ from questionnaires import Questionnaire, load_library
 from survey.auth import address, check_credentials, csrf, locked, refusal_message, throttle
 from survey.collect.submissions import (
     Scope,
+    entry_allowed,
     latest_version,
+    outside_entry_scope,
     parse_time,
     pending,
     plausible_time,
@@ -307,6 +309,8 @@ def _assignment(user: User, formid: str | None) -> Assignment:
     if (assignment is None or assignment.user_id != user.id or not assignment.active
             or formid != form_id(assignment)):
         raise Refused(403, _("This assignment is not yours."))
+    if not entry_allowed(user, assignment):  # ODK Collect shows the message and keeps the form to send later
+        raise Refused(403, outside_entry_scope())
     return assignment
 
 
@@ -353,6 +357,8 @@ def form_list() -> Response:
     wanted = request.args.get("formID")
     items = []
     for assignment in _assignments(user):
+        if not entry_allowed(user, assignment):
+            continue  # outside the account's data-entry unit: not offered
         fid = form_id(assignment)
         if wanted and wanted != fid:
             continue

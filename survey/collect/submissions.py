@@ -43,6 +43,7 @@ from survey.store.models import (
     Role,
     Service,
     UnitService,
+    User,
     utcnow,
 )
 
@@ -415,4 +416,19 @@ def enumerator_assignment(session: Session, credential: Credential, assignment_i
     if assignment is None or assignment.user_id != user.id or not assignment.active:
         raise Forbidden(_("This assignment is not yours."),
                         {"assignment": _("This assignment is not yours.")})
+    if not entry_allowed(user, assignment):
+        raise Forbidden(outside_entry_scope(), {"assignment": outside_entry_scope()})
     return assignment
+
+
+def entry_allowed(user: User, assignment: Assignment) -> bool:
+    """Is ``assignment``'s unit within ``user``'s data-entry scope (:func:`survey.auth.scope_of`)?
+    An assignment made before the account's data-entry unit changed may lie outside it."""
+    from survey.auth import scope_of
+
+    return scope_of(user).can_enter(assignment.unit_id)
+
+
+def outside_entry_scope() -> str:
+    return _("The unit of this assignment is outside your account's data-entry unit: nothing was stored. "
+             "Ask your supervisor to check your assignments.")

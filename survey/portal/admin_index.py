@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -275,16 +275,19 @@ class Imported:
 
 
 def import_file(session: Session, filename: str, data: bytes, *, period: str | None = None,
-                user_id: int | None = None) -> Imported:
+                user_id: int | None = None, unit_ids: Collection[int] | None = None) -> Imported:
     """Check and store a file of Decision 766 figures; all or nothing.
 
     Raises :class:`ImportRefused` listing every problem (row-numbered) when any row is bad; a
-    unit × period × indicator already stored is replaced by the file's figures."""
+    unit × period × indicator already stored is replaced by the file's figures. ``unit_ids``: the
+    units the uploader's scope holds (None: every unit); a row of another unit is refused as an
+    unknown code, which says nothing of units outside the scope."""
     try:
         rows = read_table(filename, data)
     except ValueError as exc:
         raise ImportRefused([str(exc)]) from None
-    units = {u.code: u.id for u in session.execute(select(Unit.code, Unit.id))}
+    units = {u.code: u.id for u in session.execute(select(Unit.code, Unit.id))
+             if unit_ids is None or u.id in unit_ids}
     chosen = Period.parse(period).code if period and _is_period(period) else period
     parsed = parse(rows, known_units=units, period=chosen)
     if parsed.errors:

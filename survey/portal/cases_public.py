@@ -14,14 +14,17 @@
 from __future__ import annotations
 
 import re
+import smtplib
 from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from survey import mail
 from survey.errors import AppError, TooManyRequests
 from survey.periods import local
 from survey.ratelimit import limiter
@@ -196,4 +199,38 @@ def remind_due_cases(app: Any) -> list[str]:
     due within ``CASE_REMIND_DAYS`` working days, or late, once a day; staff see them first on
     their home page."""
     with app.extensions["hailong.sessionmaker"]() as session:
-        return casebook.remind(session, casebook.Limits.from_config(app.config))
+        reminded = casebook.remind(session, casebook.Limits.from_config(app.config))
+        if reminded and mail.configured(app.config):
+            mail_reminders(app, session, reminded)
+        return reminded
+
+
+def mail_reminders(app: Any, session: Any, codes: list[str]) -> int:
+    """E-mail the reminders just marked: one message per address of ``CASE_REMINDER_MAIL_TO``,
+    listing its units' cases (code, unit, due date, late or due soon — nothing the citizen wrote).
+    A mail server that fails is logged and leaves the reminders marked. Returns the messages sent."""
+    table = mail.routes(app.config)
+    if not table:
+        return 0
+    cases = session.scalars(select(FeedbackCase).where(FeedbackCase.code.in_(codes))
+                            .order_by(FeedbackCase.reply_due, FeedbackCase.code)).all()
+    by_address: dict[str, list[FeedbackCase]] = {}
+    for case in cases:
+        address = mail.address_for([case.unit.code, *(u.code for u in case.unit.ancestors())], table)
+        if address is not None:
+            by_address.setdefault(address, []).append(case)
+    on = casebook.today()
+    with app.test_request_context(), force_locale(app.config["DEFAULT_LANGUAGE"]):
+        mails = []
+        for address, mine in sorted(by_address.items()):
+            lines = [_("%(code)s · %(unit)s · reply due %(day)s (%(state)s)", code=c.code, unit=c.unit.name,
+                       day=day_label(c.reply_due), state=_("late") if on > c.reply_due else _("due soon"))
+                     for c in mine]
+            body = "\n".join([_("These complaints and suggestions need an answer soon, or are late:"), "",
+                              *lines, "", _("Open the Cases page of Hài Lòng to answer them.")])
+            mails.append(mail.Mail((address,), _("Hài Lòng: %(n)s cases due soon or late", n=len(mine)), body))
+    try:
+        return mail.send(app.config, mails)
+    except (OSError, smtplib.SMTPException) as exc:
+        app.logger.warning("case reminders not e-mailed: %s", type(exc).__name__)
+        return 0

@@ -466,6 +466,7 @@ def unit_context(pub: Published, questionnaire: str, unit: str, service: str | N
                      "count": sum(1 for r in position[0].get("rows") or [] if r.get("rank") is not None)}
         if position else None,
         "ancestors": pub.ancestors(unit), "admin_index": pub.admin_index(unit),
+        "quality": pub.quality(questionnaire, unit) if service is None else [],
         "overall_rule": pub.overall_rule(questionnaire),
         "questionnaire_title": pub.questionnaire_title(questionnaire, language),
         "period": figures.period(pub),

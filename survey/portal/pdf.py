@@ -186,6 +186,10 @@ def _context(snapshot: Snapshot, language: str) -> dict[str, Any]:
         admin_rows.append({"unit": pub.unit_name(row["unit"]), "label": admin_index.label(row["indicator"], language),
                            "numerator": formatting.count(row["numerator"]), "denominator": formatting.count(row["denominator"]),
                            "rate": formatting.percent(row.get("rate")) or "—", "survey": estimate})
+    quality_rows = [{"where": row.get("desk_name") or pub.unit_name(row["unit"]),
+                     "period": formatting.period_label(row["period"]), "flagged": formatting.count(row["flagged"]),
+                     "excluded": formatting.count(row["excluded"])}
+                    for row in snapshot.get("quality") or ()]
     withdrawn = release.get("withdrawn")
     return {
         "snapshot": snapshot, "language": language, "confidence": confidence, "suppressed_text": suppressed,
@@ -194,7 +198,8 @@ def _context(snapshot: Snapshot, language: str) -> dict[str, Any]:
         "published": formatting.moment(release.get("published_at")) or "—",
         "withdrawn_at": formatting.moment(withdrawn.get("at")) if withdrawn else "",
         "summary": summary, "charts": charts, "index_rows": index_rows, "element_blocks": element_blocks,
-        "rankings": rankings, "admin_rows": admin_rows, "methodology": methodology(snapshot),
+        "rankings": rankings, "admin_rows": admin_rows, "quality_rows": quality_rows,
+        "methodology": methodology(snapshot),
     }
 
 

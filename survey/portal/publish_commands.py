@@ -29,6 +29,10 @@ def import_command(file: Path, period: str | None) -> None:
     try:
         with session_scope(current_app.extensions["hailong.engine"]) as session:
             done = admin_index.import_file(session, file.name, file.read_bytes(), period=period)
+            from survey.store import audit
+
+            audit.record_command(session, "admin-index import", target="admin_index",
+                                 details={"figures": done.figures, "units": done.units})
     except admin_index.ImportRefused as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)

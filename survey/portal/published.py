@@ -165,6 +165,19 @@ class Published:
         rows = self.snapshot.get("admin_index") or []
         return [r for r in rows if isinstance(r, Mapping) and r.get("unit") == unit]
 
+    def quality(self, questionnaire: str, unit: str) -> list[Row]:
+        """Ratings held by quality flags and left out, per desk (or unit) and quarter, of ``unit``
+        and every unit below it (:mod:`survey.portal.quality_section`; empty in older releases)."""
+        inside, stack = set(), [unit]
+        while stack:
+            code = stack.pop()
+            if code not in inside:
+                inside.add(code)
+                stack.extend(str(c["code"]) for c in self.children(code))
+        rows = self.snapshot.get("quality") or []
+        return [r for r in rows if isinstance(r, Mapping) and r.get("questionnaire") == questionnaire
+                and r.get("unit") in inside]
+
     def papi(self) -> Mapping[str, Any] | None:
         papi = self.snapshot.get("papi")
         if isinstance(papi, Sequence) and not isinstance(papi, str | bytes):

@@ -34,6 +34,14 @@ def _user(session: Any, username: str | None) -> Any:
     return user
 
 
+def _audit(session: Any, command: str, action: str, release: Any, username: str | None) -> None:
+    """The audit line of a release command, with the web page's action code (``release.publish``…)."""
+    from survey.store import audit
+
+    audit.record_command(session, command, action=action, target=f"release:{release.id}",
+                         unit_id=release.scope_unit_id, user=_user(session, username))
+
+
 def _release(session: Any, release_id: int) -> Any:
     from survey.store.models import Release
 
@@ -75,6 +83,7 @@ def create(period: str, unit_code: str, questionnaires: tuple[str, ...], overall
                                           overall_rule=overall_rule, methodology_version=methodology_version,
                                           weighting=weighting, changelog=changelog), _user(session, username))
         release_id = release.id
+        _audit(session, "release create", "release.prepare", release, username)
         if background:
             release.job_id = enqueue_after_commit(session, "build_release", release_id=release_id)
     if not background:
@@ -105,6 +114,7 @@ def publish_command(release_id: int, username: str) -> None:
 
     with session_scope(current_app.extensions["hailong.engine"]) as session:
         release = publish(session, _release(session, release_id), _user(session, username))
+        _audit(session, "release publish", "release.publish", release, username)
         click.echo(f"release {release.id} ({release.series} v{release.version}) published: {release.content_hash}")
 
 
@@ -120,6 +130,7 @@ def withdraw_command(release_id: int, username: str, notice: str) -> None:
 
     with session_scope(current_app.extensions["hailong.engine"]) as session:
         release = withdraw(session, _release(session, release_id), _user(session, username), notice)
+        _audit(session, "release withdraw", "release.withdraw", release, username)
         click.echo(f"release {release.id} withdrawn")
 
 

@@ -337,6 +337,9 @@ class Snapshot(TypedDict):
     # The commune boundaries the map was drawn on (a GeoJSON FeatureCollection, each feature's
     # properties only {"unit": code}), copied from the province's upload; None: no map, tiles.
     boundaries: NotRequired[Boundaries | None]
+    # Per desk (or unit, for interviews) and quarter: ratings held by a quality flag and those of
+    # them not counted (survey.portal.quality_section); counts only. Absent in older releases.
+    quality: NotRequired[list[dict[str, Any]]]
 
 
 # -- hashing ------------------------------------------------------------------------------------

@@ -85,7 +85,8 @@ PAPI_KIND = "papi"
 #: Sections other modules add to every snapshot: name → "module:function", the function taking
 #: ``(session, spec, snapshot)`` and returning the section's JSON value. A one-line addition.
 SECTIONS: dict[str, str] = {"admin_index": "survey.portal.admin_index:snapshot_section",
-                             "boundaries": "survey.portal.boundaries:snapshot_section"}
+                             "boundaries": "survey.portal.boundaries:snapshot_section",
+                             "quality": "survey.portal.quality_section:snapshot_section"}
 
 ProgressFn = Callable[[int, str], None]
 

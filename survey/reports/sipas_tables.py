@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from exports.tables import Column, ResultTable
 from questionnaires import Questionnaire
-from survey.periods import quarters
+from survey.periods import Period, quarters
 from survey.reports.frames import responses_frame
 from survey.store.models import Service, Unit
 
@@ -83,6 +83,17 @@ class SipasReport:
     regrouped: bool = False  # responses of old units (before July 2025) counted on today's map
 
 
+def _period_words(period: str | None, language: str) -> str | None:
+    """A quarter as people read it: ``Quý III/2026`` (``Q3 2026`` in English), never ``2026-Q3``."""
+    if period is None:
+        return None
+    try:
+        parsed = Period.parse(period)
+    except ValueError:
+        return period
+    return parsed.label_vi if language == "vi" else parsed.label_en
+
+
 def sipas_report(
     session: Session, questionnaire: Questionnaire, unit: Unit, service: Service | None, *, language: str,
     confidence: float = 0.95, min_n: int = 30, period: str | None = None,
@@ -124,7 +135,7 @@ def sipas_report(
     table = ResultTable(
         title=" — ".join(part for part in (questionnaire.title.get(language), unit.name,
                                            service.name(language) if service is not None else _("All services"),
-                                           period) if part),
+                                           _period_words(period, language)) if part),
         columns=_columns(confidence),
         rows=tuple(rows),
     )

@@ -4,6 +4,10 @@ A province downloads the figures per unit from the national public service porta
 and uploads them here, for one period or with a period column. A file with any bad row stores
 nothing; every problem is listed with its row number, and the form keeps the chosen period. The
 figures then appear in the next release built, beside the survey estimate of each unit.
+
+Scoped (issue 11 point 1): an account whose viewing scope is a commune uploads figures of that
+commune's units only (a row of another unit is refused as an unknown code) and sees only the
+periods and counts of the figures of its units.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from sqlalchemy import func, select
 from wtforms import StringField
 from wtforms.validators import Optional
 
-from survey.auth import staff_required
+from survey.auth import scope_of, staff_required
 from survey.portal import admin_index
 from survey.store.db import get_session
 from survey.store.models import AdminIndexFigure
@@ -37,6 +41,7 @@ class UploadForm(FlaskForm):
 @staff_required
 def index() -> Any:
     session = get_session()
+    scope = scope_of()
     form = UploadForm()
     problems: list[str] = []
     status = 200
@@ -44,7 +49,8 @@ def index() -> Any:
         upload = form.file.data
         try:
             done = admin_index.import_file(session, upload.filename or "upload.csv", upload.read(),
-                                           period=(form.period.data or "").strip() or None, user_id=current_user.id)
+                                           period=(form.period.data or "").strip() or None, user_id=current_user.id,
+                                           unit_ids=scope.view_ids)
         except admin_index.ImportRefused as exc:
             session.rollback()
             problems, status = exc.problems, 422
@@ -57,6 +63,7 @@ def index() -> Any:
         status = 422
     stored = session.execute(
         select(AdminIndexFigure.period, func.count(), func.count(func.distinct(AdminIndexFigure.unit_id)))
+        .where(scope.view_clause(AdminIndexFigure.unit_id))
         .group_by(AdminIndexFigure.period).order_by(AdminIndexFigure.period.desc())).all()
     return render_template("staff/admin_index.html", form=form, problems=problems, stored=stored,
                            indicators=admin_index.INDICATORS), status

@@ -5,7 +5,8 @@ An analyst or an administrator chooses the province, the file and the name of th
 holds each commune's official 5-digit code. A file with any problem stores nothing: every problem
 is listed with its feature's number, in the user's language. Stored boundaries replace the
 province's earlier ones and are drawn from the next release built; published releases keep the
-boundaries they were built with.
+boundaries they were built with. Scoped (issue 11 point 1): an account lists and uploads only the
+provinces of its viewing scope; one scoped below a province has none, and the page is 404 for it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from survey.auth import role_required
+from survey.auth import role_required, scope_of
+from survey.errors import NotFound
 from survey.portal import boundaries
 from survey.store.db import get_session
 from survey.store.models import Role, Unit, UnitLevel
@@ -41,9 +43,11 @@ class UploadForm(FlaskForm):
 
 
 def _provinces() -> list[Unit]:
+    """Today's provinces within the signed-in account's viewing scope."""
     today = date.today()
+    scope = scope_of()
     return [u for u in get_session().scalars(select(Unit).where(Unit.level == UnitLevel.PROVINCE).order_by(Unit.code))
-            if u.valid_to is None or u.valid_to >= today]
+            if (u.valid_to is None or u.valid_to >= today) and scope.can_view(u.id)]
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -51,6 +55,8 @@ def _provinces() -> list[Unit]:
 def index() -> Any:
     session = get_session()
     provinces = _provinces()
+    if not provinces and not scope_of().all_units:
+        raise NotFound(_("This page does not exist."))
     form = UploadForm()
     form.province.choices = [(u.code, u.name) for u in provinces]
     problems: list[str] = []

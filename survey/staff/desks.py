@@ -57,11 +57,15 @@ def desk(code: str) -> Any:
             cred = session.get(Credential, ident) if ident is not None else None
             if cred is not None and cred.desk_id == desk.id:
                 credentials.revoke(session, cred)
+                credentials.record_use(session, cred, "api.token", by_owner=False, details={"event": "revoked"})
                 session.commit()
                 flash(_("The device was revoked."))
             return redirect(url_for("desks.desk", code=desk.code), code=303)
         label = (request.form.get("label") or "").strip()[:200] or _("Kiosk tablet")
         token = credentials.issue(session, desk=desk, label=label)
+        new = session.scalar(select(Credential).where(Credential.token_hash == credentials.token_hash(token)))
+        if new is not None:
+            credentials.record_use(session, new, "api.token", by_owner=False, details={"event": "issued"})
         session.commit()
         # The token goes in the fragment, which browsers never send: it stays out of access logs.
         url = url_for("kiosk.start", desk_code=desk.code, _external=True) + "#device=" + token

@@ -3,8 +3,9 @@
 The 63 old provinces' scores stay as published; a province of today made of several of them
 gets an inferred figure — the unweighted mean and the range of their scores, each old score
 shown beside it (:mod:`survey.reports.papi_merged` says why no weighting). ``/staff/papi-benchmark``
-shows one province of today year by year (default: the user's province, else the first
-province of today's map in the database, else Cà Mau) and all 34 for one year and measure.
+shows one province of today year by year (default: the province of the account's viewing scope,
+else Cà Mau) and all 34 for one year and measure (official public figures). An account scoped
+below the whole tree may choose only its own province (another is 404).
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from survey.auth import staff_required
+from survey.auth import scope_of, scope_top, staff_required
+from survey.errors import NotFound
 from survey.i18n import current_language
 from survey.portal import formatting, papi_benchmark
 from survey.reports.papi_merged import MEASURES, on_todays_provinces, spread_rank
-from survey.store.db import get_session
 from survey.store.models import Unit, UnitLevel
 from survey.text import sort_key
 
@@ -43,15 +43,23 @@ def measure_names() -> dict[str, str]:
     return names
 
 
-def _users_province(names: dict[str, str]) -> str:
-    unit: Unit | None = None
-    if current_user.is_authenticated and current_user.unit_id is not None:
-        unit = get_session().get(Unit, current_user.unit_id)
+def _scope_province() -> Unit | None:
+    """The province of today's map that holds the signed-in account's viewing scope (None: the
+    account sees the whole tree)."""
+    unit = scope_top()
     while unit is not None and unit.level != UnitLevel.PROVINCE:
         unit = unit.parent
+    return unit
+
+
+def _province_code(unit: Unit | None, names: dict[str, str]) -> str | None:
     if unit is not None and unit.official_code and str(int(unit.official_code)) in names:
         return str(int(unit.official_code))
-    return "96"
+    return None
+
+
+def _users_province(names: dict[str, str]) -> str:
+    return _province_code(_scope_province(), names) or "96"
 
 
 @bp.route("/")
@@ -60,6 +68,9 @@ def index() -> Any:
     names = province_names()
     figures = on_todays_provinces(papi_benchmark.scores(), papi_benchmark.MERGED_FROM)
     chosen = request.args.get("province", "").strip().lstrip("0") or _users_province(names)
+    if not scope_of().all_units and chosen != _users_province(names):
+        # an account scoped to a commune or a province works on its own province only (issue 11 point 1)
+        raise NotFound(_("This page does not exist."))
     status = 200
     problem = None
     if chosen not in figures:

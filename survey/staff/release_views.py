@@ -27,7 +27,7 @@ from wtforms import RadioField, SelectField, SelectMultipleField, StringField, T
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from survey.auth import role_required, scope_of
+from survey.auth import role_required, scope_of, scope_top
 from survey.errors import AppError, NotFound
 from survey.i18n import current_language
 from survey.periods import local
@@ -103,8 +103,9 @@ def _prepare_form(source: Release | None = None) -> PrepareForm:
                                    if scored_as_sipas(q) or q.kind == "papi"]
     if request.method == "GET":
         form.methodology_version.data = current_app.config["METHODOLOGY_VERSION"]
-        own = session.get(Unit, current_user.unit_id) if current_user.unit_id else None
-        form.unit.data = own.code if own is not None else form.unit.choices[0][0] if form.unit.choices else None
+        own = scope_top()  # the top of the account's viewing scope (None: the whole tree)
+        codes = [c[0] for c in form.unit.choices]
+        form.unit.data = own.code if own is not None and own.code in codes else codes[0] if codes else None
         if source is not None:  # a correction starts from the published choices
             form.period.data, form.unit.data = source.period_code, source.scope_code
             form.questionnaires.data = list(source.questionnaires)

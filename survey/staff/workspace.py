@@ -92,6 +92,15 @@ def _period() -> str | None:
     return period
 
 
+def _results_period() -> str | None:
+    """The quarter of the results page and its files: the one chosen, all of them for an empty
+    choice (``period=``), and by default the last complete quarter (as the ranking), never the
+    one under way (issue 11 point 7)."""
+    if "period" not in request.args:
+        return previous_quarter(quarter(utcnow()))
+    return _period()
+
+
 def _selection() -> tuple[Unit, Service | None, str]:
     """The unit, the service (None: all services) and the questionnaire of the query string."""
     session = get_session()
@@ -107,7 +116,7 @@ def _selection() -> tuple[Unit, Service | None, str]:
 def index() -> Any:
     units, services, questionnaires = _choices()
     return render_template("staff/index.html", units=units, services=services, questionnaires=questionnaires,
-                           headline=_headline(questionnaires))
+                           headline=_headline(questionnaires), period=_results_period())
 
 
 def _headline(questionnaires: list[tuple[str, str]]) -> dict[str, Any] | None:
@@ -178,7 +187,8 @@ def _report() -> tuple[SipasReport, Unit, Service | None, Questionnaire]:
     questionnaire = _satisfaction_questionnaire(questionnaire_id)
     report = sipas_report(
         get_session(), questionnaire, unit, service, language=current_language(),
-        confidence=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"], period=_period(),
+        confidence=current_app.config["CONFIDENCE_LEVEL"], min_n=current_app.config["MIN_PUBLISH_N"],
+        period=_results_period(),
     )
     return report, unit, service, questionnaire
 
@@ -190,7 +200,8 @@ def results() -> Any:
     units, services, questionnaires = _choices()
     return render_template(
         "staff/results.html", report=report, unit=unit, service=service, questionnaire=questionnaire,
-        units=units, old_units=_old_units(), services=services, questionnaires=questionnaires, period=_period(),
+        units=units, old_units=_old_units(), services=services, questionnaires=questionnaires,
+        period=_results_period(),
         current_unit=UnitMap(get_session()).is_current(unit),
     )
 
@@ -199,7 +210,7 @@ def results() -> Any:
 def results_file() -> Any:
     """The results table as the file the URL names (``results.csv``, ``results.xlsx``)."""
     report, unit, service, _questionnaire = _report()
-    period = _period()
+    period = _results_period()
     what = service.code if service is not None else "all"
     return _file("table", report.table, f"sipas_{unit.code}_{what}{'_' + period if period else ''}")
 

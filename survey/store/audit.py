@@ -44,6 +44,8 @@ ACTIONS = (
     "admin.edit",
     "covariates.import",
     "audit.export",
+    "api.token", "api.submission",
+    "cli.command",
 )
 
 Detail = str | int | float | bool | None
@@ -97,6 +99,29 @@ def record(action: str, *, target: str = "", unit_id: int | None = None, details
                      address=(address if address is not None else request_address)[:45], details=_clean(details))
     session.add(row)
     return row
+
+
+def command_operator() -> str:
+    """Who runs a ``hailong`` command that changes data, for the audit line when no account is
+    named (``--as``): ``cli:`` and the operating-system account (never an environment secret)."""
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container without a passwd entry)
+        name = "?"
+    return f"cli:{name}"[:80]
+
+
+def record_command(session: Session, command: str, *, action: str = "cli.command", target: str = "",
+                   unit_id: int | None = None, user: User | None = None,
+                   details: dict[str, Detail] | None = None) -> AuditEvent:
+    """The audit line of a ``hailong`` command that changes data (``command``: its name, e.g.
+    ``"create-user"``), in ``session`` before its commit: the account named with ``--as`` or else
+    the operating-system account, the address ``cli``."""
+    return record(action, target=target, unit_id=unit_id, user=user,
+                  username=None if user is not None else command_operator(), session=session, address="cli",
+                  details={"command": command[:MAX_DETAIL_LENGTH], **(details or {})})
 
 
 @event.listens_for(Session, "do_orm_execute")
