@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from survey.collect.responses import store_response
 from survey.periods import quarter
 from survey.store.catalogue import latest
-from survey.store.export_jobs import DONE, EXPIRED, QUEUED, ExportJob
+from survey.store.export_records import DONE, EXPIRED, QUEUED, ExportJob
 from survey.store.models import Channel, Response, Service, Unit, utcnow
 
 CHOICE = {"questionnaire": "sipas-kiosk", "unit": "cu-967"}
@@ -142,7 +142,7 @@ def test_the_jobs_xlsx_and_spss_files_hold_what_the_direct_downloads_hold(app, c
 
 
 def test_progress_ownership_and_removal_after_the_kept_time(app, client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
-    from survey.reports.export_jobs import export_folder, remove_expired
+    from survey.reports.export_runner import export_folder, remove_expired
     from tests.release_actions import add_user
 
     staff.login()

@@ -136,8 +136,8 @@ TASKS["case_reminders"] = case_reminders
 
 def export_microdata(export_id: int) -> str:
     """Write the file of a microdata export asked for on the staff page, in constant memory for
-    CSV and XLSX (:func:`survey.reports.export_jobs.run`); safe to run twice. Returns its status."""
-    from survey.reports.export_jobs import run
+    CSV and XLSX (:func:`survey.reports.export_runner.run`); safe to run twice. Returns its status."""
+    from survey.reports.export_runner import run
 
     with _app() as app:
         return run(app, export_id)
@@ -145,8 +145,8 @@ def export_microdata(export_id: int) -> str:
 
 def remove_expired_exports() -> int:
     """Every hour: remove the export files kept past ``EXPORT_KEEP_HOURS``
-    (:func:`survey.reports.export_jobs.remove_expired`). Returns the number of files removed."""
-    from survey.reports.export_jobs import remove_expired
+    (:func:`survey.reports.export_runner.remove_expired`). Returns the number of files removed."""
+    from survey.reports.export_runner import remove_expired
 
     with _app() as app:
         return remove_expired(app)

@@ -1,6 +1,6 @@
 """The analysts' microdata as a stream of rows: what :func:`survey.reports.microdata_frame.microdata`
 returns as a whole DataFrame, read in chunks so an export of a million responses runs in constant
-memory (the export job, :mod:`survey.reports.export_jobs`).
+memory (the export job, :mod:`survey.reports.export_runner`).
 
 The same responses (THE gate, :func:`survey.reports.frames.approved_filter`; the unit with
 everything below it, the service, the quarter), in the same order (submitted, then id), the same

@@ -2,7 +2,7 @@
 
 The same choice as the direct download of ``/staff/export`` (questionnaire, unit, service,
 quarter, codes or answer texts) and a format; the file is written by the queue's
-``export_microdata`` job (:mod:`survey.reports.export_jobs`) — in constant memory for CSV and XLSX
+``export_microdata`` job (:mod:`survey.reports.export_runner`) — in constant memory for CSV and XLSX
 — while the page shows its progress (``export-progress.js``, the release builds' pattern), then
 offers it for download for ``EXPORT_KEEP_HOURS`` hours. A job is its requester's: another
 account gets 404 for it. Every download is written to the audit log (``export.download``).
@@ -34,13 +34,13 @@ from survey.errors import AppError, NotFound
 from survey.i18n import current_language
 from survey.periods import is_quarter
 from survey.portal.jobs import enqueue_after_commit
-from survey.reports.export_jobs import expired, export_folder, remove_expired
+from survey.reports.export_runner import expired, export_folder, remove_expired
 from survey.staff.release_views import when
 from survey.staff.workspace import _choices, _old_units, _questionnaire, _top
 from survey.store import audit
 from survey.store.catalogue import in_use
 from survey.store.db import get_session
-from survey.store.export_jobs import DONE, EXPIRED, FAILED, QUEUED, RUNNING, ExportJob
+from survey.store.export_records import DONE, EXPIRED, FAILED, QUEUED, RUNNING, ExportJob
 from survey.store.models import Service, Unit
 
 bp = Blueprint("export_jobs", __name__, url_prefix="/staff/export/jobs")

@@ -30,7 +30,7 @@ from survey.reports.microdata_frame import microdata
 from survey.reports.microdata_stream import stream_microdata
 from survey.store.catalogue import latest
 from survey.store.db import reading_sessionmaker
-from survey.store.export_jobs import DONE, EXPIRED, FAILED, QUEUED, RUNNING, ExportJob
+from survey.store.export_records import DONE, EXPIRED, FAILED, QUEUED, RUNNING, ExportJob
 from survey.store.models import Service, Unit, utcnow
 
 log = logging.getLogger(__name__)
