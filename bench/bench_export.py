@@ -2,8 +2,8 @@
 
 Loads the demo province into a fresh PostgreSQL database and copies its kiosk ratings (with
 their answers, in SQL) up to ``--rows`` responses, then writes the province's whole export to
-CSV three ways, each in a child process of its own whose peak resident memory (``ru_maxrss``) is
-read when it ends:
+CSV three ways, each in a child process of its own whose peak resident memory is read when it
+ends (its ``VmHWM``):
 
 - **job**: the export job itself (:func:`survey.reports.export_runner.run`: the streamed rows of
   :mod:`survey.reports.microdata_stream`, written by :mod:`exports.streaming`), for plain CSV and
@@ -42,15 +42,20 @@ PROVINCE = "96"
 
 
 def _child(argv: list[str], env: dict[str, str]) -> tuple[dict[str, float], float]:
-    """Run this script as a child with ``argv``; its JSON result and its peak RSS in MB."""
-    process = subprocess.Popen([sys.executable, __file__, *argv], stdout=subprocess.PIPE, env=env)  # noqa: S603
-    assert process.stdout is not None
-    out = process.stdout.read()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"child {argv} failed ({process.returncode})")
-    return json.loads(out.decode().strip().splitlines()[-1]), usage.ru_maxrss / 1024
+    """Run this script as a child with ``argv``; its JSON result and its peak RSS in MB (the
+    child's own ``VmHWM``: ``ru_maxrss`` would count the pages of this parent it was forked from)."""
+    out = subprocess.run([sys.executable, __file__, *argv], stdout=subprocess.PIPE, env=env,  # noqa: S603
+                         check=True).stdout
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    return result, float(result.pop("peak_mb"))
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory (``VmHWM``), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _grow(raw_url: str, rows: int) -> int:
@@ -221,7 +226,7 @@ def main() -> None:
         kind, url, *rest = sys.argv[2:]
         result = {"job": child_job, "reference": child_reference, "frame": child_frame,
                   "idle": child_idle}[kind](url, *rest)
-        print(json.dumps(result))
+        print(json.dumps({**result, "peak_mb": _peak_mb()}))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, action="append", help="responses to export (default 100,000); repeat it")

@@ -6,9 +6,10 @@ The same responses (THE gate, :func:`survey.reports.frames.approved_filter`; the
 everything below it, the service, the quarter), in the same order (submitted, then id), the same
 columns and variables (:func:`~survey.reports.microdata_frame.microdata_variables`), the same
 values and the same exclusions (no dossier code, personal question or free text): the responses
-are read through a server-side cursor (PostgreSQL; SQLite's cursor reads lazily anyway) and, for
-each chunk of them, their answers pivoted in the database (``MAX(CASE WHEN question_id = …)``,
-one query a chunk, served by the answer table's primary key).
+are read in one query that pivots their answers in the database (``MAX(CASE WHEN question_id =
+…)``, grouped by response), through a server-side cursor (PostgreSQL; SQLite's cursor reads
+lazily anyway), ``CHUNK`` rows at a time: the sorting and grouping are the database's, in its
+own ``work_mem`` and temporary files, never the app's memory.
 
 A row holds Python values ready for a writer (:mod:`exports.streaming`): text NFC-normalised,
 numbers as ``float``, ``submitted_at`` an aware datetime in Vietnam time, ``None`` for nothing.
@@ -41,7 +42,7 @@ from survey.reports.sipas_tables import subtree_ids
 from survey.store.models import Answer, QuestionnaireVersion, Response, Service, Unit
 
 CHUNK = 2000
-"""Responses read (and answers pivoted) at a time."""
+"""Responses fetched from the cursor at a time."""
 
 Converter = Callable[[float | None, str | None], object]
 
@@ -142,39 +143,37 @@ def stream_microdata(
             select(Service.code, Service.name_en if language == "en" else Service.name_vi))}
         units: dict[str, str] = {}
         texts: dict[str, str] = {}
-        design = (
+        pivot = [c for qid in question_ids for c in (func.max(case((Answer.question_id == qid, Answer.value_num))),
+                                                     func.max(case((Answer.question_id == qid, Answer.value_text))))]
+        stmt = (
             select(Response.id, QuestionnaireVersion.version, Unit.code, Unit.name, Service.code,
                    type_coerce(Response.channel, String()), Response.submitted_at,
-                   type_coerce(Response.review_status, String()), Response.flag, Response.weight)
+                   type_coerce(Response.review_status, String()), Response.flag, Response.weight, *pivot)
             .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.questionnaire_version_id)
             .join(Unit, Unit.id == Response.unit_id).join(Service, Service.id == Response.service_id)
+            .outerjoin(Answer, (Answer.response_id == Response.id) & Answer.question_id.in_(question_ids))
             .where(*filters)
+            # Response.id is the key: its other columns depend on it (PostgreSQL accepts them ungrouped)
+            .group_by(Response.id, QuestionnaireVersion.version, Unit.code, Unit.name, Service.code)
             .order_by(Response.submitted_at, Response.id)
         )
-        pivot_columns = [c for qid in question_ids for c in (
-            func.max(case((Answer.question_id == qid, Answer.value_num))),
-            func.max(case((Answer.question_id == qid, Answer.value_text))))]
-        empty = (None,) * (2 * len(question_ids))
-        connection = session.connection()
-        result = connection.execution_options(stream_results=True, yield_per=chunk).execute(design)
+        pairs = [(2 * n, convert) for n, convert in enumerate(converters)]
+        result = session.connection().execution_options(stream_results=True, yield_per=chunk).execute(stmt)
         for part in result.partitions(chunk):
-            ids = [r[0] for r in part]
-            answers = {r[0]: r[1:] for r in connection.execute(
-                select(Answer.response_id, *pivot_columns)
-                .where(Answer.response_id.in_(ids), Answer.question_id.in_(question_ids))
-                .group_by(Answer.response_id))} if question_ids else {}
-            for rid, version, unit_code, unit_name, service_code, channel, submitted, status, flag, weight in part:
+            for row in part:
+                rid, version, unit_code, unit_name, service_code, channel, submitted, status, flag, weight = row[:10]
                 if period is not None and quarter(submitted) != period:
                     continue
                 name = units.get(unit_code)
                 if name is None:
                     name = units[unit_code] = _nfc(unit_name)
+                version = texts.get(version) or texts.setdefault(version, _nfc(version))
                 if flag:
                     flag = texts.get(flag) or texts.setdefault(flag, _nfc(flag))
-                got = answers.get(rid, empty)
-                yield (str(rid), _nfc(version), unit_code, name, service_code, services.get(service_code),
+                got = row[10:]
+                yield (str(rid), version, unit_code, name, service_code, services.get(service_code),
                        channel, local(submitted), status, flag or "", float(weight),
-                       *[convert(got[2 * n], got[2 * n + 1]) for n, convert in enumerate(converters)])
+                       *[convert(got[i], got[i + 1]) for i, convert in pairs])
         result.close()
 
     return MicrodataStream(title=title, variables=variables, count=count, rows=rows)
