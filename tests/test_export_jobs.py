@@ -192,3 +192,24 @@ def test_bad_choices_are_refused_with_a_message(app, client, demo, staff) -> Non
     assert client.post("/staff/export/jobs", data={**CHOICE, "questionnaire": "khong-co"}).status_code == 404
     with Session(app.extensions["hailong.engine"]) as session:
         assert session.scalars(select(ExportJob)).all() == []
+
+
+def test_an_officer_cannot_prepare_an_export_outside_the_scope(app, client, db, demo) -> None:  # type: ignore[no-untyped-def]
+    from survey.auth import hash_password
+    from survey.store.models import Role, User
+
+    commune = db.scalar(select(Unit).where(Unit.code == "31825"))
+    assert commune is not None
+    db.add(User(username="canbo-xa", password_hash=hash_password("hailong-demo"), role=Role.STAFF,
+                view_unit_id=commune.id))
+    db.commit()
+    client.post("/auth/login", data={"username": "canbo-xa", "password": "hailong-demo"})
+    assert client.post("/staff/export/jobs", data={**CHOICE, "unit": "32128"}).status_code == 404  # another commune
+    assert client.post("/staff/export/jobs", data={**CHOICE, "unit": "96"}).status_code == 404  # the province
+    job = _prepare(client, app, unit="31825", format="csv")
+    assert job.status == DONE and job.choice["unit"] == "31825"
+    from survey.reports.sipas_tables import subtree_ids
+
+    body = _file(client, job.id).decode("utf-8")
+    inside = set(db.scalars(select(Unit.code).where(Unit.id.in_(subtree_ids(db, commune)))))
+    assert {line.split(",")[2] for line in body.splitlines()[1:]} <= inside  # only what the commune counts
