@@ -89,10 +89,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(opendata.bp)
     from survey.portal import cases_public
     from survey.staff import cases as staff_cases
+    from survey.staff import export_jobs as staff_export_jobs
     from survey.staff import monitoring, quality_views
 
     app.register_blueprint(cases_public.bp)
     app.register_blueprint(staff_cases.bp)
+    app.register_blueprint(staff_export_jobs.bp)
     app.register_blueprint(monitoring.bp)
     app.register_blueprint(quality_views.bp)
     from survey.admin import views as admin_views

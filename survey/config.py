@@ -90,6 +90,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("METRICS_TOKEN", "", "Bearer token that opens `/metrics` (Prometheus) to other machines; empty: only loopback clients get it."),
     Setting("QUEUE_URL", "", "Task queue of the background jobs (release builds): empty for Huey's SQLite storage in the instance folder (`huey.sqlite`), `sqlite:///FILE`, or `redis://host:6379/0` for Redis."),
     Setting("QUEUE_IMMEDIATE", False, "`true`: jobs run at once in the process that asks for them (tests, scripts) instead of on the queue."),
+    Setting("EXPORT_KEEP_HOURS", 24.0, "Hours a data export prepared in the background (`/staff/export/jobs`) is kept for download after it is done; then the worker removes the file.", between=(0.0, 8760.0)),
     Setting("PRERENDER_PAGES", None, "`true`: publishing or withdrawing a release enqueues a job that renders every page of it, in every language, into the pages the portal serves (its first readers never wait); `false`: each page is rendered by its first reader. Default: on when jobs run on a queue, off with `QUEUE_IMMEDIATE` (the publisher would wait for every page).", kind=bool),
     Setting("OPEN_DATA_LICENSE", "CC-BY-4.0", "Licence of the published data packages and of their CKAN datasets.", choices=("CC-BY-4.0", "CC0-1.0", "ODC-BY-1.0")),
     Setting("OPEN_DATA_PUBLISHER", "", "Publisher named in the data packages (e.g. `Sở Nội vụ tỉnh Cà Mau`); empty: none named."),

@@ -133,8 +133,31 @@ def case_reminders() -> list[str]:
 
 TASKS["case_reminders"] = case_reminders
 
+
+def export_microdata(export_id: int) -> str:
+    """Write the file of a microdata export asked for on the staff page, in constant memory for
+    CSV and XLSX (:func:`survey.reports.export_runner.run`); safe to run twice. Returns its status."""
+    from survey.reports.export_runner import run
+
+    with _app() as app:
+        return run(app, export_id)
+
+
+def remove_expired_exports() -> int:
+    """Every hour: remove the export files kept past ``EXPORT_KEEP_HOURS``
+    (:func:`survey.reports.export_runner.remove_expired`). Returns the number of files removed."""
+    from survey.reports.export_runner import remove_expired
+
+    with _app() as app:
+        return remove_expired(app)
+
+
+TASKS["export_microdata"] = export_microdata
+TASKS["remove_expired_exports"] = remove_expired_exports
+
 #: Jobs the worker also runs on a schedule: a name in :data:`TASKS` → Huey ``crontab`` fields (UTC).
-PERIODIC: dict[str, dict[str, str]] = {"case_reminders": {"minute": "0", "hour": "0"}}  # 07:00 Vietnam time
+PERIODIC: dict[str, dict[str, str]] = {"case_reminders": {"minute": "0", "hour": "0"},  # 07:00 Vietnam time
+                                       "remove_expired_exports": {"minute": "20"}}  # every hour
 
 
 def enqueue_after_commit(session: Session, name: str, **ids: int) -> str:

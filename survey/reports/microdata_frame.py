@@ -75,7 +75,15 @@ def microdata(
     service_names = {s.code: s.name(language) for s in session.scalars(
         select(Service).where(Service.code.in_(sorted(set(design["service_code"])))))} if rows else {}
     design.insert(5, "service_name", design["service_code"].map(service_names))
-    variables = [
+    return Microdata(title=microdata_title(questionnaire, unit, service, period, language), frame=design,
+                     variables=microdata_variables(questions, language, labels))
+
+
+def microdata_variables(questions: list[Question], language: str, labels: bool) -> tuple[Variable, ...]:
+    """The export's variables, in column order: the design columns, then one per question (codes
+    with their value labels and missing codes, or with ``labels`` the answer texts)."""
+    column_of = {q.id: q.id if q.id not in DESIGN_COLUMNS else f"q_{q.id}" for q in questions}
+    return (
         Variable("response_id", _("Response id (made on the device)"), identifier=True),
         Variable("version", _("Questionnaire version"), identifier=True),
         Variable("unit_code", _("Unit code"), identifier=True),
@@ -90,10 +98,14 @@ def microdata(
         *(Variable(column_of[q.id], q.label.get(language), _value_labels(q, language) if not labels else None,
                    missing=_missing_codes(q) if not labels else ())
           for q in questions),
-    ]
-    title = " — ".join(part for part in (questionnaire.title.get(language), unit.name,
-                                          service.name(language) if service else None, period) if part)
-    return Microdata(title=title, frame=design, variables=tuple(variables))
+    )
+
+
+def microdata_title(questionnaire: Questionnaire, unit: Unit, service: Service | None, period: str | None,
+                    language: str) -> str:
+    """The export's title: the questionnaire, the unit, the service and the quarter chosen."""
+    return " — ".join(part for part in (questionnaire.title.get(language), unit.name,
+                                        service.name(language) if service else None, period) if part)
 
 
 DESIGN_COLUMNS = frozenset({"response_id", "version", "unit_code", "unit_name", "service_code", "service_name",

@@ -1,0 +1,152 @@
+"""The microdata export as a background job (issue 15 point 4): the body of the queue's
+``export_microdata`` task (:mod:`survey.portal.jobs`) and the removal of expired files.
+
+A job reads what :func:`survey.reports.microdata_frame.microdata` would — the same responses,
+columns, labels and exclusions — on the read replica when there is one (as a release build
+does), and writes the file as it reads: CSV and XLSX row by row in constant memory
+(:mod:`survey.reports.microdata_stream`, :mod:`exports.streaming`); SPSS and Stata from the
+whole frame in memory, since pyreadstat writes a DataFrame at once. Progress (rows written of the
+rows there are) is committed as it goes, so the staff page can show it. The file goes to the
+instance folder's ``exports/`` (written to ``….part`` and renamed, so a half-written file is never
+served) and is kept ``EXPORT_KEEP_HOURS`` hours after it is done (:func:`remove_expired`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from exports.microdata import write
+from exports.streaming import STREAMED, write_rows
+from survey.reports.microdata_frame import microdata
+from survey.reports.microdata_stream import stream_microdata
+from survey.store.catalogue import latest
+from survey.store.db import reading_sessionmaker
+from survey.store.export_records import DONE, EXPIRED, FAILED, QUEUED, RUNNING, ExportJob
+from survey.store.models import Service, Unit, utcnow
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 10_000
+"""Rows between two progress updates."""
+
+
+def export_folder(app: Flask) -> Path:
+    """Where the export files are: ``exports/`` in the instance folder (owner-only)."""
+    folder = Path(app.instance_path) / "exports"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A stored moment as an aware one (SQLite gives them back naive, in UTC)."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def expired(job: ExportJob, now: datetime | None = None) -> bool:
+    expires = _aware(job.expires_at)
+    return job.status == EXPIRED or (expires is not None and expires <= (now or utcnow()))
+
+
+def run(app: Flask, export_id: int) -> str:
+    """Write export ``export_id``'s file. Safe to run twice: a job that is no longer queued is
+    left as it is. Returns its status."""
+    factory = app.extensions["hailong.sessionmaker"]
+    with factory() as session:
+        job = session.get(ExportJob, export_id)
+        if job is None:
+            return "missing"
+        if job.status != QUEUED:
+            return job.status
+        job.status = RUNNING
+        session.commit()
+        target = export_folder(app) / job.file_name
+        partial = target.with_name(target.name + ".part")
+        try:
+            with force_locale(str(job.choice.get("language") or app.config["DEFAULT_LANGUAGE"])):
+                rows, name = _write(app, job, partial)
+            os.replace(partial, target)
+        except Exception as exc:
+            session.rollback()
+            partial.unlink(missing_ok=True)
+            log.exception("export %s failed", export_id)
+            _update(factory, export_id, status=FAILED, error=type(exc).__name__, finished_at=utcnow())
+            raise
+        now = utcnow()
+        _update(factory, export_id, status=DONE, rows_done=rows, rows_total=rows, size=target.stat().st_size,
+                download_name=name, finished_at=now,
+                expires_at=now + timedelta(hours=float(app.config["EXPORT_KEEP_HOURS"])))
+        return DONE
+
+
+def _update(factory: Any, export_id: int, **values: Any) -> None:
+    with factory() as other:
+        row = other.get(ExportJob, export_id)
+        if row is not None:
+            for key, value in values.items():
+                setattr(row, key, value)
+            other.commit()
+
+
+def _write(app: Flask, job: ExportJob, path: Path) -> tuple[int, str]:
+    """Write the job's file to ``path``; returns its number of rows and the name to download it as."""
+    factory = app.extensions["hailong.sessionmaker"]
+    choice = job.choice
+    language = str(choice.get("language") or app.config["DEFAULT_LANGUAGE"])
+    labels = choice.get("values") == "labels"
+    with reading_sessionmaker(app)() as reader:
+        questionnaire = latest(job.questionnaire_id)
+        unit = reader.scalar(select(Unit).where(Unit.code == choice["unit"]))
+        if unit is None:
+            raise LookupError(_("Choose a unit."))
+        code = choice.get("service") or ""
+        service = reader.scalar(select(Service).where(Service.code == code)) if code else None
+        period = choice.get("period") or None
+        name = f"du-lieu_{job.questionnaire_id}_{unit.code}.{job.suffix}"
+        if job.fmt not in STREAMED:  # SPSS, Stata: pyreadstat writes a whole DataFrame
+            data = microdata(reader, questionnaire, unit, service=service, period=period, language=language,
+                             labels=labels)
+            _update(factory, job.id, rows_total=len(data.frame))
+            path.write_bytes(write(job.fmt, data).body)
+            return len(data.frame), name
+        stream = stream_microdata(reader, questionnaire, unit, service=service, period=period, language=language,
+                                  labels=labels)
+        _update(factory, job.id, rows_total=stream.count())
+        with path.open("wb") as out:
+            rows = write_rows(job.fmt, stream.variables, stream.rows(), out, every=PROGRESS_EVERY,
+                              progress=lambda n: _update(factory, job.id, rows_done=n))
+        return rows, name
+
+
+def remove_expired(app: Flask, now: datetime | None = None) -> int:
+    """Remove the files of the exports kept past their time (the rows stay, ``expired``), and
+    any file in ``exports/`` no job knows (a job removed, a crash mid-write). Returns the number
+    of files removed."""
+    now = now or utcnow()
+    folder = export_folder(app)
+    removed = 0
+    with app.extensions["hailong.sessionmaker"]() as session:
+        jobs = session.scalars(select(ExportJob).where(ExportJob.status.in_((QUEUED, RUNNING, DONE)))).all()
+        kept: set[str] = set()
+        for job in jobs:
+            if job.status == DONE and expired(job, now):
+                job.status = EXPIRED
+            else:
+                kept.add(job.file_name)
+                kept.add(job.file_name + ".part")
+        session.commit()
+    for path in folder.iterdir():
+        if path.name not in kept and path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -1,0 +1,215 @@
+"""Data exports as background jobs (issue 15 point 4), on SQLite and PostgreSQL: the file a job
+streams is the file the direct download builds in the request — byte for byte for the three CSVs,
+cell for cell for XLSX, value for value for SPSS — with the same filters, labels and exclusions;
+the job runs from the queue (dequeued and executed as the worker does), shows its progress, is its
+requester's only, and its file is removed once its kept time is over."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pyreadstat
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey.collect.responses import store_response
+from survey.periods import quarter
+from survey.store.catalogue import latest
+from survey.store.export_records import DONE, EXPIRED, QUEUED, ExportJob
+from survey.store.models import Channel, Response, Service, Unit, utcnow
+
+CHOICE = {"questionnaire": "sipas-kiosk", "unit": "cu-967"}
+
+
+@pytest.fixture(autouse=True)
+def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of 37 responses, so a few hundred take many chunks (and one partial last one)."""
+    monkeypatch.setattr("survey.reports.microdata_stream.CHUNK", 37)
+
+
+def _run_queued(app: Flask) -> None:
+    """Do what ``hailong worker`` does: take each queued job and run it."""
+    huey = app.extensions["hailong.queue"]
+    with app.app_context():  # the worker's app (``hailong worker`` sets it up from the same settings)
+        while (task := huey.dequeue()) is not None:
+            huey.execute(task)
+
+
+def _prepare(client: FlaskClient, app: Flask, **choice: str) -> ExportJob:
+    response = client.post("/staff/export/jobs", data={**CHOICE, **choice})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    export_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+    with Session(app.extensions["hailong.engine"]) as session:
+        job = session.get(ExportJob, export_id)
+        assert job is not None and job.status == QUEUED  # on the queue, not written in the request
+    _run_queued(app)
+    with Session(app.extensions["hailong.engine"], expire_on_commit=False) as session:
+        job = session.get(ExportJob, export_id)
+        assert job is not None
+        return job
+
+
+def _tricky_response(db: Session) -> uuid.UUID:
+    """A rating with a unit name to normalise, a personal answer, free text and a dossier code."""
+    kiosk = latest("sipas-kiosk")
+    unit = db.scalar(select(Unit).where(Unit.code == "cu-32065"))
+    service = db.scalar(select(Service).where(Service.code == "TTHC-XA"))
+    assert unit is not None and service is not None
+    rid = uuid.uuid4()
+    store_response(db, secret="s", questionnaire=kiosk, unit_id=unit.id, service_id=service.id, channel=Channel.WEB,
+                   response_id=rid, answers={"dossier_code": "000.00.12.H12-260101-0099", "overall": 4,
+                                             "servant_conduct": 2, "comment": "Chị Lan ở quầy 3, số 0912345678"})
+    return rid
+
+
+def _file(client: FlaskClient, export_id: int) -> bytes:
+    """The job's file as downloaded (the response closed, as a browser closes the download)."""
+    response = client.get(f"/staff/export/jobs/{export_id}/file")
+    try:
+        assert response.status_code == 200, response.status_code
+        return response.get_data()
+    finally:
+        response.close()
+
+
+def _query(choice: dict[str, str]) -> str:
+    return "&".join(f"{k}={v}" for k, v in {**CHOICE, **choice}.items())
+
+
+def test_the_jobs_csv_files_are_the_direct_downloads_byte_for_byte(app, client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
+    rid = _tricky_response(db)
+    staff.login()
+    some = db.scalar(select(Response.submitted_at).order_by(Response.submitted_at.desc()).limit(1))
+    period = quarter(some)
+    cases: list[tuple[dict[str, str], str, str]] = [  # the job's choice, the direct URL's extra query, its file
+        ({"format": "csv-excel"}, "", "csv"),
+        ({"format": "csv"}, "excel=0", "csv"),
+        ({"format": "csv-vi", "values": "labels"}, "locale=vi&values=labels", "csv"),
+        ({"format": "csv-excel", "values": "labels", "service": "TTHC-XA"}, "values=labels&service=TTHC-XA", "csv"),
+        ({"format": "csv-vi", "period": period}, f"locale=vi&period={period}", "csv"),
+    ]
+    for choice, extra, suffix in cases:
+        job = _prepare(client, app, **choice)
+        assert job.status == DONE and job.rows_total == job.rows_done
+        got = client.get(f"/staff/export/jobs/{job.id}/file")
+        got.close()
+        assert f'du-lieu_sipas-kiosk_cu-967.{suffix}' in got.headers["Content-Disposition"]
+        direct_choice = {k: v for k, v in choice.items() if k in ("service", "period", "values")}
+        direct = client.get(f"/staff/export.{suffix}?{_query(direct_choice)}&{extra}")
+        assert direct.status_code == 200
+        body = _file(client, job.id)
+        assert body == direct.get_data(), choice
+        assert body.count(b"\r\n") - 1 == job.rows_done > 0, choice  # header + one line a response
+        for personal in ("0912345678", "Chị Lan", "H12-260101-0099"):
+            assert personal.encode() not in body
+        if "service" in choice:
+            assert str(rid).encode() in body  # the rating stored above, in the file
+
+
+def test_the_jobs_xlsx_and_spss_files_hold_what_the_direct_downloads_hold(app, client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
+    _tricky_response(db)
+    staff.login()
+    job = _prepare(client, app, format="xlsx")
+    streamed = load_workbook(io.BytesIO(_file(client, job.id)))
+    direct = load_workbook(io.BytesIO(client.get(f"/staff/export.xlsx?{_query({})}").get_data()))
+    for sheet in ("data", "variables"):
+        assert [[c.value for c in row] for row in streamed[sheet].iter_rows()] == \
+               [[c.value for c in row] for row in direct[sheet].iter_rows()]
+    assert streamed["data"].freeze_panes == "A2" and streamed["data"]["A1"].font.b
+    assert streamed["data"].max_row == job.rows_done + 1
+
+    job = _prepare(client, app, format="sav", values="codes")
+    frames = []
+    for body in (_file(client, job.id),
+                 client.get(f"/staff/export.sav?{_query({})}").get_data()):
+        with tempfile.NamedTemporaryFile(suffix=".sav", delete=False) as f:
+            f.write(body)
+        try:
+            frames.append(pyreadstat.read_sav(f.name))
+        finally:
+            Path(f.name).unlink()
+    (job_frame, job_meta), (direct_frame, direct_meta) = frames
+    assert job_frame.equals(direct_frame) and job_meta.variable_value_labels == direct_meta.variable_value_labels
+
+
+def test_progress_ownership_and_removal_after_the_kept_time(app, client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
+    from survey.reports.export_runner import export_folder, remove_expired
+    from tests.release_actions import add_user
+
+    staff.login()
+    page = client.get("/staff/export").get_data(as_text=True)
+    assert 'href="/staff/export/jobs"' in page
+    form_page = client.get("/staff/export/jobs").get_data(as_text=True)
+    assert 'name="format"' in form_page and "Stata (.dta)" in form_page
+    job = _prepare(client, app, format="csv-excel")
+    progress: dict[str, Any] = client.get(f"/staff/export/jobs/{job.id}/progress.json").get_json()
+    assert progress["status"] == DONE and progress["progress"] == 100 and not progress["running"]
+    assert progress["rows_done"] == progress["rows_total"] == job.rows_done
+    detail = client.get(f"/staff/export/jobs/{job.id}").get_data(as_text=True)
+    assert f"/staff/export/jobs/{job.id}/file" in detail and "du-lieu_sipas-kiosk_cu-967.csv" in detail
+
+    add_user(app.extensions["hailong.engine"], "canbo2", next(iter(_staff_role())))
+    other = app.test_client()
+    other.post("/auth/login", data={"username": "canbo2", "password": "hailong-demo"})
+    for path in ("", "/progress.json", "/file"):  # another account does not see it
+        assert other.get(f"/staff/export/jobs/{job.id}{path}").status_code == 404
+
+    path = export_folder(app) / job.file_name
+    assert path.is_file()
+    stray = export_folder(app) / "999-stray.csv"
+    stray.write_text("x")
+    assert remove_expired(app) == 1 and not stray.exists() and path.is_file()  # kept while within its time
+    later = utcnow() + timedelta(hours=float(app.config["EXPORT_KEEP_HOURS"]), minutes=1)
+    assert remove_expired(app, now=later) == 1 and not path.exists()
+    with Session(app.extensions["hailong.engine"]) as session:
+        row = session.get(ExportJob, job.id)
+        assert row is not None and row.status == EXPIRED
+    gone = client.get(f"/staff/export/jobs/{job.id}/file")
+    assert gone.status_code == 404 and "chuẩn bị lại" in gone.get_data(as_text=True)
+
+
+def _staff_role() -> Any:
+    from survey.store.models import Role
+
+    return [Role.STAFF]
+
+
+def test_bad_choices_are_refused_with_a_message(app, client, demo, staff) -> None:  # type: ignore[no-untyped-def]
+    staff.login()
+    bad_format = client.post("/staff/export/jobs", data={**CHOICE, "format": "pdf"})
+    assert bad_format.status_code == 400 and "định dạng" in bad_format.get_data(as_text=True)
+    assert client.post("/staff/export/jobs", data={**CHOICE, "period": "Q7"}).status_code == 400
+    assert client.post("/staff/export/jobs", data={**CHOICE, "service": "KHONG-CO"}).status_code == 404
+    assert client.post("/staff/export/jobs", data={**CHOICE, "questionnaire": "khong-co"}).status_code == 404
+    with Session(app.extensions["hailong.engine"]) as session:
+        assert session.scalars(select(ExportJob)).all() == []
+
+
+def test_an_officer_cannot_prepare_an_export_outside_the_scope(app, client, db, demo) -> None:  # type: ignore[no-untyped-def]
+    from survey.auth import hash_password
+    from survey.store.models import Role, User
+
+    commune = db.scalar(select(Unit).where(Unit.code == "31825"))
+    assert commune is not None
+    db.add(User(username="canbo-xa", password_hash=hash_password("hailong-demo"), role=Role.STAFF,
+                view_unit_id=commune.id))
+    db.commit()
+    client.post("/auth/login", data={"username": "canbo-xa", "password": "hailong-demo"})
+    assert client.post("/staff/export/jobs", data={**CHOICE, "unit": "32128"}).status_code == 404  # another commune
+    assert client.post("/staff/export/jobs", data={**CHOICE, "unit": "96"}).status_code == 404  # the province
+    job = _prepare(client, app, unit="31825", format="csv")
+    assert job.status == DONE and job.choice["unit"] == "31825"
+    from survey.reports.sipas_tables import subtree_ids
+
+    body = _file(client, job.id).decode("utf-8")
+    inside = set(db.scalars(select(Unit.code).where(Unit.id.in_(subtree_ids(db, commune)))))
+    assert {line.split(",")[2] for line in body.splitlines()[1:]} <= inside  # only what the commune counts
