@@ -213,3 +213,27 @@ def test_an_officer_cannot_prepare_an_export_outside_the_scope(app, client, db, 
     body = _file(client, job.id).decode("utf-8")
     inside = set(db.scalars(select(Unit.code).where(Unit.id.in_(subtree_ids(db, commune)))))
     assert {line.split(",")[2] for line in body.splitlines()[1:]} <= inside  # only what the commune counts
+
+
+def test_a_failed_job_says_so_and_logs_no_data(app, client, demo, staff, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A job that fails is marked failed with the kind of error; the log says where it failed,
+    never the exception's message, which may quote a cell (an answer, a phone number)."""
+    import logging
+
+    from survey.reports import export_runner
+    from survey.store.export_records import FAILED
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        cell = "Chị " + "Lan, số " + "0912" + "345678"  # built here: a traceback shows source lines
+        raise ValueError(f"không ghi được ô {cell!r}")
+
+    monkeypatch.setattr(export_runner, "_write", broken)
+    staff.login()
+    with caplog.at_level(logging.DEBUG):
+        job = _prepare(client, app, format="csv")
+    assert job.status == FAILED and job.error == "ValueError"
+    assert "export" in caplog.text and "ValueError" in caplog.text  # the kind of error and where
+    assert "0912345678" not in caplog.text and "Chị Lan" not in caplog.text
+    assert not list(export_runner.export_folder(app).glob("*.part"))  # no partial file left behind
+    detail = client.get(f"/staff/export/jobs/{job.id}").get_data(as_text=True)
+    assert "0912345678" not in detail

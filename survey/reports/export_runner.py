@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import traceback
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,9 +80,12 @@ def run(app: Flask, export_id: int) -> str:
         except Exception as exc:
             session.rollback()
             partial.unlink(missing_ok=True)
-            log.exception("export %s failed", export_id)
+            # Where it failed, never the exception's message: that may quote a cell of the data
+            # (an answer, a dossier code), and personal data never goes to the logs.
+            where = "".join(traceback.format_tb(exc.__traceback__)[-5:])
+            log.error("export %s failed: %s\n%s", export_id, type(exc).__name__, where)
             _update(factory, export_id, status=FAILED, error=type(exc).__name__, finished_at=utcnow())
-            raise
+            return FAILED
         now = utcnow()
         _update(factory, export_id, status=DONE, rows_done=rows, rows_total=rows, size=target.stat().st_size,
                 download_name=name, finished_at=now,
