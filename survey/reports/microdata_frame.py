@@ -48,12 +48,30 @@ def microdata(
 ) -> Microdata:
     """The responses as a :class:`~exports.microdata.Microdata`; ``labels`` writes answer texts
     instead of codes (the value labels are in the SPSS and Stata files either way)."""
+    from survey.store.units import UnitMap
+
     questions = exported_questions(questionnaire.id)
+    unit_map = UnitMap(session)
+    todays = unit_map.is_current(unit)
     unit_ids, service_ids = subtree_ids(session, unit), [service.id] if service is not None else None
+    if todays:  # a split old commune counts in every unit of today's map one of its parts went to
+        inside = set(unit_map.tree(unit_map.now).subtree(unit.id))
+        unit_ids = sorted(set(unit_ids) | {uid for uid, places in unit_map.shares().items()
+                                           if any(place in inside for place, _share in places)})
     # the one DB→DataFrame bridge (frames.py)
     design = stored_responses(session, questionnaire.id, unit_ids=unit_ids, service_ids=service_ids)
     if period is not None:
         design = design[[quarter(t) == period for t in design["submitted_at"]]].reset_index(drop=True)
+    if todays:
+        # re-aggregated onto today's map (:meth:`UnitMap.reaggregate`): a response of a split old
+        # commune is one row per part inside ``unit``, its weight × the part's share
+        by_code = {u.code: uid for uid, u in unit_map.units.items()}
+        again = unit_map.reaggregate(design.assign(unit_id=design["unit_code"].map(by_code)))
+        again = again[again["today_unit"].isin(inside)].reset_index(drop=True)
+        codes = {uid: u.code for uid, u in unit_map.units.items()}
+        design = again.drop(columns=["unit_id", "cluster", "today_unit", "share"])
+        design.insert(4, "unit_today_code", again["today_unit"].astype(int).map(codes))
+        design.insert(5, "share", again["share"].astype(float))
     rows = len(design)
     if rows:  # a datetime variable in Vietnam time (ISO 8601 with +07:00 in CSV and XLSX)
         design["submitted_at"] = pd.to_datetime([local(t) for t in design["submitted_at"]], utc=True).tz_convert(VIETNAM)
@@ -74,12 +92,16 @@ def microdata(
             design[column_of[q.id]] = pd.to_numeric(design[column_of[q.id]], errors="coerce")
     service_names = {s.code: s.name(language) for s in session.scalars(
         select(Service).where(Service.code.in_(sorted(set(design["service_code"])))))} if rows else {}
-    design.insert(5, "service_name", design["service_code"].map(service_names))
+    design.insert(list(design.columns).index("service_code") + 1, "service_name", design["service_code"].map(service_names))
     variables = [
         Variable("response_id", _("Response id (made on the device)"), identifier=True),
         Variable("version", _("Questionnaire version"), identifier=True),
         Variable("unit_code", _("Unit code"), identifier=True),
         Variable("unit_name", _("Unit")),
+        *((Variable("unit_today_code", _("Unit of today's map the row is counted in (re-aggregated)"), identifier=True),
+           Variable("share", _("Share of the response in that unit (a commune split in July 2025: its share, else 1); "
+                               "the weight is multiplied by it, and the rows of one response are one respondent: "
+                               "cluster on response_id"))) if todays else ()),
         Variable("service_code", _("Service code"), identifier=True),
         Variable("service_name", _("Service")),
         Variable("channel", _("Channel (kiosk, enumerator, web)"), categories=channel_labels()),
@@ -96,8 +118,9 @@ def microdata(
     return Microdata(title=title, frame=design, variables=tuple(variables))
 
 
-DESIGN_COLUMNS = frozenset({"response_id", "version", "unit_code", "unit_name", "service_code", "service_name",
-                            "channel", "submitted_at", "review_status", "flag", "weight"})
+DESIGN_COLUMNS = frozenset({"response_id", "version", "unit_code", "unit_name", "unit_today_code", "share",
+                            "service_code", "service_name", "channel", "submitted_at", "review_status", "flag",
+                            "weight"})
 
 
 def channel_labels() -> dict[str, str]:

@@ -81,6 +81,7 @@ class SipasReport:
     n_responses: int
     periods: tuple[str, ...] = ()  # quarters with responses to this service, oldest first
     regrouped: bool = False  # responses of old units (before July 2025) counted on today's map
+    by_share: bool = False  # among them, a split old commune's counted by its share in this unit
 
 
 def sipas_report(
@@ -95,12 +96,21 @@ def sipas_report(
     frame = responses_frame(session, questionnaire, service_ids=[service.id] if service is not None else None)
     units = UnitMap(session)
     counted = units.counted_in(unit)
-    in_domain = frame["unit_id"].isin(counted)
+    if units.is_current(unit):
+        # today's unit: the old units' responses re-aggregated onto it, a split old commune's
+        # by its share (weight × share; the response one PSU, ``cluster``)
+        inside = units.tree(units.now).subtree(unit.id)
+        frame = units.reaggregate(frame, dict.fromkeys(inside, unit.id), area="_domain")
+        in_domain = frame["_domain"] == unit.id
+    else:
+        frame["cluster"] = frame["response_id"]
+        in_domain = frame["unit_id"].isin(counted)
     frame_periods = quarters(frame["submitted_at"])
     if period is not None:
         in_domain &= frame_periods == period
     frame["domain"] = in_domain.map({True: "unit", False: "other"})
     n_responses = int((frame["domain"] == "unit").sum())
+    by_share = bool(((frame["domain"] == "unit") & (frame["share"] < 1)).any()) if "share" in frame else False
     labels = {e.id: e.label.get(language) for e in questionnaire.elements}
     labels.update({q.id: q.label.get(language) for q in questionnaire.questions})
     rows: list[dict[str, object]] = []
@@ -110,8 +120,9 @@ def sipas_report(
 
         # One response in the whole sample is one PSU: no variance can be estimated (and a t interval
         # would have 0 degrees of freedom). Score it for its point estimates; the row shows no interval.
-        single = len(frame) < 2
-        design = SurveyDesign(weight="weight", lonely_psu="certainty") if single else SurveyDesign(weight="weight")
+        single = frame["cluster"].nunique() < 2
+        design = (SurveyDesign(weight="weight", psu="cluster", lonely_psu="certainty") if single
+                  else SurveyDesign(weight="weight", psu="cluster"))
         scored = score_sipas(frame, sipas_spec(questionnaire), design=design, by=["domain"], confidence=confidence,
                              df="inf" if single else "design").to_frame()
         scored = scored[scored["domain"] == "unit"].copy()
@@ -128,10 +139,10 @@ def sipas_report(
         columns=_columns(confidence),
         rows=tuple(rows),
     )
-    old_units = {uid for uid in counted if not units.is_current(units.units[uid])}
+    old_units = {uid for uid, u in units.units.items() if not units.is_current(u)}
     regrouped = units.is_current(unit) and bool(frame.loc[frame["domain"] == "unit", "unit_id"].isin(old_units).any())
     return SipasReport(table=table, n_responses=n_responses, periods=tuple(sorted(frame_periods.unique())),
-                       regrouped=regrouped)
+                       regrouped=regrouped, by_share=by_share)
 
 
 def kind_labels() -> dict[str, str]:

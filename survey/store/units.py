@@ -12,10 +12,10 @@ was split, with the share when known — or by village, when the villages have r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -241,36 +241,61 @@ class UnitMap:
 
         return {uid: found for uid in self.units if len(found := spread(uid, frozenset())) > 1}
 
-    def spread(self, frame: pd.DataFrame, areas: Areas, *, unit: str = "unit_id", area: str = "area",
-               weight: str = "weight") -> pd.DataFrame:
-        """``frame`` (one row per response, ``area`` already set from ``areas.area_of``) with every
-        response of a split old unit counted in each area its parts went to, its weight times the
-        share (re-aggregation onto today's map by shares). Nothing changes on an old map."""
+    def reaggregate(self, frame: pd.DataFrame, area_of: Mapping[int, Any] | None = None, *, day: date | None = None,
+                    unit: str = "unit_id", weight: str = "weight", area: str = "area",
+                    response: str = "response_id") -> pd.DataFrame:
+        """THE re-aggregation of responses onto the map of ``day`` (default today): every caller
+        that shows a period before 1 July 2025 on today's units (results, ranking, PAPI, exports,
+        the release's PAPI part) goes through here.
+
+        ``frame`` has one row per response (``response``, ``unit``, ``weight``). Returned: a copy
+        with ``today_unit`` (the unit of the map on ``day`` the row counts in; NaN: nowhere) and
+        ``share`` (1, or the share of a split old unit — :meth:`shares`), where every response
+        of a split old commune is one row per part, its weight × the part's share, and
+        ``cluster`` = the response id, so a design clusters the copies of one response as ONE
+        PSU (``SurveyDesign(psu="cluster")``; a design with PSUs of its own — PAPI's villages —
+        keeps them: the copies share the original row's PSU). With ``area_of`` (today's unit →
+        the compared unit or domain), ``area`` is set from ``today_unit`` (-1: none) and the
+        copies of one response that land in the same area are merged back into one row (their
+        shares added), so ``n`` counts a response once per area. Row order is kept (the copies
+        of a response follow each other)."""
         import pandas as pd
 
+        single = self.todays(day)
+        out = frame.copy()
+        out["_pos"] = range(len(out))
+        out["today_unit"] = out[unit].map(single)
+        out["share"] = 1.0
+        parts = self.shares(day)
+        split = out[unit].isin(parts)
+        if split.any():
+            table = pd.DataFrame([(uid, target, share) for uid, places in parts.items() for target, share in places],
+                                 columns=[unit, "today_unit", "share"])
+            copies = out[split].drop(columns=["today_unit", "share"]).merge(table, on=unit, how="left")
+            out = pd.concat([out[~split], copies], ignore_index=True)
+        if area_of is not None:
+            out[area] = out["today_unit"].map(area_of).fillna(-1)
+            if pd.api.types.is_float_dtype(out[area]):
+                out[area] = out[area].astype(int)
+            if split.any():
+                key = [response, area]
+                out["share"] = out.groupby(key, sort=False)["share"].transform("sum")
+                out = out.drop_duplicates(key, keep="first")
+        out = out.sort_values("_pos", kind="stable").drop(columns="_pos").reset_index(drop=True)
+        out[weight] = out[weight].astype(float) * out["share"]
+        out["cluster"] = out[response]
+        return out
+
+    def spread(self, frame: pd.DataFrame, areas: Areas, *, unit: str = "unit_id", area: str = "area",
+               weight: str = "weight") -> pd.DataFrame:
+        """``frame`` with ``area`` set on ``areas`` — on today's map by :meth:`reaggregate` (a
+        split old unit's responses in each area its parts went to, weight × share, ``cluster``
+        the response id); on an old map as collected (``frame`` itself when it has ``area``)."""
         if not areas.todays_map or frame.empty:
-            return frame
-        parts: dict[int, list[tuple[int, float]]] = {}
-        for uid, places in self.shares(areas.day).items():
-            by_area: dict[int, float] = {}
-            for place, share in places:
-                target = areas.area_of.get(place, -1)
-                by_area[target] = by_area.get(target, 0.0) + share
-            if len(by_area) > 1:
-                parts[uid] = sorted(by_area.items())
-        split = frame[unit].isin(parts)
-        if not split.any():
-            return frame
-        pieces = [frame[~split]]
-        rows = frame[split]
-        for uid, places in parts.items():
-            mine = rows[rows[unit] == uid]
-            for target, share in places:
-                copy = mine.copy()
-                copy[area] = target
-                copy[weight] = copy[weight].astype(float) * share
-                pieces.append(copy)
-        return pd.concat(pieces, ignore_index=True)
+            if area in frame.columns:
+                return frame
+            return frame.assign(**{area: frame[unit].map(areas.area_of).fillna(-1).astype(int)})
+        return self.reaggregate(frame, areas.area_of, day=areas.day, unit=unit, weight=weight, area=area)
 
     def raw_subtree(self, unit_id: int) -> set[int]:
         """``unit_id`` and every unit stored under it, whatever their validity."""
