@@ -1,0 +1,209 @@
+"""Issue 9 point 3: a period before 1 July 2025 shown on today's map counts a split old commune in
+each of its parts with weight × share, and each of its responses as ONE respondent (PSU) — on the
+results page, in the ranking, on the PAPI page's units and in the microdata — on SQLite and
+PostgreSQL.
+
+A hand-built map: province T → old district D (to 30/6/2025) → old communes X and Y; today's
+communes A and B under T (from 1/7/2025). X was split 60/40 between A and B, Y went whole into A.
+Twenty ratings of 2024-Q1 (12 in X, 8 in Y, weights 1–2, every criterion of a rating the same
+answer so that each element index, and the overall index, is the weighted share satisfied). The
+index and its standard error are recomputed here with numpy from the ratings alone (Taylor
+linearisation of a domain ratio, PSUs = responses with replacement: v = n/(n−1) Σ (z_i − z̄)², z_i
+the sum over a response's copies), and checked to differ from what counting the copies as separate
+respondents gives.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from survey.store.models import (
+    Answer,
+    Channel,
+    Response,
+    ReviewStatus,
+    Role,
+    Service,
+    Unit,
+    UnitCorrespondence,
+    UnitKind,
+    UnitLevel,
+    User,
+)
+
+OLD_END, NEW_START = date(2025, 6, 30), date(2025, 7, 1)
+SHARE_A = 0.6
+PASSWORD = "mat-khau-thu-nghiem-9"
+
+
+def _map(db: Session) -> dict[str, Unit]:
+    t = Unit(code="T99", name="Tỉnh Thử", level=UnitLevel.PROVINCE, kind=UnitKind.TINH)
+    db.add(t)
+    db.flush()
+    d = Unit(code="cu-D991", name="Huyện Cũ", level=UnitLevel.DISTRICT, kind=UnitKind.HUYEN, parent_id=t.id,
+             valid_to=OLD_END)
+    db.add(d)
+    db.flush()
+    units = {"T": t, "D": d}
+    for key, name in (("X", "Xã Tách Đôi"), ("Y", "Xã Nhập Trọn")):
+        units[key] = Unit(code=f"cu-{key}9901", name=name, level=UnitLevel.COMMUNE, kind=UnitKind.XA,
+                          parent_id=d.id, valid_to=OLD_END)
+    for key, name in (("A", "Xã Mới An"), ("B", "Xã Mới Bình")):
+        units[key] = Unit(code=f"99{key}01", name=name, level=UnitLevel.COMMUNE, kind=UnitKind.XA, parent_id=t.id,
+                          valid_from=NEW_START)
+    db.add_all(units[k] for k in "XYAB")
+    db.flush()
+    db.add_all([
+        UnitCorrespondence(old_unit_id=units["X"].id, new_unit_id=units["A"].id, share=SHARE_A, partly=True,
+                           basis="population"),
+        UnitCorrespondence(old_unit_id=units["X"].id, new_unit_id=units["B"].id, share=1 - SHARE_A, partly=True,
+                           basis="population"),
+        UnitCorrespondence(old_unit_id=units["Y"].id, new_unit_id=units["A"].id, share=None, partly=False),
+    ])
+    db.flush()
+    return units
+
+
+def _ratings(db: Session, units: dict[str, Unit]) -> dict[str, np.ndarray]:
+    """Twenty ratings of 2024-Q1; returns the independent copy of what was stored."""
+    from survey.collect.responses import payload_hash
+    from survey.store.catalogue import latest, publish
+
+    questionnaire = latest("sipas-kiosk")
+    version = publish(db, questionnaire).id
+    service = Service(code="dv-thu", name_vi="Dịch vụ thử", name_en="Test service", category="administrative")
+    db.add(service)
+    db.flush()
+    criteria = [q.id for q in questionnaire.scored_questions()]
+    rng = np.random.default_rng(9)
+    where = np.array(["X"] * 12 + ["Y"] * 8)
+    answer = rng.integers(1, 6, size=len(where))
+    weight = rng.uniform(1.0, 2.0, size=len(where)).round(3)
+    responses, answers = [], []
+    for i, (key, value, w) in enumerate(zip(where, answer, weight, strict=True)):
+        rid = uuid.uuid5(uuid.NAMESPACE_URL, f"h9-share/{i}")
+        when = datetime(2024, 2, 1 + i, 3, 0, tzinfo=UTC)
+        values = dict.fromkeys(criteria, int(value))
+        responses.append({
+            "id": rid, "questionnaire_id": questionnaire.id, "questionnaire_version_id": version,
+            "unit_id": units[key].id, "service_id": service.id, "desk_id": None, "channel": Channel.KIOSK,
+            "started_at": when, "submitted_at": when, "received_at": when, "review_status": ReviewStatus.APPROVED,
+            "weight": float(w), "dossier_key": None,
+            "payload_hash": payload_hash(questionnaire, units[key].id, service.id, values)})
+        answers.extend({"response_id": rid, "question_id": q, "value_num": float(value), "value_text": None}
+                       for q in criteria)
+    db.execute(insert(Response), responses)
+    db.execute(insert(Answer), answers)
+    db.add(User(username="canbo9", password_hash=_hash(), role=Role.STAFF, view_unit_id=units["T"].id))
+    db.commit()
+    return {"where": where, "satisfied": (answer >= 4).astype(float), "weight": weight}
+
+
+def _hash() -> str:
+    from survey.auth import hash_password
+
+    return hash_password(PASSWORD)
+
+
+def _by_hand(data: dict[str, np.ndarray], part: str, *, clustered: bool = True) -> tuple[float, float]:
+    """The index of today's commune ``part`` and its SE, from the ratings alone: each rating of X
+    counts with w × share, Y's wholly in A; the domain ratio's linearised values summed per
+    response (``clustered``) or, wrongly, each copy its own PSU."""
+    in_x = data["where"] == "X"
+    share = {"A": np.where(in_x, SHARE_A, 1.0), "B": np.where(in_x, 1 - SHARE_A, 0.0)}[part]
+    w, y = data["weight"] * share, data["satisfied"]
+    estimate = float((w * y).sum() / w.sum())
+    z = w * (y - estimate) / w.sum()  # one value per response: its copy in ``part`` (0 when none)
+    if not clustered:  # X's ratings are two rows each (one per part): the other copy adds a zero PSU
+        z = np.concatenate([z, np.zeros(int(in_x.sum()))])
+    n = len(z)
+    return estimate, float(np.sqrt(n / (n - 1) * ((z - z.mean()) ** 2).sum()))
+
+
+@pytest.fixture
+def split_map(app) -> tuple[dict[str, Unit], dict[str, np.ndarray]]:  # type: ignore[no-untyped-def]
+    from survey.store.db import get_session
+
+    with app.app_context():
+        db = get_session()
+        units = _map(db)
+        data = _ratings(db, units)
+        return {k: u.code for k, u in units.items()}, data  # type: ignore[return-value]
+
+
+def test_results_and_ranking_count_a_split_commune_by_its_share(app, db, split_map) -> None:  # type: ignore[no-untyped-def]
+    from survey.reports.ranking import unit_ranking
+    from survey.reports.sipas_tables import sipas_report
+    from survey.store.catalogue import latest
+
+    codes, data = split_map
+    questionnaire = latest("sipas-kiosk")
+    unit = {k: db.query(Unit).filter_by(code=c).one() for k, c in codes.items()}
+    with app.test_request_context():
+        ranking = unit_ranking(db, questionnaire, level=UnitLevel.COMMUNE, service=None, period="2024-Q1",
+                               language="vi", min_n=1, parent=unit["T"])
+        reports = {k: sipas_report(db, questionnaire, unit[k], None, language="vi", period="2024-Q1", min_n=1)
+                   for k in "AB"}
+    ranked = {r["code"]: r for r in ranking.table.rows}
+    for part in "AB":
+        estimate, se = _by_hand(data, part)
+        _e, wrong_se = _by_hand(data, part, clustered=False)
+        assert abs(wrong_se - se) > 1e-4  # the check can tell the two apart
+        overall = next(r for r in reports[part].table.rows if r["_kind"] == "overall")
+        assert overall["estimate"] == pytest.approx(estimate, abs=1e-12)
+        assert overall["se"] == pytest.approx(se, rel=1e-9)
+        row = ranked[codes[part]]
+        assert row["estimate"] == pytest.approx(estimate, abs=1e-12)
+        assert row["se"] == pytest.approx(se, rel=1e-9)
+        assert reports[part].regrouped and reports[part].by_share
+    # n: every rating of X counts once in each part, Y's only in A
+    assert reports["A"].n_responses == 20 and reports["B"].n_responses == 12
+    assert ranked[codes["A"]]["n"] == 20 and ranked[codes["B"]]["n"] == 12
+    # the province counts each rating once, with its whole weight
+    whole = float((data["weight"] * data["satisfied"]).sum() / data["weight"].sum())
+    assert ranking.parent is not None and ranking.parent["n"] == 20
+    assert ranking.parent["estimate"] == pytest.approx(whole, abs=1e-12)
+    # rank intervals on a design that resamples whole ratings: within 1 … 2, holding the rank
+    for part in "AB":
+        row = ranked[codes[part]]
+        assert 1 <= row["rank_low"] <= row["rank"] <= row["rank_high"] <= 2
+    # on the map of the time: X and Y as collected, no share anywhere
+    with app.test_request_context():
+        then = unit_ranking(db, questionnaire, level=UnitLevel.COMMUNE, service=None, period="2024-Q1",
+                            language="vi", min_n=1, parent=unit["T"], todays_map=False)
+    old = {r["code"]: r["n"] for r in then.table.rows if r["code"] != codes["T"]}  # the province heads it
+    assert old == {codes["X"]: 12, codes["Y"]: 8}
+
+
+def test_the_page_and_the_microdata_say_they_are_re_aggregated(app, client, split_map) -> None:  # type: ignore[no-untyped-def]
+    codes, data = split_map
+    assert client.post("/auth/login", data={"username": "canbo9", "password": PASSWORD}).status_code == 302
+    page = client.get(f"/staff/results?unit={codes['B']}&period=2024-Q1&questionnaire=sipas-kiosk")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="map-note"' in html and 'id="share-note"' in html
+    today = client.get(f"/staff/results?unit={codes['X']}&period=2024-Q1&questionnaire=sipas-kiosk")
+    assert 'id="share-note"' not in today.get_data(as_text=True)  # the old commune: as published then
+
+    body = client.get(f"/staff/export.csv?unit={codes['T']}&questionnaire=sipas-kiosk&excel=0").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert len(rows) == 12 * 2 + 8  # X's ratings once per part, Y's once
+    by_part: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_part.setdefault(row["unit_today_code"], []).append(row)
+    assert {r["response_id"] for r in by_part[codes["B"]]} <= {r["response_id"] for r in by_part[codes["A"]]}
+    assert all(float(r["share"]) == pytest.approx(1 - SHARE_A) for r in by_part[codes["B"]])
+    stored = dict(zip([str(uuid.uuid5(uuid.NAMESPACE_URL, f"h9-share/{i}")) for i in range(20)], data["weight"],
+                      strict=True))
+    for row in rows:  # the weight is the stored weight × the share
+        assert float(row["weight"]) == pytest.approx(stored[row["response_id"]] * float(row["share"]))
+    total = sum(float(r["weight"]) for r in rows)
+    assert total == pytest.approx(float(data["weight"].sum()))  # nothing gained or lost
