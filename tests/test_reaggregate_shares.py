@@ -207,3 +207,27 @@ def test_the_page_and_the_microdata_say_they_are_re_aggregated(app, client, spli
         assert float(row["weight"]) == pytest.approx(stored[row["response_id"]] * float(row["share"]))
     total = sum(float(r["weight"]) for r in rows)
     assert total == pytest.approx(float(data["weight"].sum()))  # nothing gained or lost
+
+
+def test_the_unit_search_finds_historical_units_marked_for_an_old_period(app, client, split_map) -> None:  # type: ignore[no-untyped-def]
+    codes, _data = split_map
+    assert client.post("/auth/login", data={"username": "canbo9", "password": PASSWORD}).status_code == 302
+    today = client.get("/staff/units/search?q=xa&levels=commune").get_json()
+    assert {r["code"] for r in today["results"]} == {codes["A"], codes["B"]}  # today's map only
+    assert not today["history"] and not any(r["historical"] for r in today["results"])
+    for asked in ("period=2024-Q1", "period=2025", "history=1"):  # a period before the reform, or asked for
+        found = client.get(f"/staff/units/search?q=xa&levels=commune&{asked}").get_json()
+        assert found["history"] is True
+        by_code = {r["code"]: r for r in found["results"]}
+        assert set(by_code) == {codes[k] for k in "ABXY"}, asked
+        assert [r["historical"] for r in found["results"]] == [False, False, True, True]  # today's units first
+        old = by_code[codes["X"]]
+        assert old["note"] == "trước 1/7/2025" and old["parent"] == "Huyện Cũ" and old["label"].endswith(
+            f"({codes['X']})")  # the field still sends "Name (code)"
+        assert by_code[codes["A"]]["note"] == ""
+    later = client.get("/staff/units/search?q=xa&levels=commune&period=2026-Q1").get_json()
+    assert not later["history"] and len(later["results"]) == 2
+    district = client.get("/staff/units/search?q=huyen cu&history=1").get_json()
+    assert [r["code"] for r in district["results"]] == [codes["D"]]  # the old district, whatever the tone marks
+    page = client.get(f"/staff/results?unit={codes['A']}&period=2024-Q1&questionnaire=sipas-kiosk")
+    assert page.status_code == 200  # (the searchable field appears past 300 units; the page renders either way)

@@ -425,6 +425,11 @@ class Found:
     kind: UnitKind
     level: UnitLevel
     parent: str  # the name of the unit it is under on the day ("" at the top)
+    valid_to: date | None = None  # set: a historical unit (of the map before 1 July 2025, or ended)
+
+    @property
+    def historical(self) -> bool:
+        return self.valid_to is not None
 
     def label(self) -> str:
         """What the picker shows and sends back: ``Phường An Xuyên (32002)``."""
@@ -456,12 +461,17 @@ def _rows(session: Session) -> list[_Row]:
 
 
 def search_units(session: Session, query: str, *, within: int | None = None,
-                 levels: Iterable[UnitLevel] | None = None, day: date | None = None, limit: int = 20) -> list[Found]:
+                 levels: Iterable[UnitLevel] | None = None, day: date | None = None, limit: int = 20,
+                 history: bool = False) -> list[Found]:
     """Units of the map on ``day`` (default today) whose name contains every word of ``query``
     whatever the tone marks and case ("thoi binh" finds "Thới Bình"), or whose code starts with
     it; only ``within`` a unit's area (its subtree) and of ``levels`` when given. Exact codes
     and names first, then names that start with the query, then the others, in Vietnamese
-    order. Reads plain columns, not objects: fast enough on the whole country."""
+    order. Reads plain columns, not objects: fast enough on the whole country.
+
+    ``history``: the historical units too (ended before ``day``: ``valid_to`` set — the old
+    districts and communes of before 1 July 2025), after the units of the day of the same rank,
+    each under the unit it was under then, ``within`` meaning: stored under a unit of the area."""
     from survey.text import fold
 
     day = day or today()
@@ -491,9 +501,19 @@ def search_units(session: Session, query: str, *, within: int | None = None,
             inside.add(uid)
             stack.extend(children.get(uid, []))
     text = " ".join(words)
-    hits: list[tuple[int, tuple[tuple[int, ...], tuple[int, ...], str], int]] = []
-    for uid, code, name, level, _kind, _parent, _start, _end, folded in rows:
-        if (wanted is not None and level not in wanted) or (inside is not None and uid not in inside):
+    old: dict[int, _Row] = {}
+    if history:
+        for r in stored:
+            if r[0] not in by_id and r[7] is not None and r[7] < day:
+                node: int | None = r[5]  # stored under a unit of the area (the old district under the province)
+                while inside is not None and node is not None and node not in inside:
+                    node = every[node][5] if node in every else None
+                if inside is None or node is not None or r[0] == within:
+                    old[r[0]] = r
+    hits: list[tuple[int, bool, tuple[tuple[int, ...], tuple[int, ...], str], int]] = []
+    for uid, code, name, level, _kind, _parent, _start, _end, folded in [*rows, *old.values()]:
+        if (wanted is not None and level not in wanted) or (inside is not None and uid not in inside
+                                                             and uid not in old):
             continue
         if code.casefold().startswith(query.strip().casefold()):
             rank = 0 if code.casefold() == query.strip().casefold() else 2
@@ -502,13 +522,15 @@ def search_units(session: Session, query: str, *, within: int | None = None,
             rank = 1 if text in (folded, bare) else (2 if bare.startswith(text) or folded.startswith(text) else 3)
         else:
             continue
-        hits.append((rank, sort_key(name), uid))
+        hits.append((rank, uid in old, sort_key(name), uid))
     hits.sort()
     out = []
-    for _rank, _key, uid in hits[:limit]:
-        _id, code, name, level, kind, _p, _s, _e, _f = by_id[uid]
-        up = parent_on_day(uid)
-        out.append(Found(uid, code, name, kind, level, by_id[up][2] if up is not None else ""))
+    for _rank, was, _key, uid in hits[:limit]:
+        _id, code, name, level, kind, up, _s, end, _f = old[uid] if was else by_id[uid]
+        if not was:
+            up = parent_on_day(uid)
+        parent = (by_id[up][2] if not was else every[up][2]) if up is not None and up in every else ""
+        out.append(Found(uid, code, name, kind, level, parent, end if was else None))
     return out
 
 
