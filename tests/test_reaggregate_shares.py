@@ -21,6 +21,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -231,3 +232,111 @@ def test_the_unit_search_finds_historical_units_marked_for_an_old_period(app, cl
     assert [r["code"] for r in district["results"]] == [codes["D"]]  # the old district, whatever the tone marks
     page = client.get(f"/staff/results?unit={codes['A']}&period=2024-Q1&questionnaire=sipas-kiosk")
     assert page.status_code == 200  # (the searchable field appears past 300 units; the page renders either way)
+
+
+def _papi_interviews(db: Session, units: dict[str, Unit]) -> None:
+    """Six 2024 household interviews in each of three villages of X and two of Y (the PSUs,
+    stratum: the old district), answers drawn as the demo draws them."""
+    from survey.collect.responses import answer_values, payload_hash
+    from survey.demo import _papi_answer
+    from survey.store.catalogue import latest, publish
+
+    questionnaire = latest("papi-household")
+    version = publish(db, questionnaire).id
+    service = db.query(Service).filter_by(code="dv-thu").one()
+    villages = []
+    for key, count in (("X", 3), ("Y", 2)):
+        for k in range(1, count + 1):
+            villages.append(Unit(code=f"{units[key].code}-A{k}", name=f"Ấp {key}{k}", level=UnitLevel.HAMLET,
+                                 kind=UnitKind.AP, parent_id=units[key].id, valid_to=OLD_END))
+    db.add_all(villages)
+    db.flush()
+    rng = np.random.default_rng(19)
+    from questionnaires.expressions import evaluate
+
+    responses, answers = [], []
+    for village in villages:
+        local = rng.normal(0.0, 0.5)
+        for k in range(6):
+            values: dict[str, object] = {}
+            for q in questionnaire.active_questions():
+                if q.relevant and not evaluate(q.relevant, values):
+                    continue
+                value = _papi_answer(q, rng, local + rng.normal(0.0, 0.6))
+                if value is not None:
+                    values[q.id] = value
+            rid = uuid.uuid5(uuid.NAMESPACE_URL, f"h9-papi/{village.code}/{k}")
+            when = datetime(2024, 5, 1 + k, 2, 0, tzinfo=UTC)
+            responses.append({
+                "id": rid, "questionnaire_id": questionnaire.id, "questionnaire_version_id": version,
+                "unit_id": village.id, "service_id": service.id, "desk_id": None, "channel": Channel.ENUMERATOR,
+                "started_at": when, "submitted_at": when, "received_at": when, "review_status": ReviewStatus.APPROVED,
+                "weight": float(rng.uniform(1.0, 2.0)), "dossier_key": None, "stratum": "D991", "psu": village.code,
+                "payload_hash": payload_hash(questionnaire, village.id, service.id, values)})
+            answers.extend({"response_id": rid, **a} for a in answer_values(questionnaire, values))
+    db.execute(insert(Response), responses)
+    db.execute(insert(Answer), answers)
+    db.commit()
+
+
+def test_papi_and_its_release_count_a_split_commune_by_its_share(app, db, split_map) -> None:  # type: ignore[no-untyped-def]
+    from flask_babel import force_locale
+
+    from scoring.design import SurveyDesign
+    from scoring.papi import score_papi
+    from survey.periods import Period
+    from survey.portal.snapshot_builder import ReleaseSpec, build_snapshot
+    from survey.reports.frames import responses_frame
+    from survey.reports.papi_tables import papi_report, papi_spec
+    from survey.store.catalogue import latest
+
+    codes, _data = split_map
+    unit = {k: db.query(Unit).filter_by(code=c).one() for k, c in codes.items()}
+    _papi_interviews(db, unit)
+    questionnaire = latest("papi-household")
+    with app.test_request_context(), force_locale("vi"):
+        report = {k: papi_report(db, questionnaire, unit[k], year="2024", language="vi", min_n=1) for k in "TAB"}
+        old_d = papi_report(db, questionnaire, unit["D"], year="2024", language="vi", min_n=1, todays_map=False,
+                            compare_level=UnitLevel.COMMUNE)
+        spec = ReleaseSpec(period=Period.parse("2024"), scope="T99", questionnaires=("papi-household",),
+                           min_publish_n=1, min_effective_n=0)
+        built = build_snapshot(db, spec, release={"id": 0})  # type: ignore[typeddict-item]
+
+    def total(found):  # type: ignore[no-untyped-def]
+        return next(r for r in found.table.rows if r["_kind"] == "total")
+
+    # B holds 40% of X and nothing else: X's interviews, its villages, its score and interval as
+    # on the map of the time (a ratio does not move when all its weights are scaled; the copies
+    # stay in their village, so the design is the same)
+    old_x = next(r for r in old_d.districts.rows if r["code"] == codes["X"])
+    assert (report["B"].n_responses, report["B"].n_villages) == (18, 3) and report["B"].by_share
+    assert total(report["B"])["estimate"] == pytest.approx(old_x["estimate"], rel=1e-12)
+    assert total(report["B"])["ci_low"] == pytest.approx(old_x["ci_low"], rel=1e-9)
+    assert total(report["B"])["ci_high"] == pytest.approx(old_x["ci_high"], rel=1e-9)
+    # A: X's interviews at 60% of their weight and Y's whole, on the year's whole design
+    assert (report["A"].n_responses, report["A"].n_villages) == (30, 5)
+    frame = responses_frame(db, questionnaire)
+    spec_papi = papi_spec(questionnaire)
+    for indicator in (i for d in spec_papi.dimensions for s in d.sub_dimensions for i in s.indicators):
+        frame[indicator.column] = frame[indicator.column].clip(indicator.low, indicator.high)
+    in_x = frame["unit_id"].map(lambda uid: db.get(Unit, uid).parent_id == unit["X"].id)
+    by_hand = frame.assign(d="A", psu=frame["design_psu"], stratum=frame["design_stratum"],
+                           weight=np.where(in_x, SHARE_A, 1.0) * frame["weight"])
+    other = frame[in_x].assign(d="other", psu=frame["design_psu"], stratum=frame["design_stratum"],
+                               weight=(1 - SHARE_A) * frame.loc[in_x, "weight"])
+    design = SurveyDesign(weight="weight", stratum="stratum", psu="psu", lonely_psu="adjust")
+    expected = score_papi(pd.concat([by_hand, other]), spec_papi, design=design, by=["d"]).to_frame()
+    expected = expected[(expected["d"] == "A") & (expected["kind"] == "total")].iloc[0]
+    assert total(report["A"])["estimate"] == pytest.approx(float(expected["estimate"]), rel=1e-12)
+    assert total(report["A"])["se"] == pytest.approx(float(expected["se"]), rel=1e-9)
+    # the province's compared communes: X in both parts (largest part only would leave B empty)
+    compared = {r["code"]: r for r in report["T"].districts.rows}
+    assert (compared[codes["A"]]["n"], compared[codes["B"]]["n"]) == (30, 18)
+    assert (compared[codes["A"]]["n_psu"], compared[codes["B"]]["n_psu"]) == (5, 3)
+    assert compared[codes["B"]]["estimate"] == pytest.approx(old_x["estimate"], rel=1e-12)
+    assert report["T"].n_responses == 30 and not report["T"].by_share  # the province: every interview once
+    # the release's PAPI part goes through the same path
+    assert built["papi"] is not None
+    released = {r["unit"]: r for r in built["papi"]["compared"]}
+    assert (released[codes["A"]]["n"], released[codes["B"]]["n"]) == (30, 18)
+    assert released[codes["B"]]["estimate"] == pytest.approx(old_x["estimate"], rel=1e-12)
