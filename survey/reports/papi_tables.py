@@ -137,12 +137,8 @@ def papi_report(
         compared_frame = unit_map.spread(frame, compared)
     else:
         compared_frame = frame.assign(area=-1)
-    if unit_map.is_current(unit):  # today's unit: old units' interviews re-aggregated onto it, by shares
-        inside = unit_map.tree(unit_map.now).subtree(unit.id)
-        frame = unit_map.reaggregate(frame, dict.fromkeys(inside, unit.id), area="_domain")
-        frame["domain"] = (frame["_domain"] == unit.id).map({True: "unit", False: "other"})
-    else:
-        frame["domain"] = frame["unit_id"].isin(unit_map.counted_in(unit)).map({True: "unit", False: "other"})
+    frame = unit_map.in_unit(frame, unit)  # today's unit: old units' interviews re-aggregated onto it, by shares
+    frame["domain"] = frame["in_unit"].map({True: "unit", False: "other"})
     current = frame[frame["year"] == year]
     in_unit = current["domain"] == "unit"
     rows: list[dict[str, object]] = []
@@ -181,7 +177,7 @@ def papi_report(
         table=ResultTable(title=title, columns=_columns(confidence), rows=tuple(rows)), years=found, year=year,
         base=base, n_responses=int(in_unit.sum()), n_villages=int(current.loc[in_unit, "psu"].nunique()), df=df,
         districts=districts, goals=goals, compare_level=compare_level, levels=levels, todays_map=todays_map,
-        shares=shares, by_share=bool((in_unit & (current["share"] < 1)).any()) if "share" in current else False,
+        shares=shares, by_share=bool((in_unit & (current["share"] < 1)).any()),
     )
 
 

@@ -95,22 +95,16 @@ def sipas_report(
 
     frame = responses_frame(session, questionnaire, service_ids=[service.id] if service is not None else None)
     units = UnitMap(session)
-    counted = units.counted_in(unit)
-    if units.is_current(unit):
-        # today's unit: the old units' responses re-aggregated onto it, a split old commune's
-        # by its share (weight × share; the response one PSU, ``cluster``)
-        inside = units.tree(units.now).subtree(unit.id)
-        frame = units.reaggregate(frame, dict.fromkeys(inside, unit.id), area="_domain")
-        in_domain = frame["_domain"] == unit.id
-    else:
-        frame["cluster"] = frame["response_id"]
-        in_domain = frame["unit_id"].isin(counted)
+    # today's unit: the old units' responses re-aggregated onto it, a split old commune's by its
+    # share (weight × share; the response one PSU, ``cluster``); an old unit: as published then
+    frame = units.in_unit(frame, unit)
+    in_domain = frame["in_unit"]
     frame_periods = quarters(frame["submitted_at"])
     if period is not None:
         in_domain &= frame_periods == period
     frame["domain"] = in_domain.map({True: "unit", False: "other"})
     n_responses = int((frame["domain"] == "unit").sum())
-    by_share = bool(((frame["domain"] == "unit") & (frame["share"] < 1)).any()) if "share" in frame else False
+    by_share = bool(((frame["domain"] == "unit") & (frame["share"] < 1)).any())
     labels = {e.id: e.label.get(language) for e in questionnaire.elements}
     labels.update({q.id: q.label.get(language) for q in questionnaire.questions})
     rows: list[dict[str, object]] = []

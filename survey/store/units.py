@@ -286,6 +286,21 @@ class UnitMap:
         out["cluster"] = out[response]
         return out
 
+    def in_unit(self, frame: pd.DataFrame, unit: Unit, *, column: str = "in_unit") -> pd.DataFrame:
+        """``frame`` (one row per response) with ``column`` true on the rows that count in
+        ``unit``: for a unit of today's map, re-aggregated by :meth:`reaggregate` (a split old
+        commune's responses in it with weight × share, the other part's copy outside it, the two
+        one PSU: ``cluster``); for an old unit, what was collected under it, as published then."""
+        if self.is_current(unit):
+            inside = self.tree(self.now).subtree(unit.id)
+            out = self.reaggregate(frame, dict.fromkeys(inside, unit.id), area="_in")
+            out[column] = out["_in"] == unit.id
+            return out.drop(columns="_in")
+        out = frame.copy()
+        out[column] = out["unit_id"].isin(self.counted_in(unit))
+        out["cluster"], out["share"] = out["response_id"], 1.0
+        return out
+
     def spread(self, frame: pd.DataFrame, areas: Areas, *, unit: str = "unit_id", area: str = "area",
                weight: str = "weight") -> pd.DataFrame:
         """``frame`` with ``area`` set on ``areas`` — on today's map by :meth:`reaggregate` (a
