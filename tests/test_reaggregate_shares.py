@@ -191,6 +191,10 @@ def test_the_page_and_the_microdata_say_they_are_re_aggregated(app, client, spli
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'id="map-note"' in html and 'id="share-note"' in html
+    ranking = client.get(f"/staff/ranking?level=commune&period=2024-Q1&unit={codes['T']}").get_data(as_text=True)
+    assert 'id="share-note"' in ranking and "Tổng hợp lại theo đơn vị hiện nay" in ranking
+    then = client.get("/staff/ranking?level=commune&period=2024-Q1&map=then").get_data(as_text=True)
+    assert 'id="share-note"' not in then  # the map of the time: as published then
     today = client.get(f"/staff/results?unit={codes['X']}&period=2024-Q1&questionnaire=sipas-kiosk")
     assert 'id="share-note"' not in today.get_data(as_text=True)  # the old commune: as published then
 

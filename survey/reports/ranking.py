@@ -63,6 +63,7 @@ class Ranking:
     todays_map: bool = True  # units of today's map (old units' responses re-aggregated onto them)
     model: ModelInfo | None = None  # what produced the modelled indices (None: no model fitted)
     model_covariates: tuple[str, ...] = ()  # the model's covariates, labelled in the page's language
+    by_share: bool = False  # a split old commune's responses counted in its parts by their shares
 
 
 def area_of(session: Session, level: UnitLevel) -> tuple[list[Unit], dict[int, int]]:
@@ -167,7 +168,8 @@ def unit_ranking(
     head = (_row(parent_row, parent, min_n, language),) if parent_row is not None and parent is not None else ()
     return Ranking(ResultTable(title=title, columns=_columns(confidence), rows=head + rows), periods, period, base,
                    summary, parent=head[0] if head else None, todays_map=todays_map, model=model,
-                   model_covariates=_covariate_labels(model, language))
+                   model_covariates=_covariate_labels(model, language),
+                   by_share=bool("share" in frame and ((frame["share"] < 1) & (frame["period"] == period)).any()))
 
 
 @dataclass(frozen=True)
