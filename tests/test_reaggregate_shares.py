@@ -9,8 +9,9 @@ Twenty ratings of 2024-Q1 (12 in X, 8 in Y, weights 1–2, every criterion of a 
 answer so that each element index, and the overall index, is the weighted share satisfied). The
 index and its standard error are recomputed here with numpy from the ratings alone (Taylor
 linearisation of a domain ratio, PSUs = responses with replacement: v = n/(n−1) Σ (z_i − z̄)², z_i
-the sum over a response's copies), and checked to differ from what counting the copies as separate
-respondents gives.
+the sum over a response's copies), checked against R survey (svyby, ids = ~response:
+tests/fixtures/split_shares/make_reference.R and its output) and to differ from what counting the
+copies as separate respondents gives.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import csv
 import io
 import uuid
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,6 +43,7 @@ from survey.store.models import (
 )
 
 OLD_END, NEW_START = date(2025, 6, 30), date(2025, 7, 1)
+FIXTURES = Path(__file__).parent / "fixtures" / "split_shares"  # the ratings and R survey's reference
 SHARE_A = 0.6
 PASSWORD = "mat-khau-thu-nghiem-9"
 
@@ -154,10 +157,20 @@ def test_results_and_ranking_count_a_split_commune_by_its_share(app, db, split_m
         reports = {k: sipas_report(db, questionnaire, unit[k], None, language="vi", period="2024-Q1", min_n=1)
                    for k in "AB"}
     ranked = {r["code"]: r for r in ranking.table.rows}
+    stored = list(csv.DictReader(io.StringIO((FIXTURES / "ratings.csv").read_text(encoding="utf-8"))))
+    assert [r["where"] for r in stored] == list(data["where"])  # the R reference is of these ratings
+    assert [float(r["weight"]) for r in stored] == pytest.approx(list(data["weight"]), abs=1e-12)
+    assert [float(r["satisfied"]) for r in stored] == list(data["satisfied"])
+    reference = {r["part"]: r for r in csv.DictReader(io.StringIO((FIXTURES / "reference.csv").read_text(
+        encoding="utf-8")))}
     for part in "AB":
         estimate, se = _by_hand(data, part)
         _e, wrong_se = _by_hand(data, part, clustered=False)
         assert abs(wrong_se - se) > 1e-4  # the check can tell the two apart
+        # R survey (svyby on ids = ~response), kept in tests/fixtures/split_shares/
+        assert estimate == pytest.approx(float(reference[part]["estimate"]), rel=1e-12)
+        assert se == pytest.approx(float(reference[part]["se"]), rel=1e-12)
+        assert wrong_se == pytest.approx(float(reference[part]["se_separate"]), rel=1e-12)
         overall = next(r for r in reports[part].table.rows if r["_kind"] == "overall")
         assert overall["estimate"] == pytest.approx(estimate, abs=1e-12)
         assert overall["se"] == pytest.approx(se, rel=1e-9)
