@@ -97,10 +97,12 @@ def test_spread_multiplies_the_weights_by_the_shares(db, demo) -> None:  # type:
     db.flush()
     unit_map = UnitMap(db)
     areas = Areas(units=[a, b], area_of={a.id: a.id, b.id: b.id, old.id: b.id}, day=unit_map.now, todays_map=True)
-    frame = pd.DataFrame({"unit_id": [old.id, a.id], "area": [b.id, a.id], "weight": [2.0, 1.0]})
+    frame = pd.DataFrame({"response_id": ["r1", "r2"], "unit_id": [old.id, a.id], "area": [b.id, a.id],
+                          "weight": [2.0, 1.0]})
     spread = unit_map.spread(frame, areas).sort_values(["area", "weight"]).reset_index(drop=True)
     assert spread[["unit_id", "area", "weight"]].values.tolist() == [
         [old.id, a.id, 0.5], [a.id, a.id, 1.0], [old.id, b.id, 1.5]]
+    assert spread["cluster"].tolist() == ["r1", "r2", "r1"]  # the copies of r1 are one PSU
     assert spread["weight"].sum() == pytest.approx(frame["weight"].sum())  # nothing gained or lost
     on_old_map = Areas(units=[old], area_of={old.id: old.id}, day=unit_map.now, todays_map=False)
     assert unit_map.spread(frame, on_old_map) is frame  # the old map is as published

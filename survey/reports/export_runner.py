@@ -27,12 +27,13 @@ from sqlalchemy import select
 
 from exports.microdata import write
 from exports.streaming import STREAMED, write_rows
-from survey.reports.microdata_frame import microdata
+from survey.reports.microdata_frame import microdata, split_communes_touching
 from survey.reports.microdata_stream import stream_microdata
 from survey.store.catalogue import latest
 from survey.store.db import reading_sessionmaker
 from survey.store.export_records import DONE, EXPIRED, FAILED, QUEUED, RUNNING, ExportJob
 from survey.store.models import Service, Unit, utcnow
+from survey.store.units import UnitMap
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,9 @@ def _write(app: Flask, job: ExportJob, path: Path) -> tuple[int, str]:
         service = reader.scalar(select(Service).where(Service.code == code)) if code else None
         period = choice.get("period") or None
         name = f"du-lieu_{job.questionnaire_id}_{unit.code}.{job.suffix}"
-        if job.fmt not in STREAMED:  # SPSS, Stata: pyreadstat writes a whole DataFrame
+        # SPSS, Stata: pyreadstat writes a whole DataFrame; a unit of today's map with a split old
+        # commune inside is re-aggregated by share (microdata_frame), which the stream does not do
+        if job.fmt not in STREAMED or split_communes_touching(UnitMap(reader), unit):
             data = microdata(reader, questionnaire, unit, service=service, period=period, language=language,
                              labels=labels)
             _update(factory, job.id, rows_total=len(data.frame))

@@ -10,6 +10,7 @@ text (comments may name people) — so the file can go to an analyst without per
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from flask_babel import gettext as _
@@ -27,6 +28,10 @@ from survey.store.models import Channel, ReviewStatus, Service, Unit
 
 EXCLUDED_TYPES = frozenset(name for name, t in TYPES.items() if not t.in_microdata)
 """Types never exported (free text, dossier codes, notes, calculations): from the type registry."""
+
+
+if TYPE_CHECKING:
+    from survey.store.units import UnitMap
 
 
 def exported_questions(questionnaire_id: str) -> list[Question]:
@@ -48,12 +53,30 @@ def microdata(
 ) -> Microdata:
     """The responses as a :class:`~exports.microdata.Microdata`; ``labels`` writes answer texts
     instead of codes (the value labels are in the SPSS and Stata files either way)."""
+    from survey.store.units import UnitMap
+
     questions = exported_questions(questionnaire.id)
+    unit_map = UnitMap(session)
     unit_ids, service_ids = subtree_ids(session, unit), [service.id] if service is not None else None
+    split = split_communes_touching(unit_map, unit)
+    todays = bool(split)  # re-aggregated only where a split old commune has a part inside ``unit``
+    if todays:  # a split old commune counts in every unit of today's map one of its parts went to
+        inside = set(unit_map.tree(unit_map.now).subtree(unit.id))
+        unit_ids = sorted(set(unit_ids) | split)
     # the one DB→DataFrame bridge (frames.py)
     design = stored_responses(session, questionnaire.id, unit_ids=unit_ids, service_ids=service_ids)
     if period is not None:
         design = design[[quarter(t) == period for t in design["submitted_at"]]].reset_index(drop=True)
+    if todays:
+        # re-aggregated onto today's map (:meth:`UnitMap.reaggregate`): a response of a split old
+        # commune is one row per part inside ``unit``, its weight × the part's share
+        by_code = {u.code: uid for uid, u in unit_map.units.items()}
+        again = unit_map.reaggregate(design.assign(unit_id=design["unit_code"].map(by_code)))
+        again = again[again["today_unit"].isin(inside)].reset_index(drop=True)
+        codes = {uid: u.code for uid, u in unit_map.units.items()}
+        design = again.drop(columns=["unit_id", "cluster", "today_unit", "share"])
+        design.insert(4, "unit_today_code", again["today_unit"].astype(int).map(codes))
+        design.insert(5, "share", again["share"].astype(float))
     rows = len(design)
     if rows:  # a datetime variable in Vietnam time (ISO 8601 with +07:00 in CSV and XLSX)
         design["submitted_at"] = pd.to_datetime([local(t) for t in design["submitted_at"]], utc=True).tz_convert(VIETNAM)
@@ -74,20 +97,35 @@ def microdata(
             design[column_of[q.id]] = pd.to_numeric(design[column_of[q.id]], errors="coerce")
     service_names = {s.code: s.name(language) for s in session.scalars(
         select(Service).where(Service.code.in_(sorted(set(design["service_code"])))))} if rows else {}
-    design.insert(5, "service_name", design["service_code"].map(service_names))
+    design.insert(list(design.columns).index("service_code") + 1, "service_name", design["service_code"].map(service_names))
     return Microdata(title=microdata_title(questionnaire, unit, service, period, language), frame=design,
-                     variables=microdata_variables(questions, language, labels))
+                     variables=microdata_variables(questions, language, labels, reaggregated=todays))
 
 
-def microdata_variables(questions: list[Question], language: str, labels: bool) -> tuple[Variable, ...]:
-    """The export's variables, in column order: the design columns, then one per question (codes
-    with their value labels and missing codes, or with ``labels`` the answer texts)."""
+def split_communes_touching(unit_map: UnitMap, unit: Unit) -> set[int]:
+    """The old communes split in July 2025 (with shares) one of whose parts lies inside today's
+    ``unit``: an export of ``unit`` re-aggregates them by share (none for an old unit)."""
+    if not unit_map.is_current(unit):
+        return set()
+    inside = set(unit_map.tree(unit_map.now).subtree(unit.id))
+    return {uid for uid, places in unit_map.shares().items() if any(place in inside for place, _share in places)}
+
+
+def microdata_variables(questions: list[Question], language: str, labels: bool, *,
+                        reaggregated: bool = False) -> tuple[Variable, ...]:
+    """The export's variables, in column order: the design columns (with ``reaggregated`` the
+    unit of today's map and the share of each row), then one per question (codes with their value
+    labels and missing codes, or with ``labels`` the answer texts)."""
     column_of = {q.id: q.id if q.id not in DESIGN_COLUMNS else f"q_{q.id}" for q in questions}
     return (
         Variable("response_id", _("Response id (made on the device)"), identifier=True),
         Variable("version", _("Questionnaire version"), identifier=True),
         Variable("unit_code", _("Unit code"), identifier=True),
         Variable("unit_name", _("Unit")),
+        *((Variable("unit_today_code", _("Unit of today's map the row is counted in (re-aggregated)"), identifier=True),
+           Variable("share", _("Share of the response in that unit (a commune split in July 2025: its share, else 1); "
+                               "the weight is multiplied by it, and the rows of one response are one respondent: "
+                               "cluster on response_id"))) if reaggregated else ()),
         Variable("service_code", _("Service code"), identifier=True),
         Variable("service_name", _("Service")),
         Variable("channel", _("Channel (kiosk, enumerator, web)"), categories=channel_labels()),
@@ -108,8 +146,9 @@ def microdata_title(questionnaire: Questionnaire, unit: Unit, service: Service |
                                         service.name(language) if service else None, period) if part)
 
 
-DESIGN_COLUMNS = frozenset({"response_id", "version", "unit_code", "unit_name", "service_code", "service_name",
-                            "channel", "submitted_at", "review_status", "flag", "weight"})
+DESIGN_COLUMNS = frozenset({"response_id", "version", "unit_code", "unit_name", "unit_today_code", "share",
+                            "service_code", "service_name", "channel", "submitted_at", "review_status", "flag",
+                            "weight"})
 
 
 def channel_labels() -> dict[str, str]:

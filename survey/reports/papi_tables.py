@@ -93,6 +93,7 @@ class PapiReport:
     # The yes/no indicators as shares of the unit's households, each with its logit interval
     # (as R's ``svyciprop(method="logit")``: a share near 0 or 1 keeps an interval inside [0, 1])
     shares: ResultTable | None = None
+    by_share: bool = False  # a split old commune's interviews counted in the unit by its share
 
 
 def papi_report(
@@ -127,17 +128,24 @@ def papi_report(
         compare_level = next((lv for lv in below if lv != UnitLevel.DEPARTMENT), below[0] if below else None)
     compared = (unit_map.areas(top, compare_level, day=day, todays_map=todays_map) if compare_level is not None
                 else None)
-    frame["area"] = (frame["unit_id"].map(compared.area_of).fillna(-1).astype(int) if compared is not None
-                     else -1)
     frame["stratum"] = frame["design_stratum"].fillna("").astype(str)  # the design's strata (one if none)
+    # the PSU of the interview as collected: the copies of a split old commune's interview
+    # (re-aggregated by shares below) keep their village, so they stay ONE PSU
     frame["psu"] = frame["design_psu"].where(frame["design_psu"].notna(), "unit-" + frame["unit_id"].astype(str))
-    frame["domain"] = frame["unit_id"].isin(unit_map.counted_in(unit)).map({True: "unit", False: "other"})
+    compared_frame = frame
+    if compared is not None:
+        compared_frame = unit_map.spread(frame, compared)
+    else:
+        compared_frame = frame.assign(area=-1)
+    frame = unit_map.in_unit(frame, unit)  # today's unit: old units' interviews re-aggregated onto it, by shares
+    frame["domain"] = frame["in_unit"].map({True: "unit", False: "other"})
     current = frame[frame["year"] == year]
     in_unit = current["domain"] == "unit"
     rows: list[dict[str, object]] = []
     df: float | None = None
     design = SurveyDesign(weight="weight", stratum="stratum", psu="psu", lonely_psu="adjust")
-    districts = _district_table(compared.units if compared is not None else [], current, spec, design, confidence=confidence,
+    districts = _district_table(compared.units if compared is not None else [],
+                                compared_frame[compared_frame["year"] == year], spec, design, confidence=confidence,
                                 min_n=min_n, year=year, compare_level=compare_level)
     if in_unit.any():
         scored = score_papi(current, spec, design=design, by=["domain"], confidence=confidence,
@@ -169,7 +177,7 @@ def papi_report(
         table=ResultTable(title=title, columns=_columns(confidence), rows=tuple(rows)), years=found, year=year,
         base=base, n_responses=int(in_unit.sum()), n_villages=int(current.loc[in_unit, "psu"].nunique()), df=df,
         districts=districts, goals=goals, compare_level=compare_level, levels=levels, todays_map=todays_map,
-        shares=shares,
+        shares=shares, by_share=bool((in_unit & (current["share"] < 1)).any()),
     )
 
 

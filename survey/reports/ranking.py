@@ -63,6 +63,7 @@ class Ranking:
     todays_map: bool = True  # units of today's map (old units' responses re-aggregated onto them)
     model: ModelInfo | None = None  # what produced the modelled indices (None: no model fitted)
     model_covariates: tuple[str, ...] = ()  # the model's covariates, labelled in the page's language
+    by_share: bool = False  # a split old commune's responses counted in its parts by their shares
 
 
 def area_of(session: Session, level: UnitLevel) -> tuple[list[Unit], dict[int, int]]:
@@ -109,8 +110,11 @@ def unit_ranking(
     frame["area"] = frame["unit_id"].map(areas).fillna(-1).astype(int)  # -1: above the level (province desks)
     inside = unit_map.counted_in(parent) if parent is not None else set(unit_map.units)
     frame["parent"] = frame["unit_id"].isin(inside)
+    frame["cluster"] = frame["response_id"]
     whole_frame = frame  # the province-wide figure counts every response once
-    frame = unit_map.spread(frame, chosen)  # a split old commune's responses go to its parts by their shares
+    # a split old commune's responses go to its parts by their shares, each response ONE PSU
+    # (``cluster``): its copies in two areas are not two independent observations
+    frame = unit_map.spread(frame, chosen)
     base = previous_quarter(period) if period else None
     base = base if base in periods else None
     scores = pd.DataFrame(columns=["area", "n", "n_psu", "estimate", "se", "ci_low", "ci_high"])
@@ -118,7 +122,7 @@ def unit_ranking(
     changes = pd.DataFrame(columns=["area", "change", "change_se", "significant"])
     if period in periods:
         spec = sipas_spec(questionnaire)
-        design = SurveyDesign(weight="weight")
+        design = SurveyDesign(weight="weight", psu="cluster")
         scored = score_sipas(frame, spec, design=design, by=["period", "area"], confidence=confidence).to_frame()
         scored = scored[(scored["kind"] == "overall") & (scored["period"] == period) & (scored["area"] >= 0)]
         scores = scored[["area", "n", "n_psu", "estimate", "se", "ci_low", "ci_high"]]
@@ -143,7 +147,8 @@ def unit_ranking(
     eligible = table["estimate"].where(table["n"] >= min_n)
     table["rank"] = rank(eligible.astype(float))
     table["group"] = groups(eligible.astype(float))
-    table = table.merge(_rank_intervals(table, eligible, confidence), on="area", how="left")
+    shared = frame[(frame["period"] == period) & (frame["area"] >= 0)] if period in periods else frame.iloc[:0]
+    table = table.merge(_rank_intervals(table, eligible, confidence, shared, questionnaire), on="area", how="left")
     modelled = _modelled(session, table, units, confidence)
     model = table.attrs.get("model")
     table = table.merge(modelled, on="area", how="left")
@@ -163,7 +168,8 @@ def unit_ranking(
     head = (_row(parent_row, parent, min_n, language),) if parent_row is not None and parent is not None else ()
     return Ranking(ResultTable(title=title, columns=_columns(confidence), rows=head + rows), periods, period, base,
                    summary, parent=head[0] if head else None, todays_map=todays_map, model=model,
-                   model_covariates=_covariate_labels(model, language))
+                   model_covariates=_covariate_labels(model, language),
+                   by_share=bool("share" in frame and ((frame["share"] < 1) & (frame["period"] == period)).any()))
 
 
 @dataclass(frozen=True)
@@ -254,15 +260,47 @@ def desk_ranking(
 
 RANK_DRAWS = 1000  # draws of the indices behind each rank interval
 RANK_SEED = 2026
+RANK_REPLICATES = 500  # bootstrap replicates behind the rank intervals of units sharing responses
 
 
-def _rank_intervals(table: pd.DataFrame, eligible: pd.Series, confidence: float) -> pd.DataFrame:
-    """Rank intervals of the ranked units from draws of N(estimate, SE²)."""
+def _overall_only(plan: Any) -> Any:
+    """The part of a SIPAS plan the overall index uses (as the release builder's)."""
+    from scoring.composites import LinearPlan
+
+    j = plan.ids.index("overall")
+    used = plan.coef[:, j] != 0
+    return LinearPlan(y=plan.y[:, used], coef=plan.coef[used][:, [j]], offset=plan.offset[[j]],
+                      kinds=("overall",), ids=("overall",))
+
+
+def _rank_intervals(table: pd.DataFrame, eligible: pd.Series, confidence: float,
+                    frame: pd.DataFrame | None = None, questionnaire: Questionnaire | None = None) -> pd.DataFrame:
+    """Rank intervals of the ranked units from draws of N(estimate, SE²) — the units' respondents
+    are disjoint, so their estimates are independent. Where they are not (``frame``, the quarter's
+    rows by ``area``, has a response of a split old commune in two ranked units, re-aggregated by
+    shares), independent draws would treat its copies as separate respondents: the intervals come
+    from Rao–Wu bootstrap replicates that resample whole responses (``cluster``) instead, so the
+    two units' estimates move together as they do."""
     from scoring.sae import posterior_rank_intervals
 
     ranked = table[eligible.notna() & table["se"].notna()]
     if len(ranked) < 2:
         return pd.DataFrame({"area": ranked["area"], "rank_low": ranked["rank"], "rank_high": ranked["rank"]})
+    if frame is not None and questionnaire is not None and "cluster" in frame.columns:
+        mine = frame[frame["area"].isin(set(ranked["area"]))]
+        if mine["cluster"].duplicated().any():
+            from dataclasses import replace
+
+            from scoring.compare import score_rank_intervals
+            from scoring.design import SurveyDesign
+            from scoring.sipas import sipas_plan
+
+            boot = replace(SurveyDesign(weight="weight", psu="cluster"), variance="bootstrap",
+                           replicates=RANK_REPLICATES, seed=RANK_SEED)
+            found = score_rank_intervals(mine, _overall_only(sipas_plan(mine, sipas_spec(questionnaire))),
+                                         score="overall", unit="area", design=boot, confidence=confidence,
+                                         units=list(ranked["area"]))
+            return found[["area", "rank_low", "rank_high"]].astype({"area": int})
     draws = pd.DataFrame({"area": ranked["area"], "estimate": ranked["estimate"].astype(float),
                           "mse": ranked["se"].astype(float) ** 2})
     out = posterior_rank_intervals(draws, area="area", confidence=confidence, draws=RANK_DRAWS, seed=RANK_SEED)

@@ -81,6 +81,7 @@ class SipasReport:
     n_responses: int
     periods: tuple[str, ...] = ()  # quarters with responses to this service, oldest first
     regrouped: bool = False  # responses of old units (before July 2025) counted on today's map
+    by_share: bool = False  # among them, a split old commune's counted by its share in this unit
 
 
 def _period_words(period: str | None, language: str) -> str | None:
@@ -105,13 +106,16 @@ def sipas_report(
 
     frame = responses_frame(session, questionnaire, service_ids=[service.id] if service is not None else None)
     units = UnitMap(session)
-    counted = units.counted_in(unit)
-    in_domain = frame["unit_id"].isin(counted)
+    # today's unit: the old units' responses re-aggregated onto it, a split old commune's by its
+    # share (weight × share; the response one PSU, ``cluster``); an old unit: as published then
+    frame = units.in_unit(frame, unit)
+    in_domain = frame["in_unit"]
     frame_periods = quarters(frame["submitted_at"])
     if period is not None:
         in_domain &= frame_periods == period
     frame["domain"] = in_domain.map({True: "unit", False: "other"})
     n_responses = int((frame["domain"] == "unit").sum())
+    by_share = bool(((frame["domain"] == "unit") & (frame["share"] < 1)).any())
     labels = {e.id: e.label.get(language) for e in questionnaire.elements}
     labels.update({q.id: q.label.get(language) for q in questionnaire.questions})
     rows: list[dict[str, object]] = []
@@ -121,8 +125,9 @@ def sipas_report(
 
         # One response in the whole sample is one PSU: no variance can be estimated (and a t interval
         # would have 0 degrees of freedom). Score it for its point estimates; the row shows no interval.
-        single = len(frame) < 2
-        design = SurveyDesign(weight="weight", lonely_psu="certainty") if single else SurveyDesign(weight="weight")
+        single = frame["cluster"].nunique() < 2
+        design = (SurveyDesign(weight="weight", psu="cluster", lonely_psu="certainty") if single
+                  else SurveyDesign(weight="weight", psu="cluster"))
         scored = score_sipas(frame, sipas_spec(questionnaire), design=design, by=["domain"], confidence=confidence,
                              df="inf" if single else "design").to_frame()
         scored = scored[scored["domain"] == "unit"].copy()
@@ -139,10 +144,10 @@ def sipas_report(
         columns=_columns(confidence),
         rows=tuple(rows),
     )
-    old_units = {uid for uid in counted if not units.is_current(units.units[uid])}
+    old_units = {uid for uid, u in units.units.items() if not units.is_current(u)}
     regrouped = units.is_current(unit) and bool(frame.loc[frame["domain"] == "unit", "unit_id"].isin(old_units).any())
     return SipasReport(table=table, n_responses=n_responses, periods=tuple(sorted(frame_periods.unique())),
-                       regrouped=regrouped)
+                       regrouped=regrouped, by_share=by_share)
 
 
 def kind_labels() -> dict[str, str]:

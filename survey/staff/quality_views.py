@@ -56,17 +56,18 @@ def flag_label(code: str | None, detail: dict[str, Any] | None = None) -> str:
     return quality.flag_label(code, detail)
 
 
-def _overall(frame: Any, questionnaire: Any, counted: set[int], period: str) -> dict[str, Any] | None:
+def _overall(frame: Any, questionnaire: Any, unit_map: UnitMap, unit: Unit, period: str) -> dict[str, Any] | None:
     from scoring.design import SurveyDesign
     from scoring.sipas import score_sipas
 
-    keep = frame["unit_id"].isin(counted) & (quarters(frame["submitted_at"]) == period)
-    frame = frame.copy()
+    frame = unit_map.in_unit(frame, unit)  # as the results page: a split old commune by its share
+    keep = frame["in_unit"] & (quarters(frame["submitted_at"]) == period)
     frame["domain"] = keep.map({True: "unit", False: "other"})
     n = int(keep.sum())
     if not n:
         return {"n": 0, "estimate": None, "low": None, "high": None}
-    scored = score_sipas(frame, sipas_spec(questionnaire), design=SurveyDesign(weight="weight"), by=["domain"],
+    scored = score_sipas(frame, sipas_spec(questionnaire), design=SurveyDesign(weight="weight", psu="cluster"),
+                         by=["domain"],
                          confidence=float(current_app.config["CONFIDENCE_LEVEL"])).to_frame()
     row = scored[(scored["domain"] == "unit") & (scored["kind"] == "overall")]
     if row.empty:
@@ -79,7 +80,8 @@ def sensitivity(session: Any, unit: Unit, period: str, questionnaire_id: str) ->
     """The overall index as it counts and with the flagged (not rejected) ratings, and the flagged
     ratings per desk of the quarter."""
     questionnaire = latest(questionnaire_id)
-    counted = UnitMap(session).counted_in(unit)
+    unit_map = UnitMap(session)
+    counted = unit_map.counted_in(unit)
     counts = responses_frame(session, questionnaire)
     flagged_in = or_(approved_filter(session),
                      and_(Response.flag.is_not(None), Response.review_status == ReviewStatus.RECEIVED))
@@ -93,8 +95,8 @@ def sensitivity(session: Any, unit: Unit, period: str, questionnaire_id: str) ->
             Response.flag.is_not(None), Response.review_status == ReviewStatus.RECEIVED,
             Response.submitted_at >= start, Response.submitted_at < end)
         .group_by(Desk.code, Desk.name).order_by(Desk.code)).all()
-    return {"as_counted": _overall(counts, questionnaire, counted, period),
-            "with_flagged": _overall(everything, questionnaire, counted, period),
+    return {"as_counted": _overall(counts, questionnaire, unit_map, unit, period),
+            "with_flagged": _overall(everything, questionnaire, unit_map, unit, period),
             "per_desk": [(code, name, int(n)) for code, name, n in per_desk], "questionnaire": questionnaire}
 
 

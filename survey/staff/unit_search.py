@@ -7,6 +7,7 @@ Staff and admins use it (the admin area's forms call it too)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -59,11 +60,41 @@ def search() -> Any:
                 unit_map = UnitMap(session)
                 if within not in set(unit_map.tree(unit_map.now).subtree(scope)):
                     within = scope  # outside the user's area: their own area instead
-    found = search_units(get_session(), query, within=within, levels=levels or None, limit=LIMIT + 1)
+    history = request.args.get("history") == "1" or before_reform(request.args.get("period") or "")
+    found = search_units(get_session(), query, within=within, levels=levels or None, limit=LIMIT + 1,
+                         history=history)
     language = current_language()
     return jsonify({
         "query": query,
+        "history": history,
         "results": [{"code": f.code, "name": f.name, "label": f.label(), "kind": kind_label(f.kind, language),
-                     "parent": f.parent} for f in found[:LIMIT]],
+                     "parent": f.parent, "historical": f.historical,
+                     "note": historical_note(f.valid_to) if f.valid_to is not None else ""}
+                    for f in found[:LIMIT]],
         "more": len(found) > LIMIT,
     })
+
+
+def before_reform(period: str) -> bool:
+    """Does the page's period (``2024-Q1``, ``2024``) begin before 1 July 2025? Anything else: no."""
+    import re
+
+    from survey.store.units import REFORM_DAY, quarter_days, year_days
+
+    period = period.strip()
+    if re.fullmatch(r"\d{4}-Q[1-4]", period):
+        return quarter_days(period)[0] < REFORM_DAY
+    if re.fullmatch(r"\d{4}", period):
+        return year_days(period)[0] < REFORM_DAY
+    return False
+
+
+def historical_note(valid_to: date) -> str:
+    """How a historical unit is marked in the list: "trước 1/7/2025" for the old map."""
+    from flask_babel import gettext as _
+
+    from survey.store.units import LAST_OLD_DAY
+
+    if valid_to == LAST_OLD_DAY:
+        return _("before 1/7/2025")
+    return _("until %(day)s", day=f"{valid_to.day}/{valid_to.month}/{valid_to.year}")

@@ -12,10 +12,10 @@ was split, with the share when known — or by village, when the villages have r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -241,36 +241,76 @@ class UnitMap:
 
         return {uid: found for uid in self.units if len(found := spread(uid, frozenset())) > 1}
 
-    def spread(self, frame: pd.DataFrame, areas: Areas, *, unit: str = "unit_id", area: str = "area",
-               weight: str = "weight") -> pd.DataFrame:
-        """``frame`` (one row per response, ``area`` already set from ``areas.area_of``) with every
-        response of a split old unit counted in each area its parts went to, its weight times the
-        share (re-aggregation onto today's map by shares). Nothing changes on an old map."""
+    def reaggregate(self, frame: pd.DataFrame, area_of: Mapping[int, Any] | None = None, *, day: date | None = None,
+                    unit: str = "unit_id", weight: str = "weight", area: str = "area",
+                    response: str = "response_id") -> pd.DataFrame:
+        """THE re-aggregation of responses onto the map of ``day`` (default today): every caller
+        that shows a period before 1 July 2025 on today's units (results, ranking, PAPI, exports,
+        the release's PAPI part) goes through here.
+
+        ``frame`` has one row per response (``response``, ``unit``, ``weight``). Returned: a copy
+        with ``today_unit`` (the unit of the map on ``day`` the row counts in; NaN: nowhere) and
+        ``share`` (1, or the share of a split old unit — :meth:`shares`), where every response
+        of a split old commune is one row per part, its weight × the part's share, and
+        ``cluster`` = the response id, so a design clusters the copies of one response as ONE
+        PSU (``SurveyDesign(psu="cluster")``; a design with PSUs of its own — PAPI's villages —
+        keeps them: the copies share the original row's PSU). With ``area_of`` (today's unit →
+        the compared unit or domain), ``area`` is set from ``today_unit`` (-1: none) and the
+        copies of one response that land in the same area are merged back into one row (their
+        shares added), so ``n`` counts a response once per area. Row order is kept (the copies
+        of a response follow each other)."""
         import pandas as pd
 
+        single = self.todays(day)
+        out = frame.copy()
+        out["_pos"] = range(len(out))
+        out["today_unit"] = out[unit].map(single)
+        out["share"] = 1.0
+        parts = self.shares(day)
+        split = out[unit].isin(parts)
+        if split.any():
+            table = pd.DataFrame([(uid, target, share) for uid, places in parts.items() for target, share in places],
+                                 columns=[unit, "today_unit", "share"])
+            copies = out[split].drop(columns=["today_unit", "share"]).merge(table, on=unit, how="left")
+            out = pd.concat([out[~split], copies], ignore_index=True)
+        if area_of is not None:
+            out[area] = out["today_unit"].map(area_of).fillna(-1)
+            if pd.api.types.is_float_dtype(out[area]):
+                out[area] = out[area].astype(int)
+            if split.any():
+                key = [response, area]
+                out["share"] = out.groupby(key, sort=False)["share"].transform("sum")
+                out = out.drop_duplicates(key, keep="first")
+        out = out.sort_values("_pos", kind="stable").drop(columns="_pos").reset_index(drop=True)
+        out[weight] = out[weight].astype(float) * out["share"]
+        out["cluster"] = out[response]
+        return out
+
+    def in_unit(self, frame: pd.DataFrame, unit: Unit, *, column: str = "in_unit") -> pd.DataFrame:
+        """``frame`` (one row per response) with ``column`` true on the rows that count in
+        ``unit``: for a unit of today's map, re-aggregated by :meth:`reaggregate` (a split old
+        commune's responses in it with weight × share, the other part's copy outside it, the two
+        one PSU: ``cluster``); for an old unit, what was collected under it, as published then."""
+        if self.is_current(unit):
+            inside = self.tree(self.now).subtree(unit.id)
+            out = self.reaggregate(frame, dict.fromkeys(inside, unit.id), area="_in")
+            out[column] = out["_in"] == unit.id
+            return out.drop(columns="_in")
+        out = frame.copy()
+        out[column] = out["unit_id"].isin(self.counted_in(unit))
+        out["cluster"], out["share"] = out["response_id"], 1.0
+        return out
+
+    def spread(self, frame: pd.DataFrame, areas: Areas, *, unit: str = "unit_id", area: str = "area",
+               weight: str = "weight") -> pd.DataFrame:
+        """``frame`` with ``area`` set on ``areas`` — on today's map by :meth:`reaggregate` (a
+        split old unit's responses in each area its parts went to, weight × share, ``cluster``
+        the response id); on an old map as collected (``frame`` itself when it has ``area``)."""
         if not areas.todays_map or frame.empty:
-            return frame
-        parts: dict[int, list[tuple[int, float]]] = {}
-        for uid, places in self.shares(areas.day).items():
-            by_area: dict[int, float] = {}
-            for place, share in places:
-                target = areas.area_of.get(place, -1)
-                by_area[target] = by_area.get(target, 0.0) + share
-            if len(by_area) > 1:
-                parts[uid] = sorted(by_area.items())
-        split = frame[unit].isin(parts)
-        if not split.any():
-            return frame
-        pieces = [frame[~split]]
-        rows = frame[split]
-        for uid, places in parts.items():
-            mine = rows[rows[unit] == uid]
-            for target, share in places:
-                copy = mine.copy()
-                copy[area] = target
-                copy[weight] = copy[weight].astype(float) * share
-                pieces.append(copy)
-        return pd.concat(pieces, ignore_index=True)
+            if area in frame.columns:
+                return frame
+            return frame.assign(**{area: frame[unit].map(areas.area_of).fillna(-1).astype(int)})
+        return self.reaggregate(frame, areas.area_of, day=areas.day, unit=unit, weight=weight, area=area)
 
     def raw_subtree(self, unit_id: int) -> set[int]:
         """``unit_id`` and every unit stored under it, whatever their validity."""
@@ -400,6 +440,11 @@ class Found:
     kind: UnitKind
     level: UnitLevel
     parent: str  # the name of the unit it is under on the day ("" at the top)
+    valid_to: date | None = None  # set: a historical unit (of the map before 1 July 2025, or ended)
+
+    @property
+    def historical(self) -> bool:
+        return self.valid_to is not None
 
     def label(self) -> str:
         """What the picker shows and sends back: ``Phường An Xuyên (32002)``."""
@@ -431,12 +476,17 @@ def _rows(session: Session) -> list[_Row]:
 
 
 def search_units(session: Session, query: str, *, within: int | None = None,
-                 levels: Iterable[UnitLevel] | None = None, day: date | None = None, limit: int = 20) -> list[Found]:
+                 levels: Iterable[UnitLevel] | None = None, day: date | None = None, limit: int = 20,
+                 history: bool = False) -> list[Found]:
     """Units of the map on ``day`` (default today) whose name contains every word of ``query``
     whatever the tone marks and case ("thoi binh" finds "Thới Bình"), or whose code starts with
     it; only ``within`` a unit's area (its subtree) and of ``levels`` when given. Exact codes
     and names first, then names that start with the query, then the others, in Vietnamese
-    order. Reads plain columns, not objects: fast enough on the whole country."""
+    order. Reads plain columns, not objects: fast enough on the whole country.
+
+    ``history``: the historical units too (ended before ``day``: ``valid_to`` set — the old
+    districts and communes of before 1 July 2025), after the units of the day of the same rank,
+    each under the unit it was under then, ``within`` meaning: stored under a unit of the area."""
     from survey.text import fold
 
     day = day or today()
@@ -466,9 +516,19 @@ def search_units(session: Session, query: str, *, within: int | None = None,
             inside.add(uid)
             stack.extend(children.get(uid, []))
     text = " ".join(words)
-    hits: list[tuple[int, tuple[tuple[int, ...], tuple[int, ...], str], int]] = []
-    for uid, code, name, level, _kind, _parent, _start, _end, folded in rows:
-        if (wanted is not None and level not in wanted) or (inside is not None and uid not in inside):
+    old: dict[int, _Row] = {}
+    if history:
+        for r in stored:
+            if r[0] not in by_id and r[7] is not None and r[7] < day:
+                node: int | None = r[5]  # stored under a unit of the area (the old district under the province)
+                while inside is not None and node is not None and node not in inside:
+                    node = every[node][5] if node in every else None
+                if inside is None or node is not None or r[0] == within:
+                    old[r[0]] = r
+    hits: list[tuple[int, bool, tuple[tuple[int, ...], tuple[int, ...], str], int]] = []
+    for uid, code, name, level, _kind, _parent, _start, _end, folded in [*rows, *old.values()]:
+        if (wanted is not None and level not in wanted) or (inside is not None and uid not in inside
+                                                             and uid not in old):
             continue
         if code.casefold().startswith(query.strip().casefold()):
             rank = 0 if code.casefold() == query.strip().casefold() else 2
@@ -477,13 +537,15 @@ def search_units(session: Session, query: str, *, within: int | None = None,
             rank = 1 if text in (folded, bare) else (2 if bare.startswith(text) or folded.startswith(text) else 3)
         else:
             continue
-        hits.append((rank, sort_key(name), uid))
+        hits.append((rank, uid in old, sort_key(name), uid))
     hits.sort()
     out = []
-    for _rank, _key, uid in hits[:limit]:
-        _id, code, name, level, kind, _p, _s, _e, _f = by_id[uid]
-        up = parent_on_day(uid)
-        out.append(Found(uid, code, name, kind, level, by_id[up][2] if up is not None else ""))
+    for _rank, was, _key, uid in hits[:limit]:
+        _id, code, name, level, kind, up, _s, end, _f = old[uid] if was else by_id[uid]
+        if not was:
+            up = parent_on_day(uid)
+        parent = (by_id[up][2] if not was else every[up][2]) if up is not None and up in every else ""
+        out.append(Found(uid, code, name, kind, level, parent, end if was else None))
     return out
 
 

@@ -2,7 +2,8 @@
 // (/staff/units/search) for the units whose name has the typed words, whatever the tone marks and
 // case, within the user's area. Arrow keys move in the list, Enter chooses, Escape closes; the
 // field then holds "Name (code)", which the server reads. Without JavaScript the same field takes
-// a code or a name as typed.
+// a code or a name as typed. Historical units (valid to 30 June 2025) are listed too, marked
+// "trước 1/7/2025", when the page's period began before the reform or the box "-history" is ticked.
 (function () {
   "use strict";
 
@@ -16,6 +17,11 @@
     list.hidden = true;
     input.parentNode.insertBefore(list, input.nextSibling);
     var status = document.getElementById(input.id + "-status");
+    var history = document.getElementById(input.id + "-history");
+    if (history) {
+      history.closest(".unit-history").hidden = false;
+      history.addEventListener("change", function () { if (input.value.trim()) { ask(); } });
+    }
     input.setAttribute("role", "combobox");
     input.setAttribute("aria-autocomplete", "list");
     input.setAttribute("aria-expanded", "false");
@@ -61,7 +67,9 @@
         item.id = listId + "-" + i;
         item.setAttribute("role", "option");
         item.setAttribute("aria-selected", "false");
-        item.textContent = found.label + (found.parent ? " — " + found.parent : "");
+        item.textContent = found.label + (found.parent ? " — " + found.parent : "") +
+          (found.historical && found.note ? " (" + found.note + ")" : "");
+        if (found.historical) { item.className = "historical"; }
         item.addEventListener("mousedown", function (event) { event.preventDefault(); choose(i); });
         list.appendChild(item);
       });
@@ -83,6 +91,10 @@
       var url = input.getAttribute("data-search") + "?q=" + encodeURIComponent(query) +
         "&levels=" + encodeURIComponent(input.getAttribute("data-levels") || "");
       if (input.getAttribute("data-within")) { url += "&within=" + encodeURIComponent(input.getAttribute("data-within")); }
+      // historical units (before 1 July 2025) too: for a page whose period began before the
+      // reform (data-period), or when the user ticks the box beside the field
+      if (input.getAttribute("data-period")) { url += "&period=" + encodeURIComponent(input.getAttribute("data-period")); }
+      if (history && history.checked) { url += "&history=1"; }
       var mine = ++asked;
       fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
         .then(function (response) { return response.ok ? response.json() : {results: []}; })
