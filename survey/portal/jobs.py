@@ -133,6 +133,20 @@ def case_reminders() -> list[str]:
 
 TASKS["case_reminders"] = case_reminders
 
+
+def rebuild_rollups() -> dict[str, int]:
+    """Rebuild the rollups of sufficient statistics of every SIPAS questionnaire in use from the
+    stored responses (:func:`survey.reports.rollups.rebuild`), e.g. after an auto-approval rule
+    changed which responses count; safe to run twice. Returns the number of cells per questionnaire."""
+    from survey.reports.rollups import rebuild
+    from survey.store.db import session_scope
+
+    with _app() as app, session_scope(app.extensions["hailong.engine"]) as session:
+        return rebuild(session)
+
+
+TASKS["rebuild_rollups"] = rebuild_rollups
+
 #: Jobs the worker also runs on a schedule: a name in :data:`TASKS` → Huey ``crontab`` fields (UTC).
 PERIODIC: dict[str, dict[str, str]] = {"case_reminders": {"minute": "0", "hour": "0"}}  # 07:00 Vietnam time
 
