@@ -117,11 +117,11 @@ def _flagged(db: Any, flag: str | None = None, answers: dict[str, int] | None = 
 def _cells_equal_rebuild(db: Any) -> None:
     """Every maintained cell equals its rebuild (same responses, sums to rounding)."""
     db.expire_all()
-    before = {(r.questionnaire_version_id, r.unit_id, r.service_id, r.day): (r.n_responses, r.sums)
+    before = {(r.questionnaire_version_id, r.unit_id, r.service_id, r.day, r.grain): (r.n_responses, r.sums)
               for r in db.scalars(select(Rollup))}
     rollups.rebuild(db)
     db.commit()
-    after = {(r.questionnaire_version_id, r.unit_id, r.service_id, r.day): (r.n_responses, r.sums)
+    after = {(r.questionnaire_version_id, r.unit_id, r.service_id, r.day, r.grain): (r.n_responses, r.sums)
              for r in db.scalars(select(Rollup))}
     assert before.keys() == after.keys()
     for key, (n, sums) in before.items():

@@ -57,8 +57,19 @@ class Layout:
     signature: str
 
 
+_layouts: dict[tuple[str, str], Layout] = {}
+
+
 def layout(questionnaire: Questionnaire) -> Layout:
-    """The layout of ``questionnaire`` (its latest version: the one the pages score with)."""
+    """The layout of ``questionnaire`` (its latest version: the one the pages score with);
+    library versions never change, so it is computed once per version."""
+    key = (questionnaire.id, questionnaire.version)
+    if key not in _layouts:
+        _layouts[key] = _layout(questionnaire)
+    return _layouts[key]
+
+
+def _layout(questionnaire: Questionnaire) -> Layout:
     from scoring.sipas import sipas_plan
 
     spec = sipas_spec(questionnaire)
@@ -99,8 +110,42 @@ def _bound(session: Session, day: date) -> datetime:
 def _row(lay: Layout, cell: Cell, frame: pd.DataFrame) -> dict[str, object]:
     questionnaire_id, version_id, unit_id, service_id, day = cell
     return {"questionnaire_version_id": version_id, "unit_id": unit_id, "service_id": service_id, "day": day,
-            "questionnaire_id": questionnaire_id, "layout": lay.signature, "n_responses": len(frame),
+            "grain": "d", "questionnaire_id": questionnaire_id, "layout": lay.signature, "n_responses": len(frame),
             "sums": _sums_of(lay, frame), "updated_at": utcnow()}
+
+
+def quarter_start(day: date) -> date:
+    """The first day of the quarter of ``day`` (the ``day`` of its quarter cell)."""
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _quarter_end(start: date) -> date:
+    return date(start.year + 1, 1, 1) if start.month == 10 else date(start.year, start.month + 3, 1)
+
+
+def _add(lay: Layout, parts: list[tuple[int, bytes | None]]) -> tuple[int, bytes | None]:
+    """The number of responses and the packed sums of day cells together (sums None if any is)."""
+    n = sum(count for count, _sums in parts)
+    if any(sums is None for _count, sums in parts):
+        return n, None
+    vectors = np.frombuffer(b"".join(bytes(sums or b"") for _count, sums in parts), dtype="<f8")
+    return n, vectors.reshape(len(parts), lay.sums.size).sum(axis=0).astype("<f8").tobytes()
+
+
+def _quarter_rows(lay: Layout, days: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The quarter cells of day-cell rows."""
+    groups: dict[tuple[object, ...], list[dict[str, object]]] = {}
+    for row in days:
+        key = (row["questionnaire_version_id"], row["unit_id"], row["service_id"],
+               quarter_start(row["day"]))  # type: ignore[arg-type]
+        groups.setdefault(key, []).append(row)
+    out = []
+    for (version_id, unit_id, service_id, start), rows in groups.items():
+        n, sums = _add(lay, [(int(r["n_responses"]), r["sums"]) for r in rows])  # type: ignore[call-overload, misc]
+        out.append({"questionnaire_version_id": version_id, "unit_id": unit_id, "service_id": service_id,
+                    "day": start, "grain": "q", "questionnaire_id": rows[0]["questionnaire_id"],
+                    "layout": lay.signature, "n_responses": n, "sums": sums, "updated_at": utcnow()})
+    return out
 
 
 def _lock(session: Session, key: int, shared: bool = False) -> None:
@@ -144,9 +189,25 @@ def recompute(session: Session, cells: set[Cell]) -> None:
             frame = frame[_local_days(frame) == day] if len(frame) else frame
             session.execute(delete(Rollup).where(
                 Rollup.questionnaire_version_id == version_id, Rollup.unit_id == unit_id,
-                Rollup.service_id == service_id, Rollup.day == day))
+                Rollup.service_id == service_id, Rollup.day == day, Rollup.grain == "d"))
             if len(frame):
                 session.execute(insert(Rollup), [_row(lay, cell, frame)])
+        quarters = sorted({(c[0], c[1], c[2], c[3], quarter_start(c[4])) for c in cells if c[0] == questionnaire_id})
+        for quarter in quarters:
+            # after every day lock, in order: all transactions take their locks in one global order
+            _lock(session, store.advisory_key((f"q:{quarter[0]}", *quarter[1:])))
+            _, version_id, unit_id, service_id, start = quarter
+            where = (Rollup.questionnaire_version_id == version_id, Rollup.unit_id == unit_id,
+                     Rollup.service_id == service_id)
+            days = session.execute(select(Rollup.n_responses, Rollup.sums).where(
+                *where, Rollup.grain == "d", Rollup.day >= start, Rollup.day < _quarter_end(start))).all()
+            session.execute(delete(Rollup).where(*where, Rollup.grain == "q", Rollup.day == start))
+            if days:
+                n, sums = _add(lay, [(int(r[0]), r[1]) for r in days])
+                session.execute(insert(Rollup), [{
+                    "questionnaire_version_id": version_id, "unit_id": unit_id, "service_id": service_id,
+                    "day": start, "grain": "q", "questionnaire_id": questionnaire_id, "layout": lay.signature,
+                    "n_responses": n, "sums": sums, "updated_at": utcnow()}])
 
 
 store.HANDLERS[:] = [recompute]
@@ -155,7 +216,7 @@ store.HANDLERS[:] = [recompute]
 def rebuild(session: Session, questionnaires: Iterable[Questionnaire] | None = None) -> dict[str, int]:
     """Rebuild every cell of ``questionnaires`` (default: every SIPAS-scored questionnaire in
     use) from the microdata, in ``session``'s transaction (the caller commits). Returns the
-    number of cells per questionnaire."""
+    number of day cells per questionnaire."""
     from survey.store.catalogue import in_use
 
     chosen = [q for q in (questionnaires if questionnaires is not None else in_use(session)) if scored_as_sipas(q)]
@@ -172,19 +233,21 @@ def rebuild(session: Session, questionnaires: Iterable[Questionnaire] | None = N
                 parts: tuple[Any, ...] = tuple(key)  # type: ignore[arg-type]
                 cell: Cell = (questionnaire.id, int(parts[0]), int(parts[1]), int(parts[2]), parts[3])
                 rows.append(_row(lay, cell, part))
+        rows += _quarter_rows(lay, rows)
         for start in range(0, len(rows), 1000):
             session.execute(insert(Rollup), rows[start:start + 1000])
         session.execute(delete(RollupState).where(RollupState.questionnaire_id == questionnaire.id))
         session.execute(insert(RollupState), [{"questionnaire_id": questionnaire.id, "layout": lay.signature,
                                                "stale": False, "rebuilt_at": utcnow()}])
-        counts[questionnaire.id] = len(rows)
+        counts[questionnaire.id] = sum(1 for row in rows if row["grain"] == "d")
     return counts
 
 
 @dataclass(frozen=True, eq=False)
 class Cells:
-    """The cells a page reads: one row per cell (``unit_id``, ``day``, ``period`` — the quarter
-    in Vietnam —, ``n_responses``) and their packed sums, row for row."""
+    """The cells a page reads — quarter cells: one row per version × unit × service × quarter
+    (``unit_id``, ``day`` — the quarter's first day —, ``period`` — the quarter, ``2026-Q3`` —,
+    ``year``, ``n_responses``) and their packed sums, row for row."""
 
     layout: Layout
     frame: pd.DataFrame
@@ -213,7 +276,7 @@ def usable(session: Session, questionnaire: Questionnaire, service_id: int | Non
                  questionnaire.id)
         return None
     stmt = select(Rollup.unit_id, Rollup.day, Rollup.n_responses, Rollup.sums, Rollup.layout).where(
-        Rollup.questionnaire_id == questionnaire.id)
+        Rollup.questionnaire_id == questionnaire.id, Rollup.grain == "q")  # the pages need quarters at most
     if service_id is not None:
         stmt = stmt.where(Rollup.service_id == service_id)
     rows = session.connection().execute(stmt).all()

@@ -2,7 +2,7 @@
 changed.
 
 A *cell* is one questionnaire version × unit × service × day (in Vietnam time) of the responses
-that count (THE gate, :func:`survey.reports.frames.approved_filter`). Its row of ``rollup`` holds
+that count; each quarter's day cells are also kept summed (``grain = "q"``), which the pages read (THE gate, :func:`survey.reports.frames.approved_filter`). Its row of ``rollup`` holds
 the number of such responses and their packed sums (:mod:`scoring.sums`: Σw·u, Σw·uuᵀ, Σw²·uuᵀ and
 the composites' counts, for the layout of the questionnaire's latest version). ``rollup_state``
 says, per questionnaire, which layout the rows were computed for and whether they are current: a
@@ -71,6 +71,9 @@ class Rollup(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
+    #: ``d``: the cell of one day; ``q``: the sum of a quarter's day cells (``day`` = its first day),
+    #: what the pages read — a few rows per unit and service whatever the number of days.
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True, default="d")
     questionnaire_id: Mapped[str] = mapped_column(String(80))
     layout: Mapped[str] = mapped_column(String(64))
     n_responses: Mapped[int] = mapped_column(Integer)

@@ -1,7 +1,7 @@
 """issue 15 point 1: rollups of sufficient statistics per questionnaire version × unit × service × day
 
-``rollup``: one row per cell of counted responses — their number and their packed sums
-(``scoring.sums``) for the layout named in ``layout``; ``rollup_state``: per questionnaire, the layout
+``rollup``: one row per cell of counted responses (``grain`` d: a day, q: the sum of a quarter's days)
+— their number and their packed sums (``scoring.sums``) for the layout named in ``layout``; ``rollup_state``: per questionnaire, the layout
 its rollups were built for and whether they are current. Empty after the upgrade: the pages score
 the microdata until ``hailong rollups rebuild`` (or the ``rebuild_rollups`` job) has run.
 
@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('unit_id', sa.Integer(), nullable=False),
     sa.Column('service_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('grain', sa.String(length=1), nullable=False),
     sa.Column('questionnaire_id', sa.String(length=80), nullable=False),
     sa.Column('layout', sa.String(length=64), nullable=False),
     sa.Column('n_responses', sa.Integer(), nullable=False),
@@ -34,7 +35,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['questionnaire_version_id'], ['questionnaire_version.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('questionnaire_version_id', 'unit_id', 'service_id', 'day'),
+    sa.PrimaryKeyConstraint('questionnaire_version_id', 'unit_id', 'service_id', 'day', 'grain'),
     )
     op.create_index('ix_rollup_scope', 'rollup', ['questionnaire_id', 'service_id', 'day'])
     op.create_table('rollup_state',
