@@ -5,7 +5,7 @@ The SIPAS pages score with ``SurveyDesign(weight="weight")``: every response is 
 stratum (kiosk ratings; the SIPAS pages never use a household survey's strata and PSUs), so an
 index, its SE and interval, n and the design effect of any domain follow from sums over the
 domain's responses (:mod:`scoring.sums`), and sums add up over cells (questionnaire version × unit ×
-service × day, :mod:`survey.store.rollups`). A page reads the cells of its questionnaire (and
+service × day, :mod:`survey.store.rollup_cells`). A page reads the cells of its questionnaire (and
 service) — a few thousand rows whatever the number of ratings — and gets the microdata's figures
 to rounding (``tests/test_rollups.py`` checks ≤ 1e-12 relative on SQLite and PostgreSQL).
 
@@ -39,9 +39,9 @@ from scoring.sums import SumsLayout, row_sums
 from survey.periods import VIETNAM
 from survey.reports.frames import responses_frame
 from survey.reports.sipas_tables import scored_as_sipas, sipas_spec
-from survey.store import rollups as store
+from survey.store import rollup_cells as store
 from survey.store.models import Response, utcnow
-from survey.store.rollups import Cell, Rollup, RollupState
+from survey.store.rollup_cells import Cell, Rollup, RollupState
 
 log = logging.getLogger(__name__)
 

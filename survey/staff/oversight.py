@@ -131,7 +131,7 @@ def review_rules() -> Any:
                 audit.record("review.rule", target=f"channel:{channel.value}",
                              details={"auto_approve": on, "before": before})
                 changed = True
-        if changed:  # other responses count now: the rollups are stale until rebuilt (survey.store.rollups)
+        if changed:  # other responses count now: the rollups are stale until rebuilt (survey.store.rollup_cells)
             enqueue_after_commit(session, "rebuild_rollups")
         session.commit()
         flash(_("The auto-approval rules are saved."))

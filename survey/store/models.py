@@ -729,4 +729,4 @@ from survey.store import casework as _casework  # noqa: E402,F401
 
 # Rollups of sufficient statistics (revision r15a, issue 15): their tables and the listeners that
 # note which cells a transaction changed.
-from survey.store import rollups as _rollups  # noqa: E402,F401
+from survey.store import rollup_cells as _rollup_cells  # noqa: E402,F401
