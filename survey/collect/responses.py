@@ -340,9 +340,10 @@ def store_many(
             if answers:
                 session.execute(cast(Table, Answer.__table__).insert(), answers)
             # Core INSERTs: name the rollup cells they change (survey.store.rollup_cells)
-            rollups.touch(session, (rollups.cell_of(
+            rollups.touch_inserted(session, ((rollups.cell_of(
                 items[n].questionnaire.id, version_id(session, items[n].questionnaire), items[n].unit_id,
-                items[n].service_id, items[n].submitted_at) for n in new if items[n].response_id in inserted))
+                items[n].service_id, items[n].submitted_at), items[n].response_id)
+                for n in new if items[n].response_id in inserted))
             session.commit()
             retry = [n for n in new if items[n].response_id not in inserted]
             for n in new:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -158,16 +159,19 @@ def _questionnaire_key(questionnaire_id: str) -> int:
     return store.advisory_key((questionnaire_id, 0, 0, 0, date(1, 1, 1)))
 
 
-def recompute(session: Session, cells: set[Cell]) -> None:
-    """Recompute ``cells`` from the microdata (the handler run before every commit that touched
-    them). A questionnaire whose rollups are not in use (never built, stale, another layout) is
-    left alone: its next rebuild covers it. On PostgreSQL each questionnaire is held with a shared
-    advisory lock (a rebuild takes it exclusively) and each cell with an exclusive one, taken in
-    order, so concurrent transactions recompute a cell one after the other, each seeing the
-    other's committed rows."""
+def recompute(session: Session, cells: set[Cell], inserted: dict[Cell, set[uuid.UUID]] | None = None) -> None:
+    """Bring the cells a transaction touched up to date (the handler run before every commit):
+    ``cells`` are recomputed from the microdata; a cell that only gained new responses
+    (``inserted``) gets their sums added — one query for all the new responses of the commit, not
+    a re-read of the cell. A questionnaire whose rollups are not in use (never built, stale,
+    another layout) is left alone: its next rebuild covers it. On PostgreSQL each questionnaire is
+    held with a shared advisory lock (a rebuild takes it exclusively) and each cell with an
+    exclusive one, day cells then quarter cells, each in order — one global order — so concurrent
+    transactions update a cell one after the other, each reading the other's committed result."""
     from survey.store.catalogue import latest
 
-    for questionnaire_id in sorted({c[0] for c in cells}):
+    inserted = inserted or {}
+    for questionnaire_id in sorted({c[0] for c in cells | set(inserted)}):
         _lock(session, _questionnaire_key(questionnaire_id), shared=True)
         state = session.get(RollupState, questionnaire_id, populate_existing=True)
         if state is None or state.stale:
@@ -179,35 +183,73 @@ def recompute(session: Session, cells: set[Cell]) -> None:
         lay = layout(questionnaire)
         if lay.signature != state.layout:
             continue
-        for cell in sorted(c for c in cells if c[0] == questionnaire_id):
+        full = {c for c in cells if c[0] == questionnaire_id}
+        added = {c: ids for c, ids in inserted.items() if c[0] == questionnaire_id and c not in full}
+        new_rows = _new_responses(session, questionnaire, {rid for ids in added.values() for rid in ids})
+        deltas: dict[tuple[str, int, int, int, date], list[tuple[int, bytes | None]]] = {}
+        for cell in sorted(full | set(added)):
             _lock(session, store.advisory_key(cell))
             _, version_id, unit_id, service_id, day = cell
+            where = (Rollup.questionnaire_version_id == version_id, Rollup.unit_id == unit_id,
+                     Rollup.service_id == service_id, Rollup.day == day, Rollup.grain == "d")
+            if cell in added:
+                part = new_rows.get(cell)
+                if part is None:  # none of them counts (held for review): nothing changes
+                    continue
+                delta = (len(part), _sums_of(lay, part))
+                deltas.setdefault((*cell[:4], quarter_start(day)), []).append(delta)
+                old = session.execute(select(Rollup.n_responses, Rollup.sums).where(*where)).first()
+                n, sums = _add(lay, [(int(old[0]), old[1]), delta]) if old is not None else delta
+                session.execute(delete(Rollup).where(*where))
+                session.execute(insert(Rollup), [{**_row(lay, cell, part), "n_responses": n, "sums": sums}])
+                continue
             frame = responses_frame(session, questionnaire, where=[
                 Response.questionnaire_version_id == version_id, Response.unit_id == unit_id,
                 Response.service_id == service_id, Response.submitted_at >= _bound(session, day),
                 Response.submitted_at < _bound(session, day + timedelta(days=1))])
             frame = frame[_local_days(frame) == day] if len(frame) else frame
-            session.execute(delete(Rollup).where(
-                Rollup.questionnaire_version_id == version_id, Rollup.unit_id == unit_id,
-                Rollup.service_id == service_id, Rollup.day == day, Rollup.grain == "d"))
+            session.execute(delete(Rollup).where(*where))
             if len(frame):
                 session.execute(insert(Rollup), [_row(lay, cell, frame)])
-        quarters = sorted({(c[0], c[1], c[2], c[3], quarter_start(c[4])) for c in cells if c[0] == questionnaire_id})
-        for quarter in quarters:
+        recount = {(*c[:4], quarter_start(c[4])) for c in full}
+        for quarter in sorted(recount | set(deltas)):
             # after every day lock, in order: all transactions take their locks in one global order
             _lock(session, store.advisory_key((f"q:{quarter[0]}", *quarter[1:])))
             _, version_id, unit_id, service_id, start = quarter
-            where = (Rollup.questionnaire_version_id == version_id, Rollup.unit_id == unit_id,
-                     Rollup.service_id == service_id)
-            days = session.execute(select(Rollup.n_responses, Rollup.sums).where(
-                *where, Rollup.grain == "d", Rollup.day >= start, Rollup.day < _quarter_end(start))).all()
-            session.execute(delete(Rollup).where(*where, Rollup.grain == "q", Rollup.day == start))
-            if days:
-                n, sums = _add(lay, [(int(r[0]), r[1]) for r in days])
+            where_q = (Rollup.questionnaire_version_id == version_id, Rollup.unit_id == unit_id,
+                       Rollup.service_id == service_id)
+            if quarter in recount:  # from its day cells
+                parts = [(int(r[0]), r[1]) for r in session.execute(select(Rollup.n_responses, Rollup.sums).where(
+                    *where_q, Rollup.grain == "d", Rollup.day >= start, Rollup.day < _quarter_end(start)))]
+            else:  # what it held, plus the new responses
+                old_q = session.execute(select(Rollup.n_responses, Rollup.sums).where(
+                    *where_q, Rollup.grain == "q", Rollup.day == start)).first()
+                parts = ([(int(old_q[0]), old_q[1])] if old_q is not None else []) + deltas[quarter]
+            session.execute(delete(Rollup).where(*where_q, Rollup.grain == "q", Rollup.day == start))
+            if parts:
+                n, sums = _add(lay, parts)
                 session.execute(insert(Rollup), [{
                     "questionnaire_version_id": version_id, "unit_id": unit_id, "service_id": service_id,
                     "day": start, "grain": "q", "questionnaire_id": questionnaire_id, "layout": lay.signature,
                     "n_responses": n, "sums": sums, "updated_at": utcnow()}])
+
+
+def _new_responses(session: Session, questionnaire: Questionnaire, ids: set[uuid.UUID]) -> dict[Cell, pd.DataFrame]:
+    """The responses among ``ids`` that count (THE gate), as frames per cell."""
+    if not ids:
+        return {}
+    chosen = sorted(ids)
+    frames = [responses_frame(session, questionnaire, where=[Response.id.in_(chosen[at:at + 500])], version=True)
+              for at in range(0, len(chosen), 500)]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if not len(frame):
+        return {}
+    frame["day"] = _local_days(frame)
+    out: dict[Cell, pd.DataFrame] = {}
+    for key, part in frame.groupby(["questionnaire_version_id", "unit_id", "service_id", "day"], sort=True):
+        parts: tuple[Any, ...] = tuple(key)  # type: ignore[arg-type]
+        out[(questionnaire.id, int(parts[0]), int(parts[1]), int(parts[2]), parts[3])] = part
+    return out
 
 
 store.HANDLERS[:] = [recompute]

@@ -10,10 +10,11 @@ page reads rollups only when the state is there, not stale, and of the layout it
 
 Maintenance is *recompute the touched cells*: every flush notes (after it wrote them) the cells of the responses (and
 answers) it inserts, updates (review status, flag, weight, unit, service, moment) or deletes; a
-bulk INSERT through Core (``store_many``) names its cells with :func:`touch`. Before the
-transaction commits, the handler :mod:`survey.reports.rollups` registers in :data:`HANDLERS`
-recomputes those cells from the microdata (an ``UPDATE``/``DELETE`` of responses run through the
-session names the cells it matches too), under a per-cell lock (PostgreSQL advisory lock), so
+bulk INSERT through Core (``store_many``) names its new responses with :func:`touch_inserted`.
+Before the transaction commits, the handler :mod:`survey.reports.rollups` registers in :data:`HANDLERS`
+recomputes the changed cells from the microdata (an ``UPDATE``/``DELETE`` of responses run through
+the session names the cells it matches too) and adds new responses' sums to cells nothing else
+changed, under a per-cell lock (PostgreSQL advisory lock), so
 that a cell always equals a rebuild of it. A change of an auto-approval rule (``review_rule``)
 changes which responses count everywhere: it marks every state stale; the view that changes it
 enqueues the ``rebuild_rollups`` job. Without a handler (a script that never built the app)
@@ -48,10 +49,13 @@ from survey.store.models import Answer, Base, Response, ReviewRule, utcnow
 #: (questionnaire id, questionnaire version id, unit id, service id, day)
 Cell = tuple[str, int, int, int, date]
 
-#: Functions ``(session, cells)`` that recompute cells before a commit (set by survey.reports.rollups).
-HANDLERS: list[Callable[[Session, set[Cell]], None]] = []
+#: Functions ``(session, cells, inserted)`` that bring cells up to date before a commit (set by
+#: survey.reports.rollups): ``cells`` to recompute from the microdata, ``inserted`` the ids of new
+#: responses per cell (a cell only new responses touched can just add theirs).
+HANDLERS: list[Callable[[Session, set[Cell], dict[Cell, set[uuid.UUID]]], None]] = []
 
 _DIRTY = "hailong.rollup_cells"
+_INSERTED = "hailong.rollup_inserted"
 _STALE = "hailong.rollup_stale_all"
 _CELL_COLUMNS = ("questionnaire_id", "questionnaire_version_id", "unit_id", "service_id", "submitted_at")
 _WATCHED = ("review_status", "flag", "weight", "unit_id", "service_id", "submitted_at", "channel",
@@ -102,6 +106,18 @@ def touch(session: Session, cells: Iterable[Cell]) -> None:
     session.info.setdefault(_DIRTY, set()).update(cells)
 
 
+def touch_inserted(session: Session, rows: Iterable[tuple[Cell, uuid.UUID]]) -> None:
+    """Have the new responses (``(cell, response id)``, inserted through Core) added to their
+    cells before ``session`` commits."""
+    inserted: dict[Cell, set[uuid.UUID]] = session.info.setdefault(_INSERTED, {})
+    for cell, response_id in rows:
+        inserted.setdefault(cell, set()).add(response_id)
+
+
+def _inserted_ids(session: Session) -> set[uuid.UUID]:
+    return {rid for ids in session.info.get(_INSERTED, {}).values() for rid in ids}
+
+
 def mark_all_stale(session: Session) -> None:
     """Every questionnaire's rollups stale until rebuilt (in ``session``'s transaction)."""
     session.info[_STALE] = True
@@ -137,11 +153,15 @@ def _note_cells(session: Session, _context: Any) -> None:
     cells: set[Cell] = session.info.setdefault(_DIRTY, set())
     for obj in session.new:
         if isinstance(obj, Response) and (cell := _cell(obj)) is not None:
-            cells.add(cell)
-        elif isinstance(obj, Answer) and (response := _response_of(session, obj)) is not None:
-            if (cell := _cell(response)) is not None:
+            touch_inserted(session, [(cell, obj.id)])
+    new_ids = _inserted_ids(session)
+    for obj in session.new:
+        if isinstance(obj, Answer) and obj.response_id not in new_ids \
+                and (response := _response_of(session, obj)) is not None:
+            if (cell := _cell(response)) is not None:  # an answer added to a stored response
                 cells.add(cell)
-        elif isinstance(obj, ReviewRule) and obj.auto_approve is False:  # no row: on
+    for obj in session.new:
+        if isinstance(obj, ReviewRule) and obj.auto_approve is False:  # no row: on
             session.info[_STALE] = True
     for obj in session.dirty:
         if isinstance(obj, Response):
@@ -191,24 +211,26 @@ def _note_bulk(state: ORMExecuteState) -> None:
 def _recompute(session: Session) -> None:
     if session.new or session.dirty or session.deleted:
         session.flush()  # the commit would flush them after this hook: note their cells now
-    if not session.info.get(_DIRTY) and not session.info.get(_STALE):
+    if not session.info.get(_DIRTY) and not session.info.get(_STALE) and not session.info.get(_INSERTED):
         return
     cells: set[Cell] = session.info.pop(_DIRTY, set())
+    inserted: dict[Cell, set[uuid.UUID]] = session.info.pop(_INSERTED, {})
     if session.info.pop(_STALE, False):
         session.execute(update(RollupState).values(stale=True))
-    if not cells:
+    if not cells and not inserted:
         return
     if not HANDLERS:
-        session.execute(update(RollupState).where(RollupState.questionnaire_id.in_({c[0] for c in cells}))
-                        .values(stale=True))
+        session.execute(update(RollupState).where(RollupState.questionnaire_id.in_(
+            {c[0] for c in cells | set(inserted)})).values(stale=True))
         return
     for handler in HANDLERS:
-        handler(session, cells)
+        handler(session, cells, inserted)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_DIRTY, None)
+    session.info.pop(_INSERTED, None)
     session.info.pop(_STALE, None)
 
 
