@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, insert, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
@@ -186,52 +186,81 @@ def recompute(session: Session, cells: set[Cell], inserted: dict[Cell, set[uuid.
         full = {c for c in cells if c[0] == questionnaire_id}
         added = {c: ids for c, ids in inserted.items() if c[0] == questionnaire_id and c not in full}
         new_rows = _new_responses(session, questionnaire, {rid for ids in added.values() for rid in ids})
-        deltas: dict[tuple[str, int, int, int, date], list[tuple[int, bytes | None]]] = {}
-        for cell in sorted(full | set(added)):
-            _lock(session, store.advisory_key(cell))
+        gained = sorted(c for c in added if c in new_rows)  # cells with new responses that count
+        _locks(session, [store.advisory_key(c) for c in sorted(full | set(gained))])
+        for cell in sorted(full):
             _, version_id, unit_id, service_id, day = cell
-            where = (Rollup.questionnaire_version_id == version_id, Rollup.unit_id == unit_id,
-                     Rollup.service_id == service_id, Rollup.day == day, Rollup.grain == "d")
-            if cell in added:
-                part = new_rows.get(cell)
-                if part is None:  # none of them counts (held for review): nothing changes
-                    continue
-                delta = (len(part), _sums_of(lay, part))
-                deltas.setdefault((*cell[:4], quarter_start(day)), []).append(delta)
-                old = session.execute(select(Rollup.n_responses, Rollup.sums).where(*where)).first()
-                n, sums = _add(lay, [(int(old[0]), old[1]), delta]) if old is not None else delta
-                session.execute(delete(Rollup).where(*where))
-                session.execute(insert(Rollup), [{**_row(lay, cell, part), "n_responses": n, "sums": sums}])
-                continue
             frame = responses_frame(session, questionnaire, where=[
                 Response.questionnaire_version_id == version_id, Response.unit_id == unit_id,
                 Response.service_id == service_id, Response.submitted_at >= _bound(session, day),
                 Response.submitted_at < _bound(session, day + timedelta(days=1))])
             frame = frame[_local_days(frame) == day] if len(frame) else frame
-            session.execute(delete(Rollup).where(*where))
+            session.execute(delete(Rollup).where(*_key(cell[1:4], day, "d")))
             if len(frame):
                 session.execute(insert(Rollup), [_row(lay, cell, frame)])
-        recount = {(*c[:4], quarter_start(c[4])) for c in full}
-        for quarter in sorted(recount | set(deltas)):
-            # after every day lock, in order: all transactions take their locks in one global order
-            _lock(session, store.advisory_key((f"q:{quarter[0]}", *quarter[1:])))
-            _, version_id, unit_id, service_id, start = quarter
+        # Cells that only gained responses: their sums added, a constant number of statements.
+        deltas = {cell: (len(new_rows[cell]), _sums_of(lay, new_rows[cell])) for cell in gained}
+        _merged(session, lay, questionnaire_id, "d", {(c[1], c[2], c[3], c[4]): [d] for c, d in deltas.items()})
+        recount = {(c[1], c[2], c[3], quarter_start(c[4])) for c in full}
+        by_quarter: dict[tuple[int, int, int, date], list[tuple[int, bytes | None]]] = {}
+        for cell, delta in deltas.items():
+            quarter = (cell[1], cell[2], cell[3], quarter_start(cell[4]))
+            if quarter not in recount:
+                by_quarter.setdefault(quarter, []).append(delta)
+        # after every day lock, in order: all transactions take their locks in one global order
+        _locks(session, [store.advisory_key((f"q:{questionnaire_id}", *q)) for q in sorted(recount | set(by_quarter))])
+        for version_id, unit_id, service_id, start in sorted(recount):  # from their day cells
             where_q = (Rollup.questionnaire_version_id == version_id, Rollup.unit_id == unit_id,
                        Rollup.service_id == service_id)
-            if quarter in recount:  # from its day cells
-                parts = [(int(r[0]), r[1]) for r in session.execute(select(Rollup.n_responses, Rollup.sums).where(
-                    *where_q, Rollup.grain == "d", Rollup.day >= start, Rollup.day < _quarter_end(start)))]
-            else:  # what it held, plus the new responses
-                old_q = session.execute(select(Rollup.n_responses, Rollup.sums).where(
-                    *where_q, Rollup.grain == "q", Rollup.day == start)).first()
-                parts = ([(int(old_q[0]), old_q[1])] if old_q is not None else []) + deltas[quarter]
+            parts = [(int(r[0]), r[1]) for r in session.execute(select(Rollup.n_responses, Rollup.sums).where(
+                *where_q, Rollup.grain == "d", Rollup.day >= start, Rollup.day < _quarter_end(start)))]
             session.execute(delete(Rollup).where(*where_q, Rollup.grain == "q", Rollup.day == start))
             if parts:
                 n, sums = _add(lay, parts)
-                session.execute(insert(Rollup), [{
-                    "questionnaire_version_id": version_id, "unit_id": unit_id, "service_id": service_id,
-                    "day": start, "grain": "q", "questionnaire_id": questionnaire_id, "layout": lay.signature,
-                    "n_responses": n, "sums": sums, "updated_at": utcnow()}])
+                session.execute(insert(Rollup), [_cell_row(lay, questionnaire_id, (version_id, unit_id, service_id, start),
+                                                           "q", n, sums)])
+        _merged(session, lay, questionnaire_id, "q", by_quarter)
+
+
+def _key(part: tuple[int, int, int], day: date, grain: str) -> tuple[Any, ...]:
+    return (Rollup.questionnaire_version_id == part[0], Rollup.unit_id == part[1], Rollup.service_id == part[2],
+            Rollup.day == day, Rollup.grain == grain)
+
+
+def _cell_row(lay: Layout, questionnaire_id: str, key: tuple[int, int, int, date], grain: str, n: int,
+              sums: bytes | None) -> dict[str, object]:
+    return {"questionnaire_version_id": key[0], "unit_id": key[1], "service_id": key[2], "day": key[3],
+            "grain": grain, "questionnaire_id": questionnaire_id, "layout": lay.signature, "n_responses": n,
+            "sums": sums, "updated_at": utcnow()}
+
+
+def _merged(session: Session, lay: Layout, questionnaire_id: str, grain: str,
+            deltas: dict[tuple[int, int, int, date], list[tuple[int, bytes | None]]]) -> int:
+    """Add ``deltas`` to the cells of ``grain`` they name (a cell not stored yet starts empty):
+    one SELECT, one DELETE and one INSERT for all of them. Returns the number of cells written."""
+    if not deltas:
+        return 0
+    keys = sorted(deltas)
+    columns = tuple_(Rollup.questionnaire_version_id, Rollup.unit_id, Rollup.service_id, Rollup.day)
+    chosen = (columns.in_(keys), Rollup.grain == grain)
+    old = {(r[0], r[1], r[2], r[3]): (int(r[4]), r[5]) for r in session.execute(
+        select(Rollup.questionnaire_version_id, Rollup.unit_id, Rollup.service_id, Rollup.day, Rollup.n_responses,
+               Rollup.sums).where(*chosen))}
+    rows = []
+    for key in keys:
+        n, sums = _add(lay, ([old[key]] if key in old else []) + deltas[key])
+        rows.append(_cell_row(lay, questionnaire_id, key, grain, n, sums))
+    session.execute(delete(Rollup).where(*chosen))
+    session.execute(insert(Rollup), rows)
+    return len(rows)
+
+
+def _locks(session: Session, keys: list[int]) -> None:
+    """Take the advisory locks of ``keys`` in their order, in one statement (PostgreSQL evaluates a
+    volatile function of the target list after the ORDER BY)."""
+    if keys and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"),
+                        {"keys": sorted(keys)})
 
 
 def _new_responses(session: Session, questionnaire: Questionnaire, ids: set[uuid.UUID]) -> dict[Cell, pd.DataFrame]:
