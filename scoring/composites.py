@@ -191,7 +191,7 @@ def composite(
         weight_sum = index.totals(np.where(any_valid, w, 0.0))
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where(weight_sum >= count, weight_sum - count, weight_sum) / (count - 1)
-        srs[:, j] = srs_sum * factor
+            srs[:, j] = srs_sum * factor  # one answer with a weight ≠ 1: 0 × inf, no SRS variance (NaN)
         n[:, j] = count.astype(np.int64)
         n_psu[:, j] = index.psu_counts(any_valid)
     dropped = None

@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey.portal import home as public
     from survey.portal import jobs, opendata
     from survey.portal import pages as portal
+    from survey.reports import rollups  # noqa: F401 - keeps the rollups current before every commit
     from survey.staff import (
         admin_index_upload,
         boundaries_upload,

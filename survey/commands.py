@@ -229,6 +229,33 @@ def dossier_key_rotate() -> None:
                f"{dossier_keys.key_file(current_app.config)}).")
 
 
+@main.group("rollups")
+def rollups_group() -> None:
+    """Rollups of sufficient statistics behind the staff results and ranking pages."""
+
+
+@rollups_group.command("rebuild")
+@click.option("--queue", "on_queue", is_flag=True, help="Run it as a job on the task queue instead of now.")
+@in_app
+def rollups_rebuild(on_queue: bool) -> None:
+    """Rebuild every rollup from the stored responses (after a bulk load, a restore or an upgrade)."""
+    if on_queue:
+        from survey.portal.jobs import queue
+
+        job = queue().enqueue(queue().hailong_tasks["rebuild_rollups"].s())
+        click.echo(f"Đã xếp việc dựng lại bảng tổng hợp / rollup rebuild queued (job {job.id}).")
+        return
+    from survey.reports.rollups import rebuild
+    from survey.store.db import session_scope
+
+    with session_scope(current_app.extensions["hailong.engine"]) as session:
+        counts = rebuild(session)
+    for questionnaire_id, cells in counts.items():
+        click.echo(f"{questionnaire_id}: {cells} ô / cells")
+    if not counts:
+        click.echo("Không có bộ câu hỏi hài lòng nào đang dùng / no satisfaction questionnaire in use.")
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

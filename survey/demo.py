@@ -168,6 +168,9 @@ def load_demo(
         n, last_quarter = _synthetic_ratings(session, desks, services_of, n_responses, seed, today)
         interviews = _synthetic_papi(session, papi_per_village, seed, old_villages, sample_2026)
         n_villages = session.query(Unit).filter(Unit.level == UnitLevel.HAMLET, Unit.valid_to.is_(None)).count()
+        from survey.reports.rollups import rebuild
+
+        rebuild(session)  # the ratings went in through Core: build their rollups (issue 15)
     return (
         f"Demo loaded: Cà Mau ({PROVINCE}) on today's map — {len(communes)} communes and wards, {n_villages} "
         f"villages, {len(DEPARTMENTS)} departments, {len(desks)} desks; its history — 2 old provinces, "

@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
+from survey.store import rollup_cells as rollups
 from survey.store.catalogue import publish
 from survey.store.models import Answer, Channel, QuestionnaireVersion, Response, utcnow
 
@@ -338,6 +339,11 @@ def store_many(
                        for a in answer_values(items[n].questionnaire, items[n].answers)]
             if answers:
                 session.execute(cast(Table, Answer.__table__).insert(), answers)
+            # Core INSERTs: name the rollup cells they change (survey.store.rollup_cells)
+            rollups.touch_inserted(session, ((rollups.cell_of(
+                items[n].questionnaire.id, version_id(session, items[n].questionnaire), items[n].unit_id,
+                items[n].service_id, items[n].submitted_at), items[n].response_id)
+                for n in new if items[n].response_id in inserted))
             session.commit()
             retry = [n for n in new if items[n].response_id not in inserted]
             for n in new:

@@ -155,6 +155,20 @@ def remove_expired_exports() -> int:
 TASKS["export_microdata"] = export_microdata
 TASKS["remove_expired_exports"] = remove_expired_exports
 
+
+def rebuild_rollups() -> dict[str, int]:
+    """Rebuild the rollups of sufficient statistics of every SIPAS questionnaire in use from the
+    stored responses (:func:`survey.reports.rollups.rebuild`), e.g. after an auto-approval rule
+    changed which responses count; safe to run twice. Returns the number of cells per questionnaire."""
+    from survey.reports.rollups import rebuild
+    from survey.store.db import session_scope
+
+    with _app() as app, session_scope(app.extensions["hailong.engine"]) as session:
+        return rebuild(session)
+
+
+TASKS["rebuild_rollups"] = rebuild_rollups
+
 #: Jobs the worker also runs on a schedule: a name in :data:`TASKS` → Huey ``crontab`` fields (UTC).
 PERIODIC: dict[str, dict[str, str]] = {"case_reminders": {"minute": "0", "hour": "0"},  # 07:00 Vietnam time
                                        "remove_expired_exports": {"minute": "20"}}  # every hour

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from exports.microdata import write
 from exports.streaming import STREAMED, write_rows
-from survey.reports.microdata_frame import microdata, split_communes_touching
+from survey.reports.microdata_frame import microdata
 from survey.reports.microdata_stream import stream_microdata
 from survey.store.catalogue import latest
 from survey.store.db import reading_sessionmaker
@@ -120,7 +120,7 @@ def _write(app: Flask, job: ExportJob, path: Path) -> tuple[int, str]:
         name = f"du-lieu_{job.questionnaire_id}_{unit.code}.{job.suffix}"
         # SPSS, Stata: pyreadstat writes a whole DataFrame; a unit of today's map with a split old
         # commune inside is re-aggregated by share (microdata_frame), which the stream does not do
-        if job.fmt not in STREAMED or split_communes_touching(UnitMap(reader), unit):
+        if job.fmt not in STREAMED or UnitMap(reader).splits_in(unit):
             data = microdata(reader, questionnaire, unit, service=service, period=period, language=language,
                              labels=labels)
             _update(factory, job.id, rows_total=len(data.frame))

@@ -68,13 +68,17 @@ def responses_frame(
     service_ids: Iterable[int] | None = None,
     unit_ids: Iterable[int] | None = None,
     gate: ColumnElement[bool] | None = None,
+    where: Iterable[ColumnElement[bool]] = (),
+    version: bool = False,
 ) -> pd.DataFrame:
     """Responses to ``questionnaire`` (any version: question ids are stable) as a DataFrame.
 
     One query, pivoted in the database: one row per response with one column per scored question
     (``MAX(CASE WHEN question_id = … THEN value_num END)``), read through the Core connection and
     assembled column by column — at 100,000 responses several times faster than reading the
-    answers row by row and pivoting them in pandas (``bench/bench_pages.py``).
+    answers row by row and pivoting them in pandas (``bench/bench_pages.py``). ``where``: more
+    conditions on the response; ``version``: add the ``questionnaire_version_id`` column (both for
+    the rollups, :mod:`survey.reports.rollups`).
     """
     # ``gate``: another rule than THE gate, for the sensitivity view only (survey/staff/quality_views.py
     # shows the index with the flagged ratings too); scores, releases and exports never pass one.
@@ -83,6 +87,7 @@ def responses_frame(
         filters.append(Response.service_id.in_(list(service_ids)))
     if unit_ids is not None:
         filters.append(Response.unit_id.in_(list(unit_ids)))
+    filters.extend(where)
     scored = questionnaire.scored_questions()
     overall = questionnaire.question(questionnaire.overall_question) if questionnaire.overall_question else None
     if overall is not None and overall not in scored:
@@ -90,6 +95,10 @@ def responses_frame(
     question_ids = [q.id for q in scored]
     design = [Response.id, Response.unit_id, Response.service_id, Response.channel, Response.submitted_at,
               Response.weight, Response.stratum, Response.psu]  # the sample design of a household survey
+    names = [*DESIGN_COLUMNS]
+    if version:
+        design.append(Response.questionnaire_version_id)
+        names.append("questionnaire_version_id")
     stmt = (
         select(*design, *(func.max(case((Answer.question_id == qid, Answer.value_num))) for qid in question_ids))
         .select_from(Response)
@@ -98,11 +107,10 @@ def responses_frame(
         .group_by(*design)
     )
     rows = session.connection().execute(stmt).all()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(DESIGN_COLUMNS) + len(question_ids))
-    frame = pd.DataFrame({name: list(values)
-                          for name, values in zip(DESIGN_COLUMNS, columns[:len(DESIGN_COLUMNS)], strict=True)})
+    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + len(question_ids))
+    frame = pd.DataFrame({name: list(values) for name, values in zip(names, columns[:len(names)], strict=True)})
     for n, q in enumerate(scored):
-        values = np.array(columns[len(DESIGN_COLUMNS) + n], dtype=float)
+        values = np.array(columns[len(names) + n], dtype=float)
         not_scored = [float(c.value) for c in q.choices if not c.scored and isinstance(c.value, int | float)]
         if not_scored:
             values[np.isin(values, not_scored)] = np.nan

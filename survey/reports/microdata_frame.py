@@ -10,7 +10,6 @@ text (comments may name people) — so the file can go to an analyst without per
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import pandas as pd
 from flask_babel import gettext as _
@@ -29,9 +28,6 @@ from survey.store.models import Channel, ReviewStatus, Service, Unit
 EXCLUDED_TYPES = frozenset(name for name, t in TYPES.items() if not t.in_microdata)
 """Types never exported (free text, dossier codes, notes, calculations): from the type registry."""
 
-
-if TYPE_CHECKING:
-    from survey.store.units import UnitMap
 
 
 def exported_questions(questionnaire_id: str) -> list[Question]:
@@ -58,7 +54,7 @@ def microdata(
     questions = exported_questions(questionnaire.id)
     unit_map = UnitMap(session)
     unit_ids, service_ids = subtree_ids(session, unit), [service.id] if service is not None else None
-    split = split_communes_touching(unit_map, unit)
+    split = unit_map.splits_in(unit)
     todays = bool(split)  # re-aggregated only where a split old commune has a part inside ``unit``
     if todays:  # a split old commune counts in every unit of today's map one of its parts went to
         inside = set(unit_map.tree(unit_map.now).subtree(unit.id))
@@ -100,15 +96,6 @@ def microdata(
     design.insert(list(design.columns).index("service_code") + 1, "service_name", design["service_code"].map(service_names))
     return Microdata(title=microdata_title(questionnaire, unit, service, period, language), frame=design,
                      variables=microdata_variables(questions, language, labels, reaggregated=todays))
-
-
-def split_communes_touching(unit_map: UnitMap, unit: Unit) -> set[int]:
-    """The old communes split in July 2025 (with shares) one of whose parts lies inside today's
-    ``unit``: an export of ``unit`` re-aggregates them by share (none for an old unit)."""
-    if not unit_map.is_current(unit):
-        return set()
-    inside = set(unit_map.tree(unit_map.now).subtree(unit.id))
-    return {uid for uid, places in unit_map.shares().items() if any(place in inside for place, _share in places)}
 
 
 def microdata_variables(questions: list[Question], language: str, labels: bool, *,

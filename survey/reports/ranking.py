@@ -37,6 +37,7 @@ from exports.tables import Column, ResultTable
 from questionnaires import Questionnaire
 from survey.periods import previous_quarter, quarters
 from survey.reports.frames import responses_frame
+from survey.reports.rollups import Cells
 from survey.reports.sipas_tables import (
     bounded,
     flag_or_none,
@@ -90,14 +91,16 @@ def unit_ranking(
     """Rank the units of ``level`` under ``parent`` (None: the top of today's map) on
     ``questionnaire``'s overall index in ``period`` (default: the latest quarter with responses),
     for one service or all of them, on today's map or (``todays_map=False``) the quarter's."""
-    from scoring.compare import change_sipas, groups, rank
-    from scoring.design import SurveyDesign
-    from scoring.sipas import score_sipas
+    from survey.reports.rollups import usable
     from survey.store.units import UnitMap, quarter_days, then_day
 
-    frame = responses_frame(session, questionnaire, service_ids=[service.id] if service else None)
-    frame["period"] = quarters(frame["submitted_at"])
-    periods = tuple(sorted(frame["period"].unique()))
+    cells = usable(session, questionnaire, service.id if service else None)
+    frame = None
+    if cells is not None:
+        periods = tuple(sorted(cells.frame.loc[cells.frame["n_responses"] > 0, "period"].unique()))
+    else:
+        frame = _frame(session, questionnaire, service)
+        periods = tuple(sorted(frame["period"].unique()))
     if period is None and periods:
         period = periods[-1]
     unit_map = UnitMap(session)
@@ -107,16 +110,101 @@ def unit_ranking(
     day = then_day(*quarter_days(period)) if period else None
     chosen = unit_map.areas(parent, level, day=day, todays_map=todays_map)
     units, areas = chosen.units, chosen.area_of
-    frame["area"] = frame["unit_id"].map(areas).fillna(-1).astype(int)  # -1: above the level (province desks)
     inside = unit_map.counted_in(parent) if parent is not None else set(unit_map.units)
+    base = previous_quarter(period) if period else None
+    base = base if base in periods else None
+    if cells is not None:
+        # A split old commune's responses are spread over its parts with fractional weights: the
+        # cells (whole responses of one stored unit) cannot say that, so the microdata answers.
+        probe = pd.DataFrame({"unit_id": cells.frame["unit_id"].unique()})
+        probe["area"] = probe["unit_id"].map(areas).fillna(-1).astype(int)
+        probe["weight"] = 1.0
+        if len(unit_map.spread(probe, chosen)) != len(probe):
+            cells = None
+            frame = _frame(session, questionnaire, service)
+    if cells is not None:
+        scores, parent_row, changes = _rolled_scores(cells, areas, inside, parent, period, periods, base, confidence)
+    if frame is not None:
+        frame, scores, parent_row, changes = _micro_scores(frame, unit_map, chosen, areas, inside, parent, period,
+                                                           periods, base, questionnaire, confidence)
+    table = pd.DataFrame({"area": [u.id for u in units]})
+    table = table.merge(scores, on="area", how="left").merge(changes, on="area", how="left")
+    goals = _goals(session, questionnaire, frame, table, period, confidence,
+                   rolled=(cells, areas) if cells is not None else None)
+    table = table.merge(goals, on="area", how="left")
+    return _finish(session, table, units, min_n, confidence, language, questionnaire, service, period, periods,
+                   base, parent_row, parent, todays_map, frame)
+
+
+def _frame(session: Session, questionnaire: Questionnaire, service: Service | None) -> pd.DataFrame:
+    frame = responses_frame(session, questionnaire, service_ids=[service.id] if service else None)
+    frame["period"] = quarters(frame["submitted_at"])
+    return frame
+
+
+def _rolled_scores(
+    cells: Cells, areas: dict[int, int], inside: set[int], parent: Unit | None, period: str | None,
+    periods: tuple[str, ...], base: str | None, confidence: float,
+) -> tuple[pd.DataFrame, dict[Hashable, Any] | None, pd.DataFrame]:
+    """The ranking's scores, parent row and changes from the rollups: the same domains of the
+    same full sample as :func:`_micro_scores` (each response its own PSU)."""
+    from scoring.sums import change_table_from_sums
+    from survey.reports.rollups import grouped, score
+
+    scores = pd.DataFrame(columns=["area", "n", "n_psu", "estimate", "se", "ci_low", "ci_high"])
+    changes = pd.DataFrame(columns=["area", "change", "change_se", "significant"])
+    parent_row: dict[Hashable, Any] | None = None
+    if period not in periods:
+        return scores, parent_row, changes
+    area = cells.frame["unit_id"].map(areas).fillna(-1).astype(int)
+    now = (cells.frame["period"] == period).to_numpy()
+    ranked = now & (area >= 0).to_numpy()
+    levels, sums = grouped(cells, ranked, area)
+    if len(levels):
+        scored = score(cells, sums, pd.DataFrame({"area": levels}), confidence)
+        scores = scored[scored["kind"] == "overall"][["area", "n", "n_psu", "estimate", "se", "ci_low", "ci_high"]]
+    if parent is not None:
+        mine = now & cells.frame["unit_id"].isin(inside).to_numpy()
+        if mine.any():
+            whole = score(cells, cells.total(mine)[None, :], pd.DataFrame({"parent": [True]}), confidence)
+            rec = whole[whole["kind"] == "overall"].iloc[0]
+            parent_row = {"area": parent.id, "n": int(rec["n"]), "estimate": rec["estimate"],
+                          "ci_low": rec["ci_low"], "ci_high": rec["ci_high"], "rank": None, "group": None}
+    if base is not None:
+        present = np.asarray(sorted(a for a in area.unique() if a >= 0))
+        if len(present):
+            def by_area(mask: np.ndarray) -> np.ndarray:
+                found, summed = grouped(cells, mask & (area >= 0).to_numpy(), area)
+                out = np.zeros((len(present), cells.layout.sums.size))
+                out[np.searchsorted(present, found)] = summed
+                return out
+
+            before = (cells.frame["period"] == base).to_numpy()
+            delta = change_table_from_sums(cells.layout.sums, by_area(now), by_area(before),
+                                           pd.DataFrame({"area": present}), n_total=cells.n_total,
+                                           confidence=confidence)
+            delta = delta[delta["kind"] == "overall"]
+            changes = delta.rename(columns={"estimate": "change", "se": "change_se"})[
+                ["area", "change", "change_se", "significant"]]
+    return scores, parent_row, changes
+
+
+def _micro_scores(
+    frame: pd.DataFrame, unit_map: Any, chosen: Any, areas: dict[int, int], inside: set[int], parent: Unit | None,
+    period: str | None, periods: tuple[str, ...], base: str | None, questionnaire: Questionnaire, confidence: float,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[Hashable, Any] | None, pd.DataFrame]:
+    """The ranking's scores, parent row and changes from the microdata (and the spread frame)."""
+    from scoring.compare import change_sipas
+    from scoring.design import SurveyDesign
+    from scoring.sipas import score_sipas
+
+    frame["area"] = frame["unit_id"].map(areas).fillna(-1).astype(int)  # -1: above the level (province desks)
     frame["parent"] = frame["unit_id"].isin(inside)
     frame["cluster"] = frame["response_id"]
     whole_frame = frame  # the province-wide figure counts every response once
     # a split old commune's responses go to its parts by their shares, each response ONE PSU
     # (``cluster``): its copies in two areas are not two independent observations
     frame = unit_map.spread(frame, chosen)
-    base = previous_quarter(period) if period else None
-    base = base if base in periods else None
     scores = pd.DataFrame(columns=["area", "n", "n_psu", "estimate", "se", "ci_low", "ci_high"])
     parent_row: dict[Hashable, Any] | None = None
     changes = pd.DataFrame(columns=["area", "change", "change_se", "significant"])
@@ -140,14 +228,27 @@ def unit_ranking(
             delta = delta[(delta["kind"] == "overall") & (delta["area"] >= 0)]
             changes = delta.rename(columns={"estimate": "change", "se": "change_se"})[
                 ["area", "change", "change_se", "significant"]]
-    table = pd.DataFrame({"area": [u.id for u in units]})
-    table = table.merge(scores, on="area", how="left").merge(changes, on="area", how="left")
-    table = table.merge(_goals(session, questionnaire, frame, table, period, confidence), on="area", how="left")
+    return frame, scores, parent_row, changes
+
+
+def _finish(
+    session: Session, table: pd.DataFrame, units: list[Unit], min_n: int, confidence: float, language: str,
+    questionnaire: Questionnaire, service: Service | None, period: str | None, periods: tuple[str, ...],
+    base: str | None, parent_row: dict[Hashable, Any] | None, parent: Unit | None, todays_map: bool,
+    frame: pd.DataFrame | None,
+) -> Ranking:
+    """The ranked table's ranks, groups, rank intervals, modelled indices and order. ``frame``:
+    the microdata spread onto the ranked areas (None when the rollups answered: then no response
+    is in two areas, and the rank intervals come from independent draws)."""
+    from scoring.compare import groups, rank
+
     table["n"] = table["n"].fillna(0).astype(int)
     eligible = table["estimate"].where(table["n"] >= min_n)
     table["rank"] = rank(eligible.astype(float))
     table["group"] = groups(eligible.astype(float))
-    shared = frame[(frame["period"] == period) & (frame["area"] >= 0)] if period in periods else frame.iloc[:0]
+    shared = None
+    if frame is not None:
+        shared = frame[(frame["period"] == period) & (frame["area"] >= 0)] if period in periods else frame.iloc[:0]
     table = table.merge(_rank_intervals(table, eligible, confidence, shared, questionnaire), on="area", how="left")
     modelled = _modelled(session, table, units, confidence)
     model = table.attrs.get("model")
@@ -169,7 +270,8 @@ def unit_ranking(
     return Ranking(ResultTable(title=title, columns=_columns(confidence), rows=head + rows), periods, period, base,
                    summary, parent=head[0] if head else None, todays_map=todays_map, model=model,
                    model_covariates=_covariate_labels(model, language),
-                   by_share=bool("share" in frame and ((frame["share"] < 1) & (frame["period"] == period)).any()))
+                   by_share=frame is not None and "share" in frame
+                   and bool(((frame["share"] < 1) & (frame["period"] == period)).any()))
 
 
 @dataclass(frozen=True)
@@ -258,6 +360,7 @@ def desk_ranking(
                    summary)
 
 
+SE_FLOOR = 1e-9  # below it an SE is rounding noise, not a sampling variance (_modelled)
 RANK_DRAWS = 1000  # draws of the indices behind each rank interval
 RANK_SEED = 2026
 RANK_REPLICATES = 500  # bootstrap replicates behind the rank intervals of units sharing responses
@@ -323,7 +426,9 @@ def _modelled(session: Session, table: pd.DataFrame, units: list[Unit], confiden
     empty = pd.DataFrame({"area": pd.Series(dtype=int), "modelled": pd.Series(dtype=float),
                           "modelled_low": pd.Series(dtype=float), "modelled_high": pd.Series(dtype=float),
                           "modelled_kind": pd.Series(dtype=object)})
-    sampled = table[(table["n"] > 0) & (table["se"] > 0)]
+    # An SE that is zero to rounding (one answer, or every answer alike) is no sampling variance the
+    # model can weigh: whether it came out as 0 or 1e-17 must not decide the model (rollups vs microdata).
+    sampled = table[(table["n"] > 0) & (table["se"] > SE_FLOOR)]
     direct = pd.DataFrame({"area": sampled["area"], "direct": sampled["estimate"].astype(float),
                            "variance": sampled["se"].astype(float) ** 2, "n": sampled["n"],
                            "n_eff": sampled["n"].astype(float), "n_psu": sampled["n"], "deff": 1.0})
@@ -337,12 +442,14 @@ def _modelled(session: Session, table: pd.DataFrame, units: list[Unit], confiden
 
 
 def _goals(
-    session: Session, questionnaire: Questionnaire, frame: pd.DataFrame, table: pd.DataFrame, period: str | None,
-    confidence: float,
+    session: Session, questionnaire: Questionnaire, frame: pd.DataFrame | None, table: pd.DataFrame,
+    period: str | None, confidence: float, rolled: tuple[Cells, dict[int, int]] | None = None,
 ) -> pd.DataFrame:
     """Each unit's satisfaction goal for the year of ``period`` (targets on ``overall``): the goal
     value — for a percent rise, computed on the unit's index over the whole base year — and
-    whether the quarter's index reaches it (:func:`scoring.compare.progress`)."""
+    whether the quarter's index reaches it (:func:`scoring.compare.progress`). The base year's
+    indices come from the microdata ``frame``, or from the rollups (``rolled``: the cells and
+    the area of each stored unit) when the ranking reads them."""
     from scoring.compare import progress
     from scoring.design import SurveyDesign
     from scoring.sipas import score_sipas
@@ -358,7 +465,19 @@ def _goals(
         return empty
     base_years = {t.base_year for t in targets if t.kind == TargetKind.INCREASE_PCT and t.base_year}
     base_scores: dict[tuple[int, int], float] = {}
-    if base_years:
+    if base_years and rolled is not None:
+        from survey.reports.rollups import grouped, score
+
+        cells, areas = rolled
+        area = cells.frame["unit_id"].map(areas).fillna(-1).astype(int)
+        for year in sorted(base_years):
+            found, summed = grouped(cells, (cells.frame["year"] == year).to_numpy(), area)
+            if len(found):
+                then = score(cells, summed, pd.DataFrame({"area": found}), confidence)
+                then = then[then["kind"] == "overall"]
+                base_scores.update({(int(year), int(a)): float(e) for a, e in zip(then["area"], then["estimate"],
+                                                                                   strict=True)})
+    elif base_years and frame is not None:
         years = frame.assign(year=frame["period"].str[:4].astype(int))
         then = score_sipas(years, sipas_spec(questionnaire), design=SurveyDesign(weight="weight"),
                            by=["year", "area"], confidence=confidence).to_frame()

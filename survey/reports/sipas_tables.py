@@ -102,12 +102,36 @@ def sipas_report(
     """SIPAS indices of ``unit`` (with every unit below it) for ``service`` (None: all services),
     over all responses or those of one quarter (``period``, e.g. ``2026-Q3``), as a domain of the
     full sample."""
+    from survey.reports.rollups import score, usable
     from survey.store.units import UnitMap
 
-    frame = responses_frame(session, questionnaire, service_ids=[service.id] if service is not None else None)
     units = UnitMap(session)
-    # today's unit: the old units' responses re-aggregated onto it, a split old commune's by its
-    # share (weight × share; the response one PSU, ``cluster``); an old unit: as published then
+    labels = {e.id: e.label.get(language) for e in questionnaire.elements}
+    labels.update({q.id: q.label.get(language) for q in questionnaire.questions})
+    kinds = kind_labels()
+    old_units = {uid for uid, u in units.units.items() if not units.is_current(u)}
+    # The rollups count whole units, each response its own PSU: they answer unless a split old
+    # commune has a part in ``unit`` (then its responses count by share, from the microdata).
+    cells = None if units.splits_in(unit) else usable(session, questionnaire, service.id if service is not None else None)
+    if cells is not None:  # the rollups answer: same figures, a few rows read
+        counted = units.counted_in(unit)
+        mask = cells.frame["unit_id"].isin(counted)
+        if period is not None:
+            mask &= cells.frame["period"] == period
+        n_responses = int(cells.frame.loc[mask, "n_responses"].sum())
+        rows: list[dict[str, object]] = []
+        if n_responses:
+            scored = score(cells, cells.total(mask)[None, :], pd.DataFrame({"domain": ["unit"]}), confidence)
+            rows = _rows(scored, labels, kinds, min_n)
+        regrouped = units.is_current(unit) and bool(cells.frame.loc[mask, "unit_id"].isin(old_units).any())
+        periods = tuple(sorted(cells.frame.loc[cells.frame["n_responses"] > 0, "period"].unique()))
+        return SipasReport(table=_table(questionnaire, unit, service, period, language, confidence, rows),
+                           n_responses=n_responses, periods=periods, regrouped=regrouped)
+    # the microdata: no usable rollups (never built, stale, another layout, a split commune; see
+    # survey.reports.rollups). Today's unit: the old units' responses re-aggregated onto it, a split
+    # old commune's by its share (weight × share; the response one PSU, ``cluster``); an old unit:
+    # as published then.
+    frame = responses_frame(session, questionnaire, service_ids=[service.id] if service is not None else None)
     frame = units.in_unit(frame, unit)
     in_domain = frame["in_unit"]
     frame_periods = quarters(frame["submitted_at"])
@@ -116,9 +140,7 @@ def sipas_report(
     frame["domain"] = in_domain.map({True: "unit", False: "other"})
     n_responses = int((frame["domain"] == "unit").sum())
     by_share = bool(((frame["domain"] == "unit") & (frame["share"] < 1)).any())
-    labels = {e.id: e.label.get(language) for e in questionnaire.elements}
-    labels.update({q.id: q.label.get(language) for q in questionnaire.questions})
-    rows: list[dict[str, object]] = []
+    rows = []
     if n_responses:
         from scoring.design import SurveyDesign
         from scoring.sipas import score_sipas
@@ -133,21 +155,30 @@ def sipas_report(
         scored = scored[scored["domain"] == "unit"].copy()
         if single:
             scored[["se", "ci_low", "ci_high"]] = float("nan")
-        scored["order"] = scored["kind"].map(KIND_ORDER)
-        scored = scored.sort_values(["order"], kind="stable")
-        kinds = kind_labels()
-        rows = [_row(rec, labels, kinds, min_n) for rec in scored.to_dict("records")]
-    table = ResultTable(
+        rows = _rows(scored, labels, kinds, min_n)
+    regrouped = units.is_current(unit) and bool(frame.loc[frame["domain"] == "unit", "unit_id"].isin(old_units).any())
+    return SipasReport(table=_table(questionnaire, unit, service, period, language, confidence, rows),
+                       n_responses=n_responses, periods=tuple(sorted(frame_periods.unique())), regrouped=regrouped,
+                       by_share=by_share)
+
+
+def _rows(scored: pd.DataFrame, labels: dict[str, str], kinds: dict[str, str], min_n: int) -> list[dict[str, object]]:
+    """The page's rows of the unit's scores, in the order of :data:`KIND_ORDER`."""
+    scored = scored.copy()
+    scored["order"] = scored["kind"].map(KIND_ORDER)
+    scored = scored.sort_values(["order"], kind="stable")
+    return [_row(rec, labels, kinds, min_n) for rec in scored.to_dict("records")]
+
+
+def _table(questionnaire: Questionnaire, unit: Unit, service: Service | None, period: str | None, language: str,
+           confidence: float, rows: list[dict[str, object]]) -> ResultTable:
+    return ResultTable(
         title=" — ".join(part for part in (questionnaire.title.get(language), unit.name,
                                            service.name(language) if service is not None else _("All services"),
                                            _period_words(period, language)) if part),
         columns=_columns(confidence),
         rows=tuple(rows),
     )
-    old_units = {uid for uid, u in units.units.items() if not units.is_current(u)}
-    regrouped = units.is_current(unit) and bool(frame.loc[frame["domain"] == "unit", "unit_id"].isin(old_units).any())
-    return SipasReport(table=table, n_responses=n_responses, periods=tuple(sorted(frame_periods.unique())),
-                       regrouped=regrouped, by_share=by_share)
 
 
 def kind_labels() -> dict[str, str]:

@@ -20,6 +20,7 @@ from survey.auth import admin_required, end_sessions
 from survey.errors import AppError, NotFound
 from survey.periods import VIETNAM, local
 from survey.portal.formatting import moment
+from survey.portal.jobs import enqueue_after_commit
 from survey.store import audit
 from survey.store.db import get_session
 from survey.store.models import AuditEvent, Channel, ReviewRule, Role, Unit, User, utcnow
@@ -117,6 +118,7 @@ def review_rules() -> Any:
     session = get_session()
     rules = {r.channel: r for r in session.scalars(select(ReviewRule))}
     if request.method == "POST":
+        changed = False
         for channel in Channel:
             on = request.form.get(f"auto_{channel.value}") == "on"
             rule = rules.get(channel)
@@ -128,6 +130,9 @@ def review_rules() -> Any:
             if before != on:
                 audit.record("review.rule", target=f"channel:{channel.value}",
                              details={"auto_approve": on, "before": before})
+                changed = True
+        if changed:  # other responses count now: the rollups are stale until rebuilt (survey.store.rollup_cells)
+            enqueue_after_commit(session, "rebuild_rollups")
         session.commit()
         flash(_("The auto-approval rules are saved."))
         return redirect(url_for("oversight.review_rules"))

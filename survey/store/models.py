@@ -726,3 +726,7 @@ __all__ = [
 # Cases, days off, sample targets, quality flags and back-checks (revision c11b, issue 11) are in
 # survey.store.casework; imported here so that Base.metadata has their tables.
 from survey.store import casework as _casework  # noqa: E402,F401
+
+# Rollups of sufficient statistics (revision r15a, issue 15): their tables and the listeners that
+# note which cells a transaction changed.
+from survey.store import rollup_cells as _rollup_cells  # noqa: E402,F401

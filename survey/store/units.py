@@ -335,6 +335,16 @@ class UnitMap:
         inside = set(self.tree(self.now).subtree(unit.id))
         return {uid for uid, now in self.todays().items() if now in inside}
 
+    def splits_in(self, unit: Unit) -> set[int]:
+        """The old units split between today's units by shares (:meth:`shares`) one of whose parts
+        lies inside today's ``unit``: where its figures need :meth:`reaggregate` (weight × share,
+        one PSU per response) rather than counting whole units (:meth:`counted_in`). None for an
+        old unit (shown as collected then)."""
+        if not self.is_current(unit):
+            return set()
+        inside = set(self.tree(self.now).subtree(unit.id))
+        return {uid for uid, places in self.shares().items() if any(place in inside for place, _share in places)}
+
     def is_current(self, unit: Unit) -> bool:
         return valid_on(unit, self.now)
 

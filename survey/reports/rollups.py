@@ -1,0 +1,387 @@
+"""Rollups of sufficient statistics (issue 15 point 1): computing cells, keeping them current,
+rebuilding them, and reading them for the staff results page and the ranking.
+
+The SIPAS pages score with ``SurveyDesign(weight="weight")``: every response is its own PSU in one
+stratum (kiosk ratings; the SIPAS pages never use a household survey's strata and PSUs), so an
+index, its SE and interval, n and the design effect of any domain follow from sums over the
+domain's responses (:mod:`scoring.sums`), and sums add up over cells (questionnaire version × unit ×
+service × day, :mod:`survey.store.rollup_cells`). A page reads the cells of its questionnaire (and
+service) — a few thousand rows whatever the number of ratings — and gets the microdata's figures
+to rounding (``tests/test_rollups.py`` checks ≤ 1e-12 relative on SQLite and PostgreSQL).
+
+The rollups do *not* answer, and the page scores the microdata (:func:`usable` is None), when:
+the questionnaire's rollups were never built, are stale (an auto-approval rule changed, a bulk
+load) or were built for another layout (a new questionnaire version in the library); a cell could
+not be summed (an answer outside the scale: the microdata path reports it); the sample has fewer
+than two responses. The ranking also keeps the microdata for the one-stop desks (cells do not
+know the desk), for an old commune split between today's units (its responses are spread by
+shares, with fractional weights), and the PAPI page always does (clustered household design:
+its variance needs per-PSU totals, not per-response sums).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, insert, select, text, tuple_
+from sqlalchemy.orm import Session
+
+from questionnaires import Questionnaire
+from scoring.sums import SumsLayout, row_sums
+from survey.periods import VIETNAM
+from survey.reports.frames import responses_frame
+from survey.reports.sipas_tables import scored_as_sipas, sipas_spec
+from survey.store import rollup_cells as store
+from survey.store.models import Response, utcnow
+from survey.store.rollup_cells import Cell, Rollup, RollupState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class Layout:
+    """What a questionnaire's cells hold: the sums layout of its latest version's SIPAS plan,
+    and a signature of everything that decides the numbers (question ids, codes not scored,
+    satisfied codes, the composites)."""
+
+    questionnaire: Questionnaire
+    sums: SumsLayout
+    signature: str
+
+
+_layouts: dict[tuple[str, str], Layout] = {}
+
+
+def layout(questionnaire: Questionnaire) -> Layout:
+    """The layout of ``questionnaire`` (its latest version: the one the pages score with);
+    library versions never change, so it is computed once per version."""
+    key = (questionnaire.id, questionnaire.version)
+    if key not in _layouts:
+        _layouts[key] = _layout(questionnaire)
+    return _layouts[key]
+
+
+def _layout(questionnaire: Questionnaire) -> Layout:
+    from scoring.sipas import sipas_plan
+
+    spec = sipas_spec(questionnaire)
+    columns = list(spec.criteria)
+    if spec.overall_rule.startswith("item:") and spec.overall_rule[5:] not in columns:
+        columns.append(spec.overall_rule[5:])
+    plan = sipas_plan(pd.DataFrame({c: [np.nan] for c in columns}), spec)
+    sums = SumsLayout.of(plan)
+    not_scored = {q.id: sorted(str(c.value) for c in q.choices if not c.scored) for q in questionnaire.questions}
+    described = json.dumps({"id": questionnaire.id, "version": questionnaire.version, "columns": columns,
+                            "not_scored": not_scored, "satisfied": sorted(spec.satisfied), "kinds": plan.kinds,
+                            "ids": plan.ids, "coef": sums.coef.round(12).tolist(), "scale": spec.scale},
+                           sort_keys=True, default=str)
+    return Layout(questionnaire, sums, hashlib.sha256(described.encode()).hexdigest()[:32])
+
+
+def _sums_of(lay: Layout, frame: pd.DataFrame) -> bytes | None:
+    """The packed sums of a frame of responses, None when it cannot be summed."""
+    from scoring.sipas import sipas_plan
+
+    try:
+        plan = sipas_plan(frame, sipas_spec(lay.questionnaire))
+        return row_sums(lay.sums, plan.y, frame["weight"].to_numpy(dtype=float)).astype("<f8").tobytes()
+    except ValueError:
+        return None
+
+
+def _local_days(frame: pd.DataFrame) -> pd.Series:
+    return pd.to_datetime(frame["submitted_at"], utc=True).dt.tz_convert(VIETNAM).dt.date
+
+
+def _bound(session: Session, day: date) -> datetime:
+    """The first moment of ``day`` in Vietnam, as the database compares stored moments."""
+    moment = datetime.combine(day, time(0), VIETNAM).astimezone(UTC)
+    return moment.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else moment
+
+
+def _row(lay: Layout, cell: Cell, frame: pd.DataFrame) -> dict[str, object]:
+    questionnaire_id, version_id, unit_id, service_id, day = cell
+    return {"questionnaire_version_id": version_id, "unit_id": unit_id, "service_id": service_id, "day": day,
+            "grain": "d", "questionnaire_id": questionnaire_id, "layout": lay.signature, "n_responses": len(frame),
+            "sums": _sums_of(lay, frame), "updated_at": utcnow()}
+
+
+def quarter_start(day: date) -> date:
+    """The first day of the quarter of ``day`` (the ``day`` of its quarter cell)."""
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _quarter_end(start: date) -> date:
+    return date(start.year + 1, 1, 1) if start.month == 10 else date(start.year, start.month + 3, 1)
+
+
+def _add(lay: Layout, parts: list[tuple[int, bytes | None]]) -> tuple[int, bytes | None]:
+    """The number of responses and the packed sums of day cells together (sums None if any is)."""
+    n = sum(count for count, _sums in parts)
+    if any(sums is None for _count, sums in parts):
+        return n, None
+    vectors = np.frombuffer(b"".join(bytes(sums or b"") for _count, sums in parts), dtype="<f8")
+    return n, vectors.reshape(len(parts), lay.sums.size).sum(axis=0).astype("<f8").tobytes()
+
+
+def _quarter_rows(lay: Layout, days: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The quarter cells of day-cell rows."""
+    groups: dict[tuple[object, ...], list[dict[str, object]]] = {}
+    for row in days:
+        key = (row["questionnaire_version_id"], row["unit_id"], row["service_id"],
+               quarter_start(row["day"]))  # type: ignore[arg-type]
+        groups.setdefault(key, []).append(row)
+    out = []
+    for (version_id, unit_id, service_id, start), rows in groups.items():
+        n, sums = _add(lay, [(int(r["n_responses"]), r["sums"]) for r in rows])  # type: ignore[call-overload, misc]
+        out.append({"questionnaire_version_id": version_id, "unit_id": unit_id, "service_id": service_id,
+                    "day": start, "grain": "q", "questionnaire_id": rows[0]["questionnaire_id"],
+                    "layout": lay.signature, "n_responses": n, "sums": sums, "updated_at": utcnow()})
+    return out
+
+
+def _lock(session: Session, key: int, shared: bool = False) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        session.execute(text(f"SELECT {function}(:key)"), {"key": key})
+
+
+def _questionnaire_key(questionnaire_id: str) -> int:
+    return store.advisory_key((questionnaire_id, 0, 0, 0, date(1, 1, 1)))
+
+
+def recompute(session: Session, cells: set[Cell], inserted: dict[Cell, set[uuid.UUID]] | None = None) -> None:
+    """Bring the cells a transaction touched up to date (the handler run before every commit):
+    ``cells`` are recomputed from the microdata; a cell that only gained new responses
+    (``inserted``) gets their sums added — one query for all the new responses of the commit, not
+    a re-read of the cell. A questionnaire whose rollups are not in use (never built, stale,
+    another layout) is left alone: its next rebuild covers it. On PostgreSQL each questionnaire is
+    held with a shared advisory lock (a rebuild takes it exclusively) and each cell with an
+    exclusive one, day cells then quarter cells, each in order — one global order — so concurrent
+    transactions update a cell one after the other, each reading the other's committed result."""
+    from survey.store.catalogue import latest
+
+    inserted = inserted or {}
+    for questionnaire_id in sorted({c[0] for c in cells | set(inserted)}):
+        _lock(session, _questionnaire_key(questionnaire_id), shared=True)
+        state = session.get(RollupState, questionnaire_id, populate_existing=True)
+        if state is None or state.stale:
+            continue
+        try:
+            questionnaire = latest(questionnaire_id)
+        except LookupError:
+            continue
+        lay = layout(questionnaire)
+        if lay.signature != state.layout:
+            continue
+        full = {c for c in cells if c[0] == questionnaire_id}
+        added = {c: ids for c, ids in inserted.items() if c[0] == questionnaire_id and c not in full}
+        new_rows = _new_responses(session, questionnaire, {rid for ids in added.values() for rid in ids})
+        gained = sorted(c for c in added if c in new_rows)  # cells with new responses that count
+        _locks(session, [store.advisory_key(c) for c in sorted(full | set(gained))])
+        for cell in sorted(full):
+            _, version_id, unit_id, service_id, day = cell
+            frame = responses_frame(session, questionnaire, where=[
+                Response.questionnaire_version_id == version_id, Response.unit_id == unit_id,
+                Response.service_id == service_id, Response.submitted_at >= _bound(session, day),
+                Response.submitted_at < _bound(session, day + timedelta(days=1))])
+            frame = frame[_local_days(frame) == day] if len(frame) else frame
+            session.execute(delete(Rollup).where(*_key(cell[1:4], day, "d")))
+            if len(frame):
+                session.execute(insert(Rollup), [_row(lay, cell, frame)])
+        # Cells that only gained responses: their sums added, a constant number of statements.
+        deltas = {cell: (len(new_rows[cell]), _sums_of(lay, new_rows[cell])) for cell in gained}
+        _merged(session, lay, questionnaire_id, "d", {(c[1], c[2], c[3], c[4]): [d] for c, d in deltas.items()})
+        recount = {(c[1], c[2], c[3], quarter_start(c[4])) for c in full}
+        by_quarter: dict[tuple[int, int, int, date], list[tuple[int, bytes | None]]] = {}
+        for cell, delta in deltas.items():
+            quarter = (cell[1], cell[2], cell[3], quarter_start(cell[4]))
+            if quarter not in recount:
+                by_quarter.setdefault(quarter, []).append(delta)
+        # after every day lock, in order: all transactions take their locks in one global order
+        _locks(session, [store.advisory_key((f"q:{questionnaire_id}", *q)) for q in sorted(recount | set(by_quarter))])
+        for version_id, unit_id, service_id, start in sorted(recount):  # from their day cells
+            where_q = (Rollup.questionnaire_version_id == version_id, Rollup.unit_id == unit_id,
+                       Rollup.service_id == service_id)
+            parts = [(int(r[0]), r[1]) for r in session.execute(select(Rollup.n_responses, Rollup.sums).where(
+                *where_q, Rollup.grain == "d", Rollup.day >= start, Rollup.day < _quarter_end(start)))]
+            session.execute(delete(Rollup).where(*where_q, Rollup.grain == "q", Rollup.day == start))
+            if parts:
+                n, sums = _add(lay, parts)
+                session.execute(insert(Rollup), [_cell_row(lay, questionnaire_id, (version_id, unit_id, service_id, start),
+                                                           "q", n, sums)])
+        _merged(session, lay, questionnaire_id, "q", by_quarter)
+
+
+def _key(part: tuple[int, int, int], day: date, grain: str) -> tuple[Any, ...]:
+    return (Rollup.questionnaire_version_id == part[0], Rollup.unit_id == part[1], Rollup.service_id == part[2],
+            Rollup.day == day, Rollup.grain == grain)
+
+
+def _cell_row(lay: Layout, questionnaire_id: str, key: tuple[int, int, int, date], grain: str, n: int,
+              sums: bytes | None) -> dict[str, object]:
+    return {"questionnaire_version_id": key[0], "unit_id": key[1], "service_id": key[2], "day": key[3],
+            "grain": grain, "questionnaire_id": questionnaire_id, "layout": lay.signature, "n_responses": n,
+            "sums": sums, "updated_at": utcnow()}
+
+
+def _merged(session: Session, lay: Layout, questionnaire_id: str, grain: str,
+            deltas: dict[tuple[int, int, int, date], list[tuple[int, bytes | None]]]) -> int:
+    """Add ``deltas`` to the cells of ``grain`` they name (a cell not stored yet starts empty):
+    one SELECT, one DELETE and one INSERT for all of them. Returns the number of cells written."""
+    if not deltas:
+        return 0
+    keys = sorted(deltas)
+    columns = tuple_(Rollup.questionnaire_version_id, Rollup.unit_id, Rollup.service_id, Rollup.day)
+    chosen = (columns.in_(keys), Rollup.grain == grain)
+    old = {(r[0], r[1], r[2], r[3]): (int(r[4]), r[5]) for r in session.execute(
+        select(Rollup.questionnaire_version_id, Rollup.unit_id, Rollup.service_id, Rollup.day, Rollup.n_responses,
+               Rollup.sums).where(*chosen))}
+    rows = []
+    for key in keys:
+        n, sums = _add(lay, ([old[key]] if key in old else []) + deltas[key])
+        rows.append(_cell_row(lay, questionnaire_id, key, grain, n, sums))
+    session.execute(delete(Rollup).where(*chosen))
+    session.execute(insert(Rollup), rows)
+    return len(rows)
+
+
+def _locks(session: Session, keys: list[int]) -> None:
+    """Take the advisory locks of ``keys`` in their order, in one statement (PostgreSQL evaluates a
+    volatile function of the target list after the ORDER BY)."""
+    if keys and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"),
+                        {"keys": sorted(keys)})
+
+
+def _new_responses(session: Session, questionnaire: Questionnaire, ids: set[uuid.UUID]) -> dict[Cell, pd.DataFrame]:
+    """The responses among ``ids`` that count (THE gate), as frames per cell."""
+    if not ids:
+        return {}
+    chosen = sorted(ids)
+    frames = [responses_frame(session, questionnaire, where=[Response.id.in_(chosen[at:at + 500])], version=True)
+              for at in range(0, len(chosen), 500)]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if not len(frame):
+        return {}
+    frame["day"] = _local_days(frame)
+    out: dict[Cell, pd.DataFrame] = {}
+    for key, part in frame.groupby(["questionnaire_version_id", "unit_id", "service_id", "day"], sort=True):
+        parts: tuple[Any, ...] = tuple(key)  # type: ignore[arg-type]
+        out[(questionnaire.id, int(parts[0]), int(parts[1]), int(parts[2]), parts[3])] = part
+    return out
+
+
+store.HANDLERS[:] = [recompute]
+
+
+def rebuild(session: Session, questionnaires: Iterable[Questionnaire] | None = None) -> dict[str, int]:
+    """Rebuild every cell of ``questionnaires`` (default: every SIPAS-scored questionnaire in
+    use) from the microdata, in ``session``'s transaction (the caller commits). Returns the
+    number of day cells per questionnaire."""
+    from survey.store.catalogue import in_use
+
+    chosen = [q for q in (questionnaires if questionnaires is not None else in_use(session)) if scored_as_sipas(q)]
+    counts: dict[str, int] = {}
+    for questionnaire in chosen:
+        _lock(session, _questionnaire_key(questionnaire.id))
+        session.execute(delete(Rollup).where(Rollup.questionnaire_id == questionnaire.id))  # writes first (SQLite)
+        lay = layout(questionnaire)
+        frame = responses_frame(session, questionnaire, version=True)
+        rows = []
+        if len(frame):
+            frame["day"] = _local_days(frame)
+            for key, part in frame.groupby(["questionnaire_version_id", "unit_id", "service_id", "day"], sort=True):
+                parts: tuple[Any, ...] = tuple(key)  # type: ignore[arg-type]
+                cell: Cell = (questionnaire.id, int(parts[0]), int(parts[1]), int(parts[2]), parts[3])
+                rows.append(_row(lay, cell, part))
+        rows += _quarter_rows(lay, rows)
+        for start in range(0, len(rows), 1000):
+            session.execute(insert(Rollup), rows[start:start + 1000])
+        session.execute(delete(RollupState).where(RollupState.questionnaire_id == questionnaire.id))
+        session.execute(insert(RollupState), [{"questionnaire_id": questionnaire.id, "layout": lay.signature,
+                                               "stale": False, "rebuilt_at": utcnow()}])
+        counts[questionnaire.id] = sum(1 for row in rows if row["grain"] == "d")
+    return counts
+
+
+@dataclass(frozen=True, eq=False)
+class Cells:
+    """The cells a page reads — quarter cells: one row per version × unit × service × quarter
+    (``unit_id``, ``day`` — the quarter's first day —, ``period`` — the quarter, ``2026-Q3`` —,
+    ``year``, ``n_responses``) and their packed sums, row for row."""
+
+    layout: Layout
+    frame: pd.DataFrame
+    sums: np.ndarray
+
+    @property
+    def n_total(self) -> int:
+        return int(self.frame["n_responses"].sum())
+
+    def total(self, mask: np.ndarray | pd.Series) -> np.ndarray:
+        """The sums of the cells where ``mask`` is true (zeros when none)."""
+        chosen = np.asarray(mask, dtype=bool)
+        total: np.ndarray = self.sums[chosen].sum(axis=0) if chosen.any() else np.zeros(self.layout.sums.size)
+        return total
+
+
+def usable(session: Session, questionnaire: Questionnaire, service_id: int | None) -> Cells | None:
+    """The cells of ``questionnaire`` (one service, or all), or None when the page must score
+    the microdata (see the module's docstring for when)."""
+    state = session.get(RollupState, questionnaire.id)
+    if state is None or state.stale:
+        return None
+    lay = layout(questionnaire)
+    if lay.signature != state.layout:
+        log.info("rollups of %s were built for another layout: scoring the microdata until a rebuild",
+                 questionnaire.id)
+        return None
+    stmt = select(Rollup.unit_id, Rollup.day, Rollup.n_responses, Rollup.sums, Rollup.layout).where(
+        Rollup.questionnaire_id == questionnaire.id, Rollup.grain == "q")  # the pages need quarters at most
+    if service_id is not None:
+        stmt = stmt.where(Rollup.service_id == service_id)
+    rows = session.connection().execute(stmt).all()
+    if any(r[3] is None or r[4] != lay.signature for r in rows):
+        return None
+    frame = pd.DataFrame({"unit_id": [r[0] for r in rows], "day": [r[1] for r in rows],
+                          "n_responses": [int(r[2]) for r in rows]})
+    if int(frame["n_responses"].sum()) < 2:
+        return None
+    stamps = pd.to_datetime(frame["day"])
+    frame["period"] = stamps.dt.year.astype(str).str.zfill(4) + "-Q" + stamps.dt.quarter.astype(str)
+    frame["year"] = stamps.dt.year.astype(int)
+    sums = np.frombuffer(b"".join(bytes(r[3] or b"") for r in rows), dtype="<f8").reshape(len(rows), lay.sums.size)
+    return Cells(lay, frame, sums)
+
+
+def grouped(cells: Cells, mask: np.ndarray | pd.Series, key: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``key`` among the cells where ``mask`` is true (sorted), and the
+    summed vectors of each."""
+    chosen = np.asarray(mask, dtype=bool)
+    values = key.to_numpy()[chosen]
+    if not len(values):
+        return values, np.zeros((0, cells.layout.sums.size))
+    codes, levels = pd.factorize(values, sort=True)
+    summed = pd.DataFrame(cells.sums[chosen]).groupby(codes, sort=True).sum().to_numpy()
+    return np.asarray(levels), summed
+
+
+def score(cells: Cells, sums: np.ndarray, labels: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """:func:`scoring.sipas.score_sipas`'s table (logit intervals for the shares) from summed
+    cells, one row of ``labels`` per row of ``sums``, in a sample of all the cells' responses."""
+    from scoring.sipas import SHARE_KINDS
+    from scoring.sums import table_from_sums
+
+    lay = cells.layout.sums
+    return table_from_sums(lay, sums, labels, n_total=cells.n_total, confidence=confidence,
+                           ci=["logit" if k in SHARE_KINDS else "wald" for k in lay.kinds]).to_frame()
