@@ -116,10 +116,8 @@ def unit_ranking(
     if cells is not None:
         # A split old commune's responses are spread over its parts with fractional weights: the
         # cells (whole responses of one stored unit) cannot say that, so the microdata answers.
-        probe = pd.DataFrame({"unit_id": cells.frame["unit_id"].unique()})
-        probe["area"] = probe["unit_id"].map(areas).fillna(-1).astype(int)
-        probe["weight"] = 1.0
-        if len(unit_map.spread(probe, chosen)) != len(probe):
+        split = set(unit_map.shares(chosen.day)) if chosen.todays_map else set()
+        if split & set(cells.frame["unit_id"].unique()):
             cells = None
             frame = _frame(session, questionnaire, service)
     if cells is not None:

@@ -58,13 +58,15 @@ class Layout:
     signature: str
 
 
-_layouts: dict[tuple[str, str], Layout] = {}
+_layouts: dict[tuple[str, str, str], Layout] = {}
 
 
 def layout(questionnaire: Questionnaire) -> Layout:
     """The layout of ``questionnaire`` (its latest version: the one the pages score with);
     library versions never change, so it is computed once per version."""
-    key = (questionnaire.id, questionnaire.version)
+    # keyed on the scoring spec too: a questionnaire scored with another rule (an overall rule
+    # chosen for a release) has another signature, so cells built for the library's never answer it
+    key = (questionnaire.id, questionnaire.version, repr(sipas_spec(questionnaire)))
     if key not in _layouts:
         _layouts[key] = _layout(questionnaire)
     return _layouts[key]
