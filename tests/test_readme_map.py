@@ -38,4 +38,5 @@ def test_every_room_says_what_it_may_import() -> None:
 
 def test_survey_keeps_few_modules_at_the_top() -> None:
     modules = sorted(p.name for p in (ROOT / "survey").glob("*.py"))
-    assert len(modules) <= 12, modules
+    # the app core the README lists (13 with ``cli``, the commands' shared app context)
+    assert len(modules) <= 13, modules

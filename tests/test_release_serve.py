@@ -17,8 +17,9 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from survey.store.models import Release, ReleaseStatus
+from tests.browser import free_port
 from tests.release_actions import release_app, small_province
-from tests.test_release_queue import JOB_TIMEOUT, _enqueue, _free_port
+from tests.test_release_queue import JOB_TIMEOUT, _enqueue
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def _alive(pid: int) -> bool:
 def test_serve_starts_the_worker_that_builds_releases_and_stops_it(app: Flask, database_url: str,
                                                                    tmp_path: Path) -> None:
     small_province(app.extensions["hailong.engine"])
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HAILONG_")}
     env.update(HAILONG_DATABASE_URL=database_url, HAILONG_QUEUE_URL=app.config["QUEUE_URL"], HAILONG_ENV="demo",
                HAILONG_INSTANCE_PATH=str(tmp_path / "instance"))

@@ -41,6 +41,7 @@ from survey.collect import credentials
 from survey.collect.case_intake import comment_questions, open_from_form
 from survey.collect.forms import answers_from_form, build_form
 from survey.collect.quality import note_dossier_attempt
+from survey.collect.serviceworker import service_worker as offline_service_worker
 from survey.collect.submissions import (
     desk_scope,
     desk_services,
@@ -52,7 +53,6 @@ from survey.collect.submissions import (
 from survey.errors import DeviceRequired, NotFound, TooManyRequests
 from survey.i18n import current_language
 from survey.ratelimit import limiter
-from survey.serviceworker import service_worker as offline_service_worker
 from survey.store.catalogue import latest
 from survey.store.db import get_session
 from survey.store.models import Credential, Desk, Role, Service, utcnow

@@ -24,9 +24,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from survey import mail
 from survey.errors import AppError, TooManyRequests
 from survey.periods import local
+from survey.portal import mail
 from survey.ratelimit import limiter
 from survey.store import casebook
 from survey.store.casework import CaseStatus, FeedbackCase

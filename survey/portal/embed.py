@@ -22,6 +22,7 @@ from flask import Response, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from survey.collect.serviceworker import service_worker as offline_service_worker
 from survey.errors import NotFound
 from survey.i18n import current_language
 from survey.portal import charts, figures, formatting, snapshot
@@ -29,7 +30,6 @@ from survey.portal.charts import Chart, Column
 from survey.portal.pages import bp, wrap
 from survey.portal.published import Published, is_suppressed
 from survey.security import frameable
-from survey.serviceworker import service_worker as offline_service_worker
 from survey.store.db import get_session
 from survey.store.models import Desk, DeskService, Service
 

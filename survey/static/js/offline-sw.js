@@ -1,6 +1,6 @@
 // The one service worker of the kiosk and of the desk display: their pages and assets, network
 // first, the last good copy when the network drops. Only GET requests of this site are touched,
-// never answers. What it keeps is set by the server that serves this file (survey/serviceworker.py
+// never answers. What it keeps is set by the server that serves this file (survey/collect/serviceworker.py
 // puts `self.HAILONG_SW = {cache, pages, skipParams, skipSuffixes}` in front of it):
 //   cache       - the Cache Storage name (a new name drops the old copies),
 //   pages       - the path prefix of the pages kept,

@@ -1,4 +1,5 @@
-"""The offline service worker shared by the kiosk and the desk display (``static/js/offline-sw.js``).
+"""The offline service worker of the kiosk, also served by the portal's desk display
+(``static/js/offline-sw.js``).
 
 Each gets the same script with its own settings written in front of it, served from an address
 inside the scope it controls (``Service-Worker-Allowed``), never cached by the browser's HTTP cache
