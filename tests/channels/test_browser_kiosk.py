@@ -81,7 +81,7 @@ def test_kiosk_rates_resets_refuses_reused_dossier_and_queues_offline(tmp_path: 
     from playwright.sync_api import expect, sync_playwright
 
     with fresh_database("sqlite", tmp_path) as url, \
-            served(url, tmp_path, responses=20, KIOSK_RETURN_SECONDS="1", KIOSK_IDLE_SECONDS="6") as server, \
+            served(url, tmp_path, responses=20, KIOSK_RETURN_SECONDS="3", KIOSK_IDLE_SECONDS="8") as server, \
             sync_playwright() as pw:
         base = server.base
         token = _token(url)
@@ -95,7 +95,7 @@ def test_kiosk_rates_resets_refuses_reused_dossier_and_queues_offline(tmp_path: 
 
         _rate(page, base, "1234.56-7890")
         expect(page.get_by_role("heading", name="Xin cảm ơn!")).to_be_visible()
-        page.wait_for_url(f"{base}/kiosk/{DESK}", timeout=10_000)
+        page.wait_for_url(f"{base}/kiosk/{DESK}", timeout=15_000)
         assert _kiosk_count(url) == 1
 
         # The same dossier code again: a friendly message, nothing stored.
@@ -103,7 +103,7 @@ def test_kiosk_rates_resets_refuses_reused_dossier_and_queues_offline(tmp_path: 
         expect(page.get_by_text("Hồ sơ này đã được đánh giá", exact=False)).to_be_visible()
         assert _kiosk_count(url) == 1
         # Idle: back to the start screen by itself, nothing of this citizen left.
-        page.wait_for_url(f"{base}/kiosk/{DESK}", timeout=10_000)
+        page.wait_for_url(f"{base}/kiosk/{DESK}", timeout=15_000)
         assert page.locator("input:checked").count() == 0
 
         # The network drops: the rating is kept on the tablet and sent once it returns.

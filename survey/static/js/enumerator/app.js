@@ -10,7 +10,7 @@
   var cfg = JSON.parse(document.getElementById("enumerator-config").textContent);
   var M = cfg.messages;
   var view = document.getElementById("view");
-  var syncState = { running: false, delay: 5000, timer: null, last: null, nextAt: null, failures: {} };
+  var syncState = { running: false, again: false, delay: 5000, timer: null, last: null, nextAt: null, failures: {} };
   var MAX_DELAY = 5 * 60 * 1000;
 
   if ("serviceWorker" in navigator) {
@@ -113,15 +113,26 @@
   }
 
   function sync() {
-    if (syncState.running) { return Promise.resolve(); }
+    // A reconnection or a finished interview during a sync is not lost: one more sync follows.
+    if (syncState.running) { syncState.again = true; return Promise.resolve(); }
     syncState.running = true;
+    syncState.again = false;
     return S.get("kv", "token").then(function (token) {
       if (!token) { return; }
       return sendOutbox().then(refreshReference).then(function () {
         syncState.last = new Date();
-        syncState.delay = 5000;
         syncState.error = null;
-        schedule(60000);
+        return S.all("outbox");
+      }).then(function (items) {
+        // Interviews the server could not take for now (429, 5xx) are retried soon, with a growing
+        // delay; with nothing waiting, the next check is in a minute.
+        if (items && items.some(function (i) { return !i.failed; })) {
+          schedule(syncState.delay);
+          syncState.delay = Math.min(syncState.delay * 2, MAX_DELAY);
+        } else {
+          syncState.delay = 5000;
+          schedule(60000);
+        }
       });
     })["catch"](function (err) {
       syncState.error = err && err.auth ? M.signInFailed : M.offline;
@@ -130,6 +141,7 @@
       syncState.delay = Math.min(syncState.delay * 2, MAX_DELAY);
     }).then(function () {
       syncState.running = false;
+      if (syncState.again) { return sync(); }
       return updateStatus();
     }, function () { syncState.running = false; });
   }
