@@ -1,14 +1,79 @@
 """Issue 12 point 25: the fast part of the campaign in the suite — a real ``hailong serve`` on
 127.0.0.1 behind a connection-dropping proxy, a worker killed, every batch replayed until each
-item has a fate, then form fuzzing of every HTML form and the API: nothing lost, nothing stored
-twice, no 5xx. The long run is ``bench/campaign/run.py`` (README, "Benchmarks")."""
+item has a fate, then the authorization sweep over HTTP and form fuzzing of every HTML form and
+the API: nothing lost, nothing stored twice, no 5xx, nobody let in where the table says no; and the
+same replays on a PostgreSQL cluster of the campaign's own, restarted (a crash) while ratings arrive.
+The long run is ``bench/campaign/run.py`` (README, "Benchmarks"); schemathesis runs there only."""
 
 from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import pytest
+
+
+def _private_cluster_or_skip() -> None:
+    from bench.campaign.cluster import available
+
+    reason = available()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"no private PostgreSQL cluster under CI: {reason}")
+        pytest.skip(f"no private PostgreSQL cluster: {reason}")
+
+
+def _shared_postmaster() -> str | None:
+    """The PID of the shared server's postmaster on 5432 (None if there is none)."""
+    found = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=False).stdout
+    line = next((ln for ln in found.splitlines() if "postgres -D" in ln and "hailong-campaign-pg-" not in ln), None)
+    return line.split()[0] if line else None
 
 
 def test_the_campaign_loses_nothing_duplicates_nothing_and_never_answers_5xx(capsys) -> None:  # type: ignore[no-untyped-def]
     from bench.campaign.run import main
 
-    assert main(["--submissions", "100", "--drop", "0.3", "--kills", "1", "--fuzz", "6", "--seconds", "150"]) == 0
+    assert main(["--submissions", "100", "--drop", "0.3", "--kills", "1", "--fuzz", "6", "--schemathesis", "0",
+                 "--seconds", "200"]) == 0
     out = capsys.readouterr().out
     assert "stored 100 (device total 100), expected 100" in out and "server errors 0" in out
+    sweep = re.search(r"authorization sweep: (\d+) routes, (\d+) requests.*problems (\d+)", out)
+    assert sweep is not None, out
+    assert int(sweep.group(1)) > 100 and int(sweep.group(2)) >= 4 * int(sweep.group(1)) and sweep.group(3) == "0"
+    assert "schemathesis: skipped" in out and "result: OK" in out
+
+
+def test_a_private_cluster_is_restarted_and_a_crash_loses_no_committed_row() -> None:
+    _private_cluster_or_skip()
+    import psycopg
+
+    from bench.campaign.cluster import PrivateCluster
+    from bench.campaign.run import free_port
+
+    shared = _shared_postmaster()
+    port = free_port()
+    with PrivateCluster(port) as cluster:
+        assert cluster.port != 5432
+        url = cluster.database("hailong_restart").replace("+psycopg", "")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (n int)")
+            conn.execute("INSERT INTO t SELECT generate_series(1, 1000)")
+        assert cluster.restart("immediate") > 0  # a crash: WAL recovery at start
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*), sum(n) FROM t").fetchone() == (1000, 500500)
+        assert cluster.restarts == 1
+        root = cluster.root
+    assert not root.exists()  # deleted at the end
+    assert _shared_postmaster() == shared  # the shared server was never touched
+
+
+def test_replays_across_postgresql_restarts_store_each_rating_once(capsys) -> None:  # type: ignore[no-untyped-def]
+    _private_cluster_or_skip()
+    from bench.campaign.run import main
+
+    assert main(["--database", "postgresql", "--submissions", "120", "--drop", "0.2", "--kills", "0",
+                 "--pg-restarts", "2", "--fuzz", "0", "--schemathesis", "0", "--no-sweep", "--seconds", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "stored 120 (device total 120), expected 120" in out
+    assert re.search(r"database restarts: fast \([\d.]+ s down\), immediate \([\d.]+ s down\)", out), out
