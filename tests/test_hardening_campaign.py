@@ -77,3 +77,26 @@ def test_replays_across_postgresql_restarts_store_each_rating_once(capsys) -> No
     out = capsys.readouterr().out
     assert "stored 120 (device total 120), expected 120" in out
     assert re.search(r"database restarts: fast \([\d.]+ s down\), immediate \([\d.]+ s down\)", out), out
+
+
+def test_a_goal_with_a_400_digit_year_is_refused_in_vietnamese_not_a_500(app, client) -> None:  # type: ignore[no-untyped-def]
+    """Found by the campaign's form fuzzing once it posted with the signed-in session's own CSRF
+    token: wtforms' NumberRange turns the year into a float, which 400 digits overflow."""
+    from datetime import UTC, datetime
+
+    from tests.hand_province import add_ratings, hand_province
+
+    hand_province(app.extensions["hailong.engine"])
+    add_ratings(app.extensions["hailong.engine"], "96101", datetime(2026, 4, 13, 2, tzinfo=UTC), [5])  # in use
+    assert client.post("/auth/login", data={"username": "canbo", "password": "hailong-demo"}).status_code == 302
+
+    def goal(year: str, base_year: str) -> tuple[int, str]:
+        resp = client.post("/staff/targets/", data={"unit": "96", "score": "sipas-kiosk:overall", "year": year,
+                                                    "kind": "increase_pct", "value": "10", "base_year": base_year})
+        return resp.status_code, resp.get_data(as_text=True)
+
+    status, page = goal("2027", "9" * 400)
+    assert status == 422 and "Năm gốc phải từ 1990 đến 2100" in page, page[:300]
+    status, page = goal("-" + "9" * 400, "2025")
+    assert status == 422 and "Năm mục tiêu phải từ 2000 đến 2100" in page
+    assert goal("2027", "2025")[0] in (302, 303)  # the same form with sound years is stored

@@ -280,22 +280,27 @@ NASTY = ["\x00", "a\x00b", "x" * 10_000, "9" * 400, "-" + "9" * 400, "sNaN", "Na
          "٣", "🙂" * 50, "%00", "../../etc/passwd"]
 
 
-def fuzz(server: Server, place: str, rounds: int, deadline: float) -> dict[str, Any]:
+# A sound value of each form field (the fuzzer spoils one or two of them). The sign-in uses an
+# account that does not exist, so the fuzzing never locks a real one out.
+SOUND = {"dossier_code": "", "comment": "Nhanh, chu đáo", "submission_id": "new", "submitted_at": "",
+         "username": "khong-co-tai-khoan", "password": "sai-mat-khau", "label": "Quầy 1", "revoke": "",
+         "unit": "96", "score": "sipas-kiosk:overall", "year": "2027", "kind": "score", "value": "80",
+         "base_year": "", "decision": "approve", "response_id": str(uuid.UUID(int=1))}
+
+
+def fuzz(server: Server, place: str, rounds: int, deadline: float, device: str = "") -> dict[str, Any]:
     desk, unit = place.split("|")
     port = server.port
     rng = random.Random(7)
     statuses: collections.Counter[str] = collections.Counter()
     errors: list[str] = []
-    # A signed-in staff browser (the demo's CSRF is on: take the token from the page).
-    status, headers, page = request(port, "GET", "/auth/login")
-    cookie = headers.get("set-cookie", "").split(";")[0]
-    token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-        rb'value="([^"]+)"[^>]*name="csrf_token"', page)
-    csrf = token.group(1).decode() if token else ""
-    form = urllib.parse.urlencode({"username": "canbo", "password": "hailong-demo", "csrf_token": csrf}).encode()
-    status, headers, _ = request(port, "POST", "/auth/login", form, {
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
-    cookie = headers.get("set-cookie", cookie).split(";")[0]
+    # A signed-in staff browser (CSRF is on: the token of its session, read from its pages after
+    # the sign-in, which rotates the session; a token from before would be refused on every post).
+    from bench.campaign.sweep import Browser
+
+    browser = Browser(port)
+    browser.sign_in("canbo")
+    by_form: dict[str, collections.Counter[str]] = {}
     forms = {
         f"/kiosk/{desk}/CHUNG-THUC": [*RATING, "dossier_code", "comment", "submission_id", "submitted_at"],
         f"/s/{unit}/CHUNG-THUC": [*RATING, "dossier_code", "submission_id"],
@@ -312,8 +317,16 @@ def fuzz(server: Server, place: str, rounds: int, deadline: float) -> dict[str, 
         for _ in range(rounds):
             if time.monotonic() > deadline:
                 break
-            values = {f: rng.choice(NASTY) if rng.random() < 0.7 else "5" for f in fields}
-            values["csrf_token"] = csrf if rng.random() < 0.5 else rng.choice(NASTY)
+            # Half the posts: every field malformed at random; the other half: a sound form with one
+            # or two fields malformed, so that each bad value reaches its own field's checks.
+            if rng.random() < 0.5:
+                values = {f: rng.choice(NASTY) if rng.random() < 0.7 else "5" for f in fields}
+            else:
+                values = {f: SOUND.get(f, "5") for f in fields}
+                values.update({f: rng.choice(NASTY) for f in rng.sample(fields, min(len(fields), rng.randint(1, 2)))})
+                if "submission_id" in values and values["submission_id"] == "new":
+                    values["submission_id"] = str(uuid.uuid4())
+            values["csrf_token"] = browser.csrf if rng.random() < 0.8 else rng.choice(NASTY)
             if path.startswith("/api/"):
                 body = json.dumps({"id": rng.choice([str(uuid.uuid4()), *NASTY]), "username": rng.choice(NASTY),
                                    "password": rng.choice(NASTY), "submitted_at": rng.choice(NASTY),
@@ -331,15 +344,16 @@ def fuzz(server: Server, place: str, rounds: int, deadline: float) -> dict[str, 
                     body += b"&comment=%ff%fe%00"  # invalid UTF-8
                 kind = "application/x-www-form-urlencoded"
             try:
-                status, _h, _b = request(port, "POST", path, body, {"Content-Type": kind, "Cookie": cookie,
-                                                                     "Accept-Language": "vi"})
+                extra = {"Authorization": f"Bearer {device}"} if path.startswith("/api/v1/submissions") and device else {}
+                status, _h, _b = browser.request("POST", path, body=body, content_type=kind, headers=extra)
             except OSError as exc:
                 errors.append(f"{path}: {exc}")
                 continue
             statuses[str(status)] += 1
+            by_form.setdefault(path, collections.Counter())[str(status)] += 1
             if status >= 500:
                 errors.append(f"{path}: {status}")
-    return {"statuses": statuses, "errors": errors}
+    return {"statuses": statuses, "errors": errors, "by_form": by_form}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -382,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
             found, total = stored(url, run["ids"])
             if not args.no_sweep:
                 sweep = authorization_sweep(server.port, url, token, place.split("|")[0], deadline)
-            fuzzed = fuzz(server, place, args.fuzz, deadline)
+            fuzzed = fuzz(server, place, args.fuzz, deadline, token)
             if args.schemathesis > 0:
                 schema = schemathesis_run(server.port, {"kiosk device": token, "enumerator": api_token(server.port)},
                                           args.schemathesis, deadline, args.st)
@@ -407,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
             print("  ", line)
     print(f"fuzzing: {sum(fuzzed['statuses'].values())} posts, statuses {dict(sorted(fuzzed['statuses'].items()))}, "
           f"server errors {len(fuzzed['errors'])}")
+    for path, counts in fuzzed["by_form"].items():
+        print(f"   {path}: {dict(sorted(counts.items()))}")
     for line in fuzzed["errors"][:20]:
         print("  ", line)
     schema_ok = True

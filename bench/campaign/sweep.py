@@ -37,12 +37,15 @@ class Browser:
         self.port, self.cookies, self.csrf = port, {}, ""
         self.headers = headers or {}
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None,
-                timeout: float = 60) -> tuple[int, dict[str, str], bytes]:
-        body = urllib.parse.urlencode(form).encode() if form is not None else None
-        headers = {"Connection": "close", "Accept-Language": "vi", **self.headers}
+    def request(self, method: str, path: str, form: dict[str, str] | None = None, timeout: float = 60, *,
+                body: bytes | None = None, content_type: str = "application/x-www-form-urlencoded",
+                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        """``form`` (url-encoded) or a raw ``body`` of ``content_type``, with this session's cookies."""
+        if form is not None:
+            body = urllib.parse.urlencode(form).encode()
+        headers = {"Connection": "close", "Accept-Language": "vi", **self.headers, **(headers or {})}
         if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Content-Type"] = content_type
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
