@@ -100,3 +100,53 @@ def test_a_goal_with_a_400_digit_year_is_refused_in_vietnamese_not_a_500(app, cl
     status, page = goal("-" + "9" * 400, "2025")
     assert status == 422 and "Năm mục tiêu phải từ 2000 đến 2100" in page
     assert goal("2027", "2025")[0] in (302, 303)  # the same form with sound years is stored
+
+
+def test_a_database_lost_while_a_batch_is_stored_answers_503_not_invalid_items(app, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Found by the campaign on its private PostgreSQL cluster: a crash restart while a batch was
+    being stored turned its 20 sound ratings into "invalid" (422 each) — OperationalError is a
+    StatementError, caught as an item the database cannot take — so a kiosk would have dropped
+    them for good. A lost connection is transient: the whole batch answers 503 with Retry-After and
+    nothing is refused; sent again once the database is back, every item is stored."""
+    import uuid
+
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import OperationalError
+
+    import survey.collect.api as api
+    from survey.store.models import Desk, Response
+    from tests.channels.conftest import device_token
+    from tests.hand_province import hand_province
+
+    engine = app.extensions["hailong.engine"]
+    hand_province(engine)
+    from sqlalchemy.orm import Session
+
+    from survey.store.models import Service, Unit
+
+    with Session(engine) as session:
+        unit = session.scalars(select(Unit).where(Unit.code == "96101")).one()
+        session.add(Desk(code="96101-MC", name="Bộ phận Một cửa", unit_id=unit.id, questionnaire_id="sipas-kiosk",
+                         active=True))
+        session.commit()
+        assert session.scalars(select(Service).where(Service.code == "CHUNG-THUC")).one() in unit.services
+    token = device_token(app, "96101-MC")
+    answers = {"access_facilities": 5, "procedure_as_regulated": 4, "servant_conduct": 5, "result_on_time": 3,
+               "feedback_channel": 4}
+    batch = {"submissions": [{"id": str(uuid.uuid4()), "service": "CHUNG-THUC", "answers": answers}
+                             for _ in range(3)]}
+    headers = {"Authorization": f"Bearer {token}"}
+    real = api.store_all
+
+    def lost(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise OperationalError("INSERT INTO response ...", {}, ConnectionResetError("server closed the connection"))
+
+    monkeypatch.setattr(api, "store_all", lost)
+    down = client.post("/api/v1/submissions/batch", json=batch, headers=headers)
+    assert down.status_code == 503 and int(down.headers["Retry-After"]) > 0, down.get_data(as_text=True)[:300]
+    monkeypatch.setattr(api, "store_all", real)
+    again = client.post("/api/v1/submissions/batch", json=batch, headers=headers)
+    assert again.status_code == 200
+    assert [r["status"] for r in again.get_json()["results"]] == ["created"] * 3
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Response)) == 3
