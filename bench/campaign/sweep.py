@@ -21,6 +21,7 @@ import json
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 import urllib.parse
 from pathlib import Path
@@ -195,8 +196,9 @@ def schemathesis_run(port: int, credentials: dict[str, str], examples: int, dead
                    "--header", "Accept-Language: vi", "--request-timeout", "30", "--workers", "1",
                    "--max-time", str(int(budget - 10)), "--seed", "12", "--no-color"]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=budget,  # noqa: S603
-                                  check=False)
+            with tempfile.TemporaryDirectory() as scratch:  # schemathesis writes a .schemathesis/ folder in its cwd
+                done = subprocess.run(command, capture_output=True, text=True, timeout=budget,  # noqa: S603
+                                      check=False, cwd=scratch)
             output = done.stdout + done.stderr
             code = done.returncode
         except subprocess.TimeoutExpired as exc:
