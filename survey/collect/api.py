@@ -22,7 +22,7 @@ from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.exc import DataError, StatementError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError, StatementError
 
 from questionnaires import load_library
 from survey.auth import check_credentials, csrf, refusal_message
@@ -186,7 +186,9 @@ def _submit_many(cred: Credential, items: list[Any], *, precheck: bool) -> list[
         session = get_session()
         try:
             stored: list[StoreResult | None] = list(store_all(session, [v for _n, v in valid], precheck=precheck))
-        except (ValueError, TypeError, ArithmeticError, DataError, StatementError):
+        except (ValueError, TypeError, ArithmeticError, DataError, StatementError) as exc:
+            if _transient(exc):
+                raise  # the database is down or restarting: 503 + Retry-After, never "invalid" for good
             # Something in one item the database cannot take: store each on its own, so the others
             # are kept and only the culprit is refused.
             session.rollback()
@@ -195,6 +197,8 @@ def _submit_many(cred: Credential, items: list[Any], *, precheck: bool) -> list[
                 try:
                     stored.append(store_all(session, [v], precheck=precheck)[0])
                 except (ValueError, TypeError, ArithmeticError, DataError, StatementError) as exc:
+                    if _transient(exc):
+                        raise
                     session.rollback()
                     stored.append(None)
                     fates[_n] = _unprocessable(items[_n], exc)
@@ -215,6 +219,14 @@ def _audit_submissions(cred: Credential, fates: list[tuple[dict[str, Any], int]]
     credentials.record_use(session, cred, "api.submission", details={
         "items": len(fates), "stored": stored, "duplicates": repeated, "refused": len(fates) - stored - repeated})
     session.commit()
+
+
+def _transient(exc: BaseException) -> bool:
+    """A lost or refused database connection (a restart, an outage): the batch is to be sent again,
+    not its items refused. (OperationalError is a StatementError: caught with the item errors, a
+    PostgreSQL restart once turned a whole batch of sound ratings into "invalid", lost for good.)"""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and bool(exc.connection_invalidated))
 
 
 def _checked(scope: Scope, item: Any) -> Pending:

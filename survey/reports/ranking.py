@@ -518,7 +518,8 @@ def _row(rec: Mapping[Hashable, Any], unit: Unit, min_n: int, language: str = "v
         "ci_high": None if one_psu else bounded(rec["ci_high"], "overall"),
         "change": number_or_none(rec.get("change")),
         "change_se": number_or_none(rec.get("change_se")),
-        "significant": flag_or_none(rec.get("significant")),
+        # No change without an index in both quarters: then no flag either (not "not significant").
+        "significant": flag_or_none(rec.get("significant")) if number_or_none(rec.get("change")) is not None else None,
         "group": whole_or_none(rec["group"]),
         "modelled": number_or_none(rec.get("modelled")),
         "modelled_low": number_or_none(rec.get("modelled_low")),

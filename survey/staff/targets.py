@@ -12,6 +12,7 @@ each unit's satisfaction goal for the year beside its index.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -22,7 +23,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import DecimalField, IntegerField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, Optional, ValidationError
 
 from questionnaires import Questionnaire
 from survey.auth import scope_of, staff_required
@@ -60,6 +61,17 @@ def is_satisfaction(questionnaire_id: str, score_id: str) -> bool:
     return questionnaire_id != PAPI and score_id == OVERALL
 
 
+def _years(low: int, high: int, message: Any) -> Callable[[Any, Any], None]:
+    """wtforms' NumberRange for a whole year, compared as integers: NumberRange turns the value
+    into a float first, which a 400-digit year overflows (a 500 the campaign's fuzzing found)."""
+
+    def check(_form: Any, field: Any) -> None:
+        if field.data is not None and not low <= field.data <= high:
+            raise ValidationError(str(message))
+
+    return check
+
+
 class TargetForm(FlaskForm):
     unit = PickField(_l("Unit"), invalid_message=_l("Choose a unit from the list."),
                      validators=[InputRequired(_l("Choose a unit."))])
@@ -67,7 +79,7 @@ class TargetForm(FlaskForm):
                       validators=[InputRequired(_l("Choose a score."))])
     year = IntegerField(_l("Target year"), invalid_value_message=_l("Give the target year, such as 2027."),
                         validators=[InputRequired(_l("Give the target year, such as 2027.")), stop_if_unparsed,
-                                    NumberRange(2000, 2100, _l("The target year must be between 2000 and 2100."))])
+                                    _years(2000, 2100, _l("The target year must be between 2000 and 2100."))])
     kind = ChoiceField(_l("Kind of goal"), choices=[
         (TargetKind.SCORE.value, _l("Reach a score")),
         (TargetKind.INCREASE_PCT.value, _l("Raise the score by a percentage over a base year"))],
@@ -78,7 +90,7 @@ class TargetForm(FlaskForm):
                          validators=[InputRequired(_l("Give the score or the percentage.")), stop_if_unparsed])
     base_year = IntegerField(_l("Base year"), invalid_value_message=_l("Give the base year, such as 2025."),
                              validators=[Optional(), stop_if_unparsed,
-                                         NumberRange(1990, 2100, _l("The base year must be between 1990 and 2100."))])
+                                         _years(1990, 2100, _l("The base year must be between 1990 and 2100."))])
 
     def validate(self, extra_validators: Any = None) -> bool:
         if not super().validate(extra_validators):
