@@ -35,7 +35,7 @@ UNLABELLED_CONTROLS = """() => Array.from(document.querySelectorAll('input, sele
 
 
 def _percent(text: str) -> float:
-    return float(text.strip().rstrip("%"))
+    return float(text.strip().rstrip("%").replace(",", "."))  # the Vietnamese decimal comma
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

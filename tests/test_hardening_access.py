@@ -27,7 +27,8 @@ EXPECTED: dict[str, str] = {
     "admin_index": "staff", "cases": "staff", "monitoring": "staff", "quality": "staff", "cases_public": "public",
     "releases": "signed-in roles",
     "admin": "admin", "oversight": "admin",
-    "papi34": "staff", "unit_search": "staff", "boundaries": "signed-in roles", "covariates": "signed-in roles",  # (analysts upload)
+    "papi34": "staff", "unit_search": "staff", "export_jobs": "staff",
+    "boundaries": "signed-in roles", "covariates": "signed-in roles",  # (analysts upload)
     "returned": "enumerator",  # an enumerator's interviews sent back by review (issue 11): enumerators and admins
     "api": "token", "openrosa": "token",
 }

@@ -106,7 +106,7 @@ def test_the_staff_papi_page_shows_the_shares_and_their_download(app: Flask, cli
     assert 'id="papi-shares"' in page and "svyciprop" in page
     reference = {r["id"]: r for r in _rows("reference.csv")}
     low, high = float(reference["t_budget_posted"]["ci_low"]), float(reference["t_budget_posted"]["ci_high"])
-    assert f"{low * 100:.1f}% – {high * 100:.1f}%" in page
+    assert f"{low * 100:.1f}% – {high * 100:.1f}%".replace(".", ",") in page  # the decimal comma (vi)
     response = client.get("/staff/papi.csv?unit=96&year=2026&table=shares&excel=0")
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))

@@ -59,7 +59,7 @@ def test_goals_show_target_gap_and_progress_from_hand_scores(client, db, papi_de
         row = page[page.index(f'data-score="{score}"'):]
         row = row[:row.index("</tr>")]
         start = row.index(f'class="num {css}">') + len(f'class="num {css}">')
-        return row[start:row.index("</td>", start)]
+        return row[start:row.index("</td>", start)].replace(",", ".")  # the Vietnamese decimal comma
 
     assert cell("total", "goal").startswith("50.00")
     assert math.isclose(float(cell("total", "current")), now["total"], abs_tol=0.006)
@@ -68,7 +68,7 @@ def test_goals_show_target_gap_and_progress_from_hand_scores(client, db, papi_de
     assert cell("total", "progress") == f"{progress * 100:.0f}%"
     goal_d3 = before["d3"] * 1.125
     assert math.isclose(float(cell("d3", "goal")[:cell("d3", "goal").index(" ")]), goal_d3, abs_tol=0.006)
-    assert "tăng 12.5% so với năm 2025" in cell("d3", "goal")
+    assert "tăng 12.5% so với năm 2025" in cell("d3", "goal")  # (12,5% on the page)
     assert cell("d3", "progress") == f"{(now['d3'] - before['d3']) / (goal_d3 - before['d3']) * 100:.0f}%"
     assert "Đã đạt" in cell("d8", "gap")
     # A goal for an earlier year than the one viewed is not shown; deleting removes it.
@@ -106,7 +106,7 @@ def test_satisfaction_goals_show_on_the_ranking(client, db, demo, staff) -> None
         assert _add(client, unit=code, score="sipas-kiosk:overall", year="2026", value=f"{goal:.2f}").status_code == 303
     assert db.scalar(select(Target.value).where(Target.score_id == "overall").limit(1)) == round(goal, 2) / 100
     listing = client.get("/staff/targets/").get_data(as_text=True)
-    assert f"đạt {round(goal, 2):g}%" in listing and "Chỉ số hài lòng chung — " in listing
+    assert f"đạt {round(goal, 2):g}%".replace(".", ",") in listing and "Chỉ số hài lòng chung — " in listing
     rows = ranking()
     assert rows[high]["Đạt mục tiêu"] == "1" and rows[low]["Đạt mục tiêu"] == "0"
     assert math.isclose(float(rows[high]["Mục tiêu năm"]), round(goal, 2) / 100, abs_tol=1e-4)
