@@ -55,7 +55,7 @@ def make_queue(config: dict[str, Any], instance_path: Path) -> Any:
                                f"or redis://HOST:PORT/DB, got {url!r}")
     tasks = {name: huey.task(name=name, retries=0)(function) for name, function in TASKS.items()}
     huey.hailong_tasks = tasks
-    huey.hailong_periodic = {name: huey.periodic_task(crontab(**when), name=f"{name}.daily")(TASKS[name])
+    huey.hailong_periodic = {name: huey.periodic_task(crontab(**when), name=f"{name}.periodic")(TASKS[name])
                              for name, when in PERIODIC.items()}
     return huey
 
