@@ -43,15 +43,16 @@ def snapshot_section(session: Session, spec: Any, snapshot: Any) -> list[dict[st
     start = datetime.combine(spec.period.start, time(), VIETNAM).astimezone(UTC)
     end = datetime.combine(spec.period.end + timedelta(days=1), time(), VIETNAM).astimezone(UTC)
     reviewed = exists().where(ReviewNote.response_id == Response.id)
-    rows = session.execute(
-        select(Response.questionnaire_id, Response.desk_id, Response.unit_id, Response.submitted_at,
-               approved_filter(session).label("counted"))
-        .where(Response.questionnaire_id.in_(list(spec.questionnaires)), Response.unit_id.in_(counted),
-               Response.submitted_at >= start, Response.submitted_at < end,
-               or_(Response.flag.is_not(None), reviewed))).all()
+    held = [Response.questionnaire_id.in_(list(spec.questionnaires)), Response.unit_id.in_(counted),
+            Response.submitted_at >= start, Response.submitted_at < end, or_(Response.flag.is_not(None), reviewed)]
+    rows = session.execute(select(Response.id, Response.questionnaire_id, Response.desk_id, Response.unit_id,
+                                  Response.submitted_at).where(*held)).all()
+    # the gate as a condition, as every score applies it (THE gate: reports.frames.approved_filter)
+    scored = set(session.scalars(select(Response.id).where(*held, approved_filter(session))))
     flagged: Counter[tuple[str, int | None, int, str]] = Counter()
     excluded: Counter[tuple[str, int | None, int, str]] = Counter()
-    for questionnaire_id, desk_id, unit_id, submitted_at, is_counted in rows:
+    for response_id, questionnaire_id, desk_id, unit_id, submitted_at in rows:
+        is_counted = response_id in scored
         key = (questionnaire_id, desk_id, unit_id if desk_id is None else 0, quarter(submitted_at))
         flagged[key] += 1
         if not is_counted:
@@ -62,14 +63,16 @@ def snapshot_section(session: Session, spec: Any, snapshot: Any) -> list[dict[st
     units = {u.id: u for u in session.scalars(select(Unit).where(
         Unit.id.in_({k[2] for k in flagged} | {d.unit_id for d in desks.values()})))}
     shown = {str(u["code"]) for u in snapshot.get("units") or []}
+    parents = {uid: (code, parent) for uid, code, parent in session.execute(
+        select(Unit.id, Unit.code, Unit.parent_id))}
 
     def shown_unit(unit: Unit) -> str:
         """The unit itself when the release shows it, else the nearest one above that it shows
         (a village's interviews under their commune), else the scope."""
-        node: Unit | None = unit
-        while node is not None and node.code not in shown:
-            node = node.parent
-        return node.code if node is not None else scope.code
+        node: int | None = unit.id
+        while node is not None and parents[node][0] not in shown:
+            node = parents[node][1]
+        return parents[node][0] if node is not None else scope.code
 
     merged: dict[tuple[str, str, str, str | None], dict[str, Any]] = {}
     for key, n in flagged.items():

@@ -25,6 +25,7 @@ once approved), :func:`scoring.sipas.score_sipas`, :func:`scoring.compare.change
 
 from __future__ import annotations
 
+import gc
 import importlib
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -235,6 +236,12 @@ def build_snapshot(session: Session, spec: ReleaseSpec, *, release: ReleaseInfo,
         "admin_index": [],
     }
     for name, target in SECTIONS.items():
+        # Cyclic garbage of the scoring above (SQLAlchemy results and cursors of the pooled SQLite
+        # connection) is collected before a section queries that connection again: left to a later
+        # automatic collection, the release worker crashed (SIGSEGV inside the garbage collector,
+        # Python 3.11 sqlite3) right after the quality section's queries, every time, on SQLite;
+        # PostgreSQL never did. The cause is not pinned down; collecting here removed the crash.
+        gc.collect()
         module, function = target.split(":")
         snapshot[name] = getattr(importlib.import_module(module), function)(session, spec, snapshot)  # type: ignore[literal-required]
     report(100, "done")
