@@ -546,7 +546,7 @@ def _desk_ranking(context: _Context, questionnaire: Questionnaire, sipas: SipasS
     area = {d.id: -2 - d.id for d in desks}  # negative: never a unit's id, nor -1 (no desk)
     at_desk = {rid: area[did] for rid, did in context.session.execute(  # type: ignore[index]
         select(Response.id, Response.desk_id).where(Response.questionnaire_id == questionnaire.id,
-                                                    Response.desk_id.in_(list(area))))}
+                                                    Response.desk_id.in_(list(area)), *chosen.when()))}
     frame = chosen.frame
     data = frame.assign(_area=frame["response_id"].map(at_desk).fillna(-1).astype(int))
     rows: dict[tuple[int, int | None], Any] = {}

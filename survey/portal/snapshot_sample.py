@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from questionnaires import Questionnaire
 from survey.periods import VIETNAM
@@ -85,6 +85,11 @@ class MicroSample:
         scored = score_sipas(data, self.sipas, design=self.context.design, by=["_d"]).to_frame()
         return float(scored[(scored["_d"] == "unit") & (scored["kind"] == "overall")]["estimate"].iloc[0])
 
+    def when(self) -> list[ColumnElement[bool]]:
+        """Conditions on a response that hold for every response of ``frame`` (to read less)."""
+        period = self.context.spec.period
+        return _between(self.context, period.previous().start, period.end)
+
 
 @dataclass
 class RolledSample:
@@ -121,7 +126,7 @@ class RolledSample:
 
         spec = self.context.spec
         at_desk = data[data["_area"] != -1]
-        groups = [(int(desk), part) for desk, part in at_desk.groupby("_area", sort=True)]
+        groups = [(int(desk), part) for desk, part in at_desk.groupby("_area", sort=True)]  # type: ignore[arg-type]
         if not groups:
             return pd.DataFrame(columns=["_p", "_area", "kind", "id"])
         sums = np.vstack([sums_of_rows(self.cells, part) for _desk, part in groups])
@@ -140,6 +145,20 @@ class RolledSample:
         everything = int(cells.frame.loc[self.in_scope, "n_responses"].sum())
         scored = score(cells, cells.total(mask)[None, :], pd.DataFrame({"_d": ["unit"]}), 0.95, n_total=everything)
         return float(scored[scored["kind"] == "overall"]["estimate"].iloc[0])
+
+    def when(self) -> list[ColumnElement[bool]]:
+        """:meth:`MicroSample.when`: ``frame`` holds the period only."""
+        period = self.context.spec.period
+        return _between(self.context, period.start, period.end)
+
+
+def _between(context: _Context, first: date, last: date) -> list[ColumnElement[bool]]:
+    """Submitted from the start of day ``first`` to the end of day ``last`` (Vietnam time)."""
+    from survey.reports.rollups import day_start
+
+    session = context.session
+    return [Response.submitted_at >= day_start(session, first),
+            Response.submitted_at < day_start(session, last + timedelta(days=1))]
 
 
 Sample = MicroSample | RolledSample
@@ -162,7 +181,7 @@ def _micro(context: _Context, questionnaire: Questionnaire, sipas: SipasSpec) ->
 
 
 def _rolled(context: _Context, questionnaire: Questionnaire, sipas: SipasSpec) -> RolledSample | None:
-    from survey.reports.rollups import day_start, usable
+    from survey.reports.rollups import usable
     from survey.reports.sipas_tables import sipas_spec
 
     if sipas != sipas_spec(questionnaire):  # another overall rule than the one the cells hold
@@ -177,9 +196,8 @@ def _rolled(context: _Context, questionnaire: Questionnaire, sipas: SipasSpec) -
     now = in_scope & cells.within(period.start, period.end)
     before = period.previous()
     n_total = int(cells.frame.loc[now | (in_scope & cells.within(before.start, before.end)), "n_responses"].sum())
-    frame = responses_frame(session, questionnaire, unit_ids=context.subtree, where=[
-        Response.submitted_at >= day_start(session, period.start),
-        Response.submitted_at < day_start(session, period.end + timedelta(days=1))])
+    frame = responses_frame(session, questionnaire, unit_ids=context.subtree,
+                            where=_between(context, period.start, period.end))
     frame = frame[period.contains(frame["submitted_at"])].copy()
     if len(frame) != int(cells.frame.loc[now, "n_responses"].sum()):
         return None  # a response stored or reviewed between the two reads: the microdata answer
