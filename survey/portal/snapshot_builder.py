@@ -3,7 +3,9 @@
 The numbers come from the same code as the staff pages — :func:`survey.reports.frames.
 responses_frame` (review status gates what counts: never a rejected response, a flagged one only
 once approved), :func:`scoring.sipas.score_sipas`, :func:`scoring.compare.change_sipas`,
-:func:`scoring.compare.score_rank_intervals` and :func:`survey.reports.papi_tables.papi_report`:
+:func:`scoring.compare.score_rank_intervals` and :func:`survey.reports.papi_tables.papi_report` —
+and, where they can answer, from the rollups of sufficient statistics with the same figures
+(:mod:`survey.portal.snapshot_sample`):
 
 - every unit shown is a domain of the release's sample (the responses of the period and of the
   period before, in the scope), with the responses of every unit below it (as R's ``svyby``);

@@ -122,15 +122,13 @@ class RolledSample:
     def desk_scores(self, data: pd.DataFrame) -> pd.DataFrame:
         """:meth:`MicroSample.desk_scores`: each desk's sums from the period's microdata (no cell
         knows the desk), scored in the sample of ``n_total`` responses."""
-        from survey.reports.rollups import score, sums_of_rows
+        from survey.reports.rollups import rows_grouped, score
 
         spec = self.context.spec
-        at_desk = data[data["_area"] != -1]
-        groups = [(int(desk), part) for desk, part in at_desk.groupby("_area", sort=True)]  # type: ignore[arg-type]
-        if not groups:
+        desks, sums = rows_grouped(self.cells, data[data["_area"] != -1], "_area")
+        if not len(desks):
             return pd.DataFrame(columns=["_p", "_area", "kind", "id"])
-        sums = np.vstack([sums_of_rows(self.cells, part) for _desk, part in groups])
-        labels = pd.DataFrame({"_p": "current", "_area": [desk for desk, _part in groups]})
+        labels = pd.DataFrame({"_p": "current", "_area": desks.astype(int)})
         scored = score(self.cells, sums, labels, spec.confidence_level, n_total=self.n_total, min_n=spec.min_publish_n)
         return scored[scored["kind"] == "overall"]
 

@@ -1,5 +1,6 @@
 """Rollups of sufficient statistics (issue 15 point 1): computing cells, keeping them current,
-rebuilding them, and reading them for the staff results page and the ranking.
+rebuilding them, and reading them for the staff results page, the ranking and release building
+(:mod:`survey.portal.snapshot_sample`).
 
 The SIPAS pages score with ``SurveyDesign(weight="weight")``: every response is its own PSU in one
 stratum (kiosk ratings; the SIPAS pages never use a household survey's strata and PSUs), so an
@@ -415,15 +416,20 @@ def score(cells: Cells, sums: np.ndarray, labels: pd.DataFrame, confidence: floa
                            ci=["logit" if k in SHARE_KINDS else "wald" for k in lay.kinds]).to_frame()
 
 
-def sums_of_rows(cells: Cells, frame: pd.DataFrame) -> np.ndarray:
-    """The sums, in the cells' layout, of microdata rows (a domain the cells do not know, as a
-    one-stop desk), to score with the cells' other domains in one sample.
+def rows_grouped(cells: Cells, frame: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``frame[key]`` (sorted) and the sums, in the cells' layout, of the
+    microdata rows of each: a domain the cells do not know (a one-stop desk), to score with the
+    cells' other domains in one sample.
 
     Raises ValueError when the rows cannot be summed (an answer outside the scale)."""
-    packed = _sums_of(cells.layout, frame)
-    if packed is None:
-        raise ValueError("these responses cannot be summed")
-    return np.frombuffer(packed, dtype="<f8")
+    from scoring.sipas import sipas_plan
+
+    lay = cells.layout
+    plan = sipas_plan(frame, sipas_spec(lay.questionnaire))  # raises ValueError as _sums_of would return None
+    weights = frame["weight"].to_numpy(dtype=float)
+    codes, levels = pd.factorize(frame[key], sort=True)
+    sums = [row_sums(lay.sums, plan.y[codes == n], weights[codes == n]) for n in range(len(levels))]
+    return np.asarray(levels), np.vstack(sums) if sums else np.zeros((0, lay.sums.size))
 
 
 def day_start(session: Session, day: date) -> datetime:
