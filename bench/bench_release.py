@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -40,7 +41,7 @@ from survey.reports import rollups  # noqa: E402
 
 
 def build_one(app: Flask, period: str, *, scope: str = "96", questionnaires: tuple[str, ...] = ("sipas-kiosk",),
-              rolled: bool = True, **choices: object) -> tuple[Snapshot, float]:
+              rolled: bool = True, **choices: Any) -> tuple[Snapshot, float]:
     """Build the snapshot of one release of ``app``'s database — ``period`` (``2026-Q3``…), the
     unit ``scope``, ``questionnaires``, any other :class:`ReleaseSpec` field in ``choices`` —
     without storing it, and return it with the seconds it took. ``rolled=False``: with the
@@ -95,7 +96,7 @@ def demo_database(size: int) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def compare(app: Flask, period: str, repeat: int, **choices: object) -> None:
+def compare(app: Flask, period: str, repeat: int, **choices: Any) -> None:
     """Time one release built both ways (after a first build that loads the library) and check
     that both snapshots hold the same figures."""
     from tests.snapshot_compare import count_floats, differences

@@ -185,10 +185,8 @@ def _rolled(context: _Context, questionnaire: Questionnaire, sipas: SipasSpec) -
     if sipas != sipas_spec(questionnaire):  # another overall rule than the one the cells hold
         return None
     session, period = context.session, context.spec.period
-    if context.spec.weighting == "none" and _weighted(context, questionnaire):
-        return None
     cells = usable(session, questionnaire, None, unit_ids=context.subtree)
-    if cells is None:
+    if cells is None or (context.spec.weighting == "none" and _weighted(context, questionnaire)):
         return None
     in_scope = cells.frame["unit_id"].isin(set(context.subtree)).to_numpy()
     now = in_scope & cells.within(period.start, period.end)
