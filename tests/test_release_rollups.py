@@ -124,3 +124,20 @@ def test_release_reads_the_microdata_when_rollups_are_stale(app, db, demo, monke
     db.commit()
     _snapshot, used = _build(app, quarter, monkeypatch, rolled=True)
     assert used == ["MicroSample"]
+
+
+def test_release_reads_the_microdata_when_the_two_reads_disagree(app, db, demo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The period's rows read must number what the cells count (else a response was stored or
+    reviewed between the two reads, and mixing them would be wrong): the microdata answer."""
+    quarter, _nine, _year = _periods(db)
+    original = snapshot_sample.responses_frame
+    calls: list[int] = []
+
+    def one_missing(*args: Any, **kwargs: Any) -> Any:
+        frame = original(*args, **kwargs)
+        calls.append(len(frame))
+        return frame.iloc[1:] if len(calls) == 1 else frame  # the rolled path's read lacks one response
+
+    monkeypatch.setattr(snapshot_sample, "responses_frame", one_missing)
+    _snapshot, used = _build(app, quarter, monkeypatch, rolled=True)
+    assert used == ["MicroSample"] and len(calls) == 2
