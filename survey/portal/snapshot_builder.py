@@ -404,9 +404,9 @@ def _level_rows(
     from their ``scored`` domains; ``frame``: the period's answers, for their distribution."""
     spec = context.spec
     current: dict[tuple[int, ...], dict[tuple[str, str], dict[Any, Any]]] = {}
-    base: dict[tuple[int, ...], dict[tuple[str, str], dict[Any, Any]]] = {}
-    for rec in _records(scored):
-        (current if rec["_p"] == "current" else base).setdefault(_key(rec, by), {})[(rec["kind"], rec["id"])] = rec
+    for rec in _records(scored):  # the period before's domains are never shown (its figures: published ones)
+        if rec["_p"] == "current":
+            current.setdefault(_key(rec, by), {})[(rec["kind"], rec["id"])] = rec
     # the change: against the previous period's published figures (``context.previous``), not these
     now = frame[(frame["_p"] == "current") & (frame["_area"] >= 0)]
     counts = pd.DataFrame({level: (now[counted] == level).sum(axis=1) for level, _vi, _en in scale})
