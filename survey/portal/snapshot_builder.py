@@ -3,7 +3,9 @@
 The numbers come from the same code as the staff pages — :func:`survey.reports.frames.
 responses_frame` (review status gates what counts: never a rejected response, a flagged one only
 once approved), :func:`scoring.sipas.score_sipas`, :func:`scoring.compare.change_sipas`,
-:func:`scoring.compare.score_rank_intervals` and :func:`survey.reports.papi_tables.papi_report`:
+:func:`scoring.compare.score_rank_intervals` and :func:`survey.reports.papi_tables.papi_report` —
+and, where they can answer, from the rollups of sufficient statistics with the same figures
+(:mod:`survey.portal.snapshot_sample`):
 
 - every unit shown is a domain of the release's sample (the responses of the period and of the
   period before, in the scope), with the responses of every unit below it (as R's ``svyby``);
@@ -60,7 +62,6 @@ from survey.portal.snapshot import (
     TrendRow,
     UnitInfo,
 )
-from survey.reports.frames import responses_frame
 from survey.reports.sipas_tables import (
     OVERALL_RULES,
     bounded,
@@ -76,6 +77,7 @@ if TYPE_CHECKING:
     from scoring.composites import LinearPlan
     from scoring.design import SurveyDesign
     from scoring.sipas import SipasSpec
+    from survey.portal.snapshot_sample import Sample
 
 RANK_REPLICATES = 500  # bootstrap replicates behind every rank interval
 RANK_SEED = 2026
@@ -241,7 +243,10 @@ def build_snapshot(session: Session, spec: ReleaseSpec, *, release: ReleaseInfo,
         # automatic collection, the release worker crashed (SIGSEGV inside the garbage collector,
         # Python 3.11 sqlite3) right after the quality section's queries, every time, on SQLite;
         # PostgreSQL never did. The cause is not pinned down; collecting here removed the crash.
-        gc.collect()
+        # Only there: a full collection walks every live object (≈ 0.4 s each in a worker at
+        # 100,000 ratings, a third of a quarter's build from the rollups — bench/bench_release.py).
+        if session.get_bind().dialect.name == "sqlite":
+            gc.collect()
         module, function = target.split(":")
         snapshot[name] = getattr(importlib.import_module(module), function)(session, spec, snapshot)  # type: ignore[literal-required]
     report(100, "done")
@@ -334,16 +339,13 @@ def _interval(rec: Mapping[Hashable, Any] | None, kind: str, hidden: bool) -> In
 
 def _sipas(context: _Context, questionnaire: Questionnaire, sipas: SipasSpec,
            report: ProgressFn) -> tuple[list[IndexRow], list[Ranking]]:
-    """Index rows and rankings of one satisfaction questionnaire."""
-    from scoring.compare import change_sipas
+    """Index rows and rankings of one satisfaction questionnaire, scored in its sample
+    (:func:`survey.portal.snapshot_sample.sample`: from the rollups when they can answer)."""
+    from survey.portal.snapshot_sample import sample
 
-    spec = context.spec
     report(0, "reading")
-    everything = responses_frame(context.session, questionnaire, unit_ids=context.subtree)
-    now = spec.period.contains(everything["submitted_at"])
-    before = spec.period.previous().contains(everything["submitted_at"])
-    frame = everything[now | before].copy()
-    frame["_p"] = np.where(now[now | before], "current", "base")
+    chosen = sample(context, questionnaire, sipas)
+    frame = chosen.frame
     if not (frame["_p"] == "current").any():
         return [], []  # nothing in the period: no row (the build fails if no questionnaire has any)
     context.answered |= set(frame.loc[frame["_p"] == "current", "unit_id"].astype(int))
@@ -357,8 +359,7 @@ def _sipas(context: _Context, questionnaire: Questionnaire, sipas: SipasSpec,
     scale = _scale(questionnaire, counted)
     rows: dict[tuple[int, int | None], IndexRow] = {}
     rankings: list[Ranking] = []
-    has_base = bool((frame["_p"] == "base").any())
-    targets = _targets(context, questionnaire, sipas, everything, shown)
+    targets = _targets(context, questionnaire, chosen, shown)
     for step, level in enumerate(levels):
         report(100 * step // max(len(levels), 1), "scoring")
         areas = context.tree.areas(context.subtree, shown, level)
@@ -366,15 +367,15 @@ def _sipas(context: _Context, questionnaire: Questionnaire, sipas: SipasSpec,
         level_units = [uid for uid in context.subtree if uid in shown and context.tree.units[uid].level == level]
         for by_service in (False, True):
             by = ["_area", "service_id"] if by_service else ["_area"]
-            rows.update(_level_rows(context, questionnaire, sipas, frame, by, has_base, counted, scale,
-                                    level_units, codes, service_codes, targets, change_sipas))
+            rows.update(_level_rows(context, questionnaire, chosen.scores(by, areas), frame, by, counted, scale,
+                                    level_units, codes, service_codes, targets))
         if level != context.scope.level and len(level_units) >= 2:
             report(100 * step // max(len(levels), 1) + 50 // max(len(levels), 1), "ranking")
             current = frame[(frame["_p"] == "current") & (frame["_area"] >= 0)]
             for service_id in [None, *sorted(current["service_id"].unique().tolist())]:
                 rankings.append(_ranking(context, questionnaire, sipas, current, level, level_units, service_id,
                                          rows, codes, service_codes))
-    desks = _desk_ranking(context, questionnaire, sipas, frame, service_codes)
+    desks = _desk_ranking(context, questionnaire, sipas, chosen, service_codes)
     if desks is not None:
         rankings.append(desks)
     order = {uid: n for n, uid in enumerate(context.subtree)}
@@ -395,22 +396,17 @@ def _scale(questionnaire: Questionnaire, columns: list[str]) -> list[tuple[int, 
 
 
 def _level_rows(
-    context: _Context, questionnaire: Questionnaire, sipas: SipasSpec, frame: pd.DataFrame, by: list[str],
-    has_base: bool, counted: list[str], scale: list[tuple[int, str, str]], level_units: list[int],
+    context: _Context, questionnaire: Questionnaire, scored: pd.DataFrame, frame: pd.DataFrame, by: list[str],
+    counted: list[str], scale: list[tuple[int, str, str]], level_units: list[int],
     codes: dict[int, str], service_codes: dict[int, str], targets: dict[int, TargetInfo],
-    change_sipas: Callable[..., Any],
 ) -> dict[tuple[int, int | None], IndexRow]:
-    """The index rows of the units of one level, for all services (``by`` = area) or each one."""
-    from scoring.sipas import score_sipas
-
+    """The index rows of the units of one level, for all services (``by`` = area) or each one,
+    from their ``scored`` domains; ``frame``: the period's answers, for their distribution."""
     spec = context.spec
-    scored = score_sipas(frame, sipas, design=context.design, by=["_p", *by], confidence=spec.confidence_level,
-                         min_n=spec.min_publish_n).to_frame()
-    scored = scored[scored["_area"] >= 0]
     current: dict[tuple[int, ...], dict[tuple[str, str], dict[Any, Any]]] = {}
-    base: dict[tuple[int, ...], dict[tuple[str, str], dict[Any, Any]]] = {}
-    for rec in _records(scored):
-        (current if rec["_p"] == "current" else base).setdefault(_key(rec, by), {})[(rec["kind"], rec["id"])] = rec
+    for rec in _records(scored):  # the period before's domains are never shown (its figures: published ones)
+        if rec["_p"] == "current":
+            current.setdefault(_key(rec, by), {})[(rec["kind"], rec["id"])] = rec
     # the change: against the previous period's published figures (``context.previous``), not these
     now = frame[(frame["_p"] == "current") & (frame["_area"] >= 0)]
     counts = pd.DataFrame({level: (now[counted] == level).sum(axis=1) for level, _vi, _en in scale})
@@ -538,14 +534,13 @@ def _ranking(
     }
 
 
-def _desk_ranking(context: _Context, questionnaire: Questionnaire, sipas: SipasSpec, frame: pd.DataFrame,
+def _desk_ranking(context: _Context, questionnaire: Questionnaire, sipas: SipasSpec, chosen: Sample,
                   service_codes: dict[int, str]) -> Ranking | None:
     """The one-stop desks of the scope (its departments' and communes' desks) ranked on the
     overall index of the period, for all services: each desk a domain of the release's sample
     made of the responses given at its kiosk, suppressed like a unit, with rank intervals from
     the same bootstrap (:func:`_ranking`); ``level`` is ``"desk"`` and each row names its desk
     and unit (``name``). None when the scope has fewer than two desks."""
-    from scoring.sipas import score_sipas
     from survey.store.models import Desk, Response
 
     inside = set(context.subtree)
@@ -553,18 +548,15 @@ def _desk_ranking(context: _Context, questionnaire: Questionnaire, sipas: SipasS
                    key=lambda d: (sort_key(context.tree.units[d.unit_id].name), sort_key(d.name)))
     if len(desks) < 2:
         return None
-    spec = context.spec
     area = {d.id: -2 - d.id for d in desks}  # negative: never a unit's id, nor -1 (no desk)
     at_desk = {rid: area[did] for rid, did in context.session.execute(  # type: ignore[index]
         select(Response.id, Response.desk_id).where(Response.questionnaire_id == questionnaire.id,
-                                                    Response.desk_id.in_(list(area))))}
+                                                    Response.desk_id.in_(list(area)), *chosen.when()))}
+    frame = chosen.frame
     data = frame.assign(_area=frame["response_id"].map(at_desk).fillna(-1).astype(int))
     rows: dict[tuple[int, int | None], Any] = {}
     if (data["_area"] != -1).any():
-        scored = score_sipas(data, sipas, design=context.design, by=["_p", "_area"], confidence=spec.confidence_level,
-                             min_n=spec.min_publish_n).to_frame()
-        scored = scored[(scored["_p"] == "current") & (scored["kind"] == "overall") & (scored["_area"] != -1)]
-        for rec in _records(scored):
+        for rec in _records(chosen.desk_scores(data)):
             n = int(rec["n"])
             hidden = context.suppressed(n, _effective_n(rec))
             rows[(int(rec["_area"]), None)] = {"n": n, "suppressed": hidden,
@@ -637,29 +629,24 @@ def _overall_only(plan: LinearPlan) -> LinearPlan:
                       kinds=("overall",), ids=("overall",))
 
 
-def _targets(context: _Context, questionnaire: Questionnaire, sipas: SipasSpec, everything: pd.DataFrame,
+def _targets(context: _Context, questionnaire: Questionnaire, chosen: Sample,
              shown: set[int]) -> dict[int, TargetInfo]:
     """The goals on the overall index for the release's year, of every shown unit: the goal as
-    a share (a percent rise applied to the unit's index over its base year)."""
-    from scoring.sipas import score_sipas
-
+    a share (a percent rise applied to the unit's index over its base year, a domain of every
+    response of the scope)."""
     spec = context.spec
     found = context.session.scalars(select(Target).where(
         Target.questionnaire_id == questionnaire.id, Target.score_id == "overall",
         Target.year == spec.period.year, Target.unit_id.in_(list(shown)))).all()
     out: dict[int, TargetInfo] = {}
-    years = pd.to_datetime(everything["submitted_at"], utc=True).dt.tz_convert(VIETNAM).dt.year
     for target in found:
         base: float | None = None
         if target.kind == TargetKind.INCREASE_PCT:
             if target.base_year is None:
                 continue
-            inside = everything["unit_id"].isin(set(context.tree.below(target.unit_id))) & (years == target.base_year)
-            if not inside.any():
+            base = chosen.base_index(set(context.tree.below(target.unit_id)), target.base_year)
+            if base is None:
                 continue
-            data = everything.assign(_d=np.where(inside, "unit", "other"))
-            scored = score_sipas(data, sipas, design=context.design, by=["_d"]).to_frame()
-            base = float(scored[(scored["_d"] == "unit") & (scored["kind"] == "overall")]["estimate"].iloc[0])
             goal = base * (1 + target.value / 100)
         else:
             goal = float(target.value)

@@ -1,5 +1,6 @@
 """Rollups of sufficient statistics (issue 15 point 1): computing cells, keeping them current,
-rebuilding them, and reading them for the staff results page and the ranking.
+rebuilding them, and reading them for the staff results page, the ranking and release building
+(:mod:`survey.portal.snapshot_sample`).
 
 The SIPAS pages score with ``SurveyDesign(weight="weight")``: every response is its own PSU in one
 stratum (kiosk ratings; the SIPAS pages never use a household survey's strata and PSUs), so an
@@ -319,8 +320,8 @@ def rebuild(session: Session, questionnaires: Iterable[Questionnaire] | None = N
 @dataclass(frozen=True, eq=False)
 class Cells:
     """The cells a page reads — quarter cells: one row per version × unit × service × quarter
-    (``unit_id``, ``day`` — the quarter's first day —, ``period`` — the quarter, ``2026-Q3`` —,
-    ``year``, ``n_responses``) and their packed sums, row for row."""
+    (``unit_id``, ``service_id``, ``day`` — the quarter's first day —, ``period`` — the quarter,
+    ``2026-Q3`` —, ``year``, ``n_responses``) and their packed sums, row for row."""
 
     layout: Layout
     frame: pd.DataFrame
@@ -330,6 +331,11 @@ class Cells:
     def n_total(self) -> int:
         return int(self.frame["n_responses"].sum())
 
+    def within(self, start: date, end: date) -> np.ndarray:
+        """Which cells are quarters inside ``start``…``end`` (days, both included): every
+        reporting period (quarter, half-year, nine months, year) is a run of whole quarters."""
+        return np.fromiter((start <= day <= end for day in self.frame["day"]), dtype=bool, count=len(self.frame))
+
     def total(self, mask: np.ndarray | pd.Series) -> np.ndarray:
         """The sums of the cells where ``mask`` is true (zeros when none)."""
         chosen = np.asarray(mask, dtype=bool)
@@ -337,9 +343,10 @@ class Cells:
         return total
 
 
-def usable(session: Session, questionnaire: Questionnaire, service_id: int | None) -> Cells | None:
-    """The cells of ``questionnaire`` (one service, or all), or None when the page must score
-    the microdata (see the module's docstring for when)."""
+def usable(session: Session, questionnaire: Questionnaire, service_id: int | None, *,
+           unit_ids: Iterable[int] | None = None) -> Cells | None:
+    """The cells of ``questionnaire`` (one service, or all; of ``unit_ids`` only, or every
+    unit), or None when the page must score the microdata (see the module's docstring for when)."""
     state = session.get(RollupState, questionnaire.id)
     if state is None or state.stale:
         return None
@@ -348,15 +355,17 @@ def usable(session: Session, questionnaire: Questionnaire, service_id: int | Non
         log.info("rollups of %s were built for another layout: scoring the microdata until a rebuild",
                  questionnaire.id)
         return None
-    stmt = select(Rollup.unit_id, Rollup.day, Rollup.n_responses, Rollup.sums, Rollup.layout).where(
+    stmt = select(Rollup.unit_id, Rollup.day, Rollup.n_responses, Rollup.sums, Rollup.layout, Rollup.service_id).where(
         Rollup.questionnaire_id == questionnaire.id, Rollup.grain == "q")  # the pages need quarters at most
     if service_id is not None:
         stmt = stmt.where(Rollup.service_id == service_id)
+    if unit_ids is not None:
+        stmt = stmt.where(Rollup.unit_id.in_(list(unit_ids)))
     rows = session.connection().execute(stmt).all()
     if any(r[3] is None or r[4] != lay.signature for r in rows):
         return None
-    frame = pd.DataFrame({"unit_id": [r[0] for r in rows], "day": [r[1] for r in rows],
-                          "n_responses": [int(r[2]) for r in rows]})
+    frame = pd.DataFrame({"unit_id": [r[0] for r in rows], "service_id": [r[5] for r in rows],
+                          "day": [r[1] for r in rows], "n_responses": [int(r[2]) for r in rows]})
     if int(frame["n_responses"].sum()) < 2:
         return None
     stamps = pd.to_datetime(frame["day"])
@@ -378,12 +387,52 @@ def grouped(cells: Cells, mask: np.ndarray | pd.Series, key: pd.Series) -> tuple
     return np.asarray(levels), summed
 
 
-def score(cells: Cells, sums: np.ndarray, labels: pd.DataFrame, confidence: float) -> pd.DataFrame:
+def grouped_by(cells: Cells, mask: np.ndarray | pd.Series, keys: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The distinct rows of ``keys`` (one row per cell; integer columns) among the cells where
+    ``mask`` is true, sorted, and the summed vectors of each — :func:`grouped` on several keys."""
+    chosen = np.asarray(mask, dtype=bool)
+    picked = keys[chosen].reset_index(drop=True)
+    if not len(picked):
+        return picked, np.zeros((0, cells.layout.sums.size))
+    summed = pd.DataFrame(cells.sums[chosen]).groupby([picked[c] for c in keys.columns], sort=True).sum()
+    levels = summed.index.to_frame(index=False)
+    levels.columns = list(keys.columns)
+    return levels, summed.to_numpy()
+
+
+def score(cells: Cells, sums: np.ndarray, labels: pd.DataFrame, confidence: float, *, n_total: int | None = None,
+          min_n: int | None = None) -> pd.DataFrame:
     """:func:`scoring.sipas.score_sipas`'s table (logit intervals for the shares) from summed
-    cells, one row of ``labels`` per row of ``sums``, in a sample of all the cells' responses."""
+    cells, one row of ``labels`` per row of ``sums``, in a sample of all the cells' responses
+    (or of ``n_total`` responses: a release's sample is its period and the one before, in its
+    scope); ``min_n``: the smallest n not flagged ``small_sample`` (score_sipas's argument)."""
+    from scoring.intervals import MIN_N
     from scoring.sipas import SHARE_KINDS
     from scoring.sums import table_from_sums
 
     lay = cells.layout.sums
-    return table_from_sums(lay, sums, labels, n_total=cells.n_total, confidence=confidence,
+    return table_from_sums(lay, sums, labels, n_total=cells.n_total if n_total is None else n_total,
+                           confidence=confidence, min_n=MIN_N if min_n is None else min_n,
                            ci=["logit" if k in SHARE_KINDS else "wald" for k in lay.kinds]).to_frame()
+
+
+def rows_grouped(cells: Cells, frame: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``frame[key]`` (sorted) and the sums, in the cells' layout, of the
+    microdata rows of each: a domain the cells do not know (a one-stop desk), to score with the
+    cells' other domains in one sample.
+
+    Raises ValueError when the rows cannot be summed (an answer outside the scale)."""
+    from scoring.sipas import sipas_plan
+
+    lay = cells.layout
+    plan = sipas_plan(frame, sipas_spec(lay.questionnaire))  # raises ValueError as _sums_of would return None
+    weights = frame["weight"].to_numpy(dtype=float)
+    codes, levels = pd.factorize(frame[key], sort=True)
+    sums = [row_sums(lay.sums, plan.y[codes == n], weights[codes == n]) for n in range(len(levels))]
+    return np.asarray(levels), np.vstack(sums) if sums else np.zeros((0, lay.sums.size))
+
+
+def day_start(session: Session, day: date) -> datetime:
+    """The first moment of ``day`` in Vietnam, as ``session``'s database compares stored moments
+    (to read the responses of a run of days)."""
+    return _bound(session, day)
