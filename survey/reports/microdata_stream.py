@@ -22,14 +22,27 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import String, case, func, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    String,
+    Text,
+    case,
+    cast,
+    false,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from exports.microdata import Variable
 from questionnaires import Question, Questionnaire
-from survey.periods import Period, local, quarter
+from survey.periods import VIETNAM, Period, is_quarter, local
 from survey.reports.frames import _stored_filter
 from survey.reports.microdata_frame import (
     DESIGN_COLUMNS,
@@ -38,6 +51,7 @@ from survey.reports.microdata_frame import (
     microdata_title,
     microdata_variables,
 )
+from survey.reports.microdata_sql import CellStyle, CsvQuery, answer_cell, compile_literal
 from survey.reports.sipas_tables import subtree_ids
 from survey.store.models import Answer, QuestionnaireVersion, Response, Service, Unit
 
@@ -104,14 +118,71 @@ def converter(question: Question, language: str, labels: bool) -> Converter:
 
 
 def _period_range(session: Session, period: str) -> tuple[datetime, datetime]:
-    """A range of stored moments that holds the quarter (a day wider on each side: the exact
-    test is :func:`survey.periods.quarter` on each row), naive UTC on SQLite as it stores them."""
+    """The stored moments of quarter ``period``: from its first day's midnight in Vietnam to the
+    next quarter's (Vietnam time has no daylight saving, so the range is exactly
+    :func:`survey.periods.quarter` ``== period``), naive UTC on SQLite as it stores them."""
     p = Period.parse(period)
-    start = datetime(p.start.year, p.start.month, p.start.day, tzinfo=UTC) - timedelta(days=1)
-    end = datetime(p.end.year, p.end.month, p.end.day, tzinfo=UTC) + timedelta(days=2)
+    start = datetime(p.start.year, p.start.month, p.start.day, tzinfo=VIETNAM).astimezone(UTC)
+    end = (datetime(p.end.year, p.end.month, p.end.day, tzinfo=VIETNAM) + timedelta(days=1)).astimezone(UTC)
     if session.get_bind().dialect.name == "sqlite":
         return start.replace(tzinfo=None), end.replace(tzinfo=None)
     return start, end
+
+
+@dataclass(frozen=True)
+class _Selection:
+    questions: list[Question]
+    filters: list[ColumnElement[bool]]
+
+
+def _selection(session: Session, questionnaire: Questionnaire, unit: Unit, service: Service | None,
+               period: str | None) -> _Selection:
+    """The exported questions and the responses' conditions: THE gate, the unit with everything
+    below it, the service, the quarter."""
+    unit_ids = subtree_ids(session, unit)
+    service_ids = [service.id] if service is not None else None
+    filters = _stored_filter(session, questionnaire.id, unit_ids, service_ids)
+    if period is not None:
+        if not is_quarter(period) or Period.parse(period).code != period:
+            filters.append(false())  # no stored moment is in anything but a quarter written as quarter() writes it
+        else:
+            start, end = _period_range(session, period)
+            filters += [Response.submitted_at >= start, Response.submitted_at < end]
+    return _Selection(exported_questions(questionnaire.id), filters)
+
+
+def answer_columns(question_ids: list[str]) -> tuple[FromClause, list[tuple[ColumnElement[float], ColumnElement[str]]]]:
+    """THE source of the exported answers, the one place that knows how answers are stored:
+    a relation to outer-join on ``response_id = response.id`` and each question's stored
+    (``value_num``, ``value_text``) in it, in ``question_ids``' order.
+
+    One scan of the answers of the chosen responses, grouped by response (a pivot of
+    ``MAX(CASE WHEN question_id = … )``): the database sorts or hashes, in its own ``work_mem``."""
+    columns = [func.max(case((Answer.question_id == qid, column))).label(f"{kind}{n}")
+               for n, qid in enumerate(question_ids) for kind, column in (("n", Answer.value_num),
+                                                                          ("t", Answer.value_text))]
+    pivot = (select(Answer.response_id, *columns).where(Answer.question_id.in_(question_ids))
+             .group_by(Answer.response_id).subquery("answers"))
+    return pivot, [(pivot.c[f"n{n}"], pivot.c[f"t{n}"]) for n in range(len(question_ids))]
+
+
+def _design(language: str) -> list[Any]:
+    return [Response.id, QuestionnaireVersion.version, Unit.code, Unit.name, Service.code,
+            Service.name_en if language == "en" else Service.name_vi, type_coerce(Response.channel, String()),
+            Response.submitted_at, type_coerce(Response.review_status, String()), Response.flag, Response.weight]
+
+
+def _rows_statement(selection: _Selection, columns: list[ColumnElement[Any]],
+                    answers: FromClause) -> Select[Any]:
+    """The chosen responses with ``columns``, in the export's order (submitted, then id)."""
+    return (
+        select(*columns)
+        .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.questionnaire_version_id)
+        .join(Unit, Unit.id == Response.unit_id).join(Service, Service.id == Response.service_id)
+        .outerjoin(answers, answers.c.response_id == Response.id)
+        .where(*selection.filters)
+        .order_by(Response.submitted_at, Response.id)
+    )
 
 
 def stream_microdata(
@@ -121,62 +192,64 @@ def stream_microdata(
     """The rows :func:`~survey.reports.microdata_frame.microdata` would put in its frame, streamed
     ``chunk`` responses at a time (default :data:`CHUNK`)."""
     chunk = chunk or CHUNK
-    questions = exported_questions(questionnaire.id)
+    selection = _selection(session, questionnaire, unit, service, period)
+    questions = selection.questions
     variables = microdata_variables(questions, language, labels)
     title = microdata_title(questionnaire, unit, service, period, language)
-    unit_ids = subtree_ids(session, unit)
-    service_ids = [service.id] if service is not None else None
-    filters = _stored_filter(session, questionnaire.id, unit_ids, service_ids)
-    if period is not None:
-        start, end = _period_range(session, period)
-        filters += [Response.submitted_at >= start, Response.submitted_at < end]
-    question_ids = [q.id for q in questions]
     converters = [converter(q, language, labels) for q in questions]
 
     def count() -> int:
-        if period is None:
-            return int(session.scalar(select(func.count()).select_from(Response).where(*filters)) or 0)
-        return sum(1 for t in session.scalars(select(Response.submitted_at).where(*filters)) if quarter(t) == period)
+        return int(session.scalar(select(func.count()).select_from(Response).where(*selection.filters)) or 0)
 
     def rows() -> Iterator[tuple[object, ...]]:
-        services = {code: _nfc(name) for code, name in session.execute(
-            select(Service.code, Service.name_en if language == "en" else Service.name_vi))}
         units: dict[str, str] = {}
         texts: dict[str, str] = {}
-        pivot = [c for qid in question_ids for c in (func.max(case((Answer.question_id == qid, Answer.value_num))),
-                                                     func.max(case((Answer.question_id == qid, Answer.value_text))))]
-        stmt = (
-            select(Response.id, QuestionnaireVersion.version, Unit.code, Unit.name, Service.code,
-                   type_coerce(Response.channel, String()), Response.submitted_at,
-                   type_coerce(Response.review_status, String()), Response.flag, Response.weight, *pivot)
-            .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.questionnaire_version_id)
-            .join(Unit, Unit.id == Response.unit_id).join(Service, Service.id == Response.service_id)
-            .outerjoin(Answer, (Answer.response_id == Response.id) & Answer.question_id.in_(question_ids))
-            .where(*filters)
-            # Response.id is the key: its other columns depend on it (PostgreSQL accepts them ungrouped)
-            .group_by(Response.id, QuestionnaireVersion.version, Unit.code, Unit.name, Service.code)
-            .order_by(Response.submitted_at, Response.id)
-        )
-        pairs = [(2 * n, convert) for n, convert in enumerate(converters)]
+        answers, pairs = answer_columns([q.id for q in questions])
+        stmt = _rows_statement(selection, [*_design(language), *(c for pair in pairs for c in pair)], answers)
+        converts = [(2 * n, convert) for n, convert in enumerate(converters)]
         result = session.connection().execution_options(stream_results=True, yield_per=chunk).execute(stmt)
         for part in result.partitions(chunk):
             for row in part:
-                rid, version, unit_code, unit_name, service_code, channel, submitted, status, flag, weight = row[:10]
-                if period is not None and quarter(submitted) != period:
-                    continue
+                rid, version, unit_code, unit_name, service_code, service_name, channel, submitted, status, flag, \
+                    weight = row[:11]
                 name = units.get(unit_code)
                 if name is None:
                     name = units[unit_code] = _nfc(unit_name)
                 version = texts.get(version) or texts.setdefault(version, _nfc(version))
+                service_name = texts.get(service_name) or texts.setdefault(service_name, _nfc(service_name))
                 if flag:
                     flag = texts.get(flag) or texts.setdefault(flag, _nfc(flag))
-                got = row[10:]
-                yield (str(rid), version, unit_code, name, service_code, services.get(service_code),
+                got = row[11:]
+                yield (str(rid), version, unit_code, name, service_code, service_name,
                        channel, local(submitted), status, flag or "", float(weight),
-                       *[convert(got[i], got[i + 1]) for i, convert in pairs])
+                       *[convert(got[i], got[i + 1]) for i, convert in converts])
         result.close()
 
     return MicrodataStream(title=title, variables=variables, count=count, rows=rows)
 
 
-__all__ = ["CHUNK", "DESIGN_COLUMNS", "MicrodataStream", "converter", "stream_microdata"]
+def copy_statement(
+    session: Session, questionnaire: Questionnaire, unit: Unit, *, service: Service | None, period: str | None,
+    language: str, labels: bool, fmt: str,
+) -> CsvQuery:
+    """The PostgreSQL query whose rows are the lines of the CSV ``fmt`` (one of
+    :data:`~survey.reports.microdata_sql.TEXT_FORMATS`) of the same export as
+    :func:`stream_microdata`'s, each cell written by the query (:mod:`survey.reports.microdata_sql`),
+    values written in, for ``COPY (…) TO STDOUT``."""
+    selection = _selection(session, questionnaire, unit, service, period)
+    style = CellStyle(fmt)
+    rid, version, unit_code, unit_name, service_code, service_name, channel, submitted, status, flag, weight = \
+        _design(language)
+    answers, pairs = answer_columns([q.id for q in selection.questions])
+    cells = [style.identifier(cast(rid, Text), ascii_only=True), style.identifier(version), style.identifier(unit_code),
+             style.text(unit_name), style.identifier(service_code), style.text(service_name), style.code(channel),
+             style.moment(submitted), style.code(status), style.text(flag), style.number(weight),
+             *(answer_cell(q, number, text, style, language, labels, _numeric(q) and not labels)
+               for q, (number, text) in zip(selection.questions, pairs, strict=True))]
+    statement = _rows_statement(selection, [c.label(f"c{n}") for n, c in enumerate(cells)], answers)
+    names = [v.name for v in microdata_variables(selection.questions, language, labels)]
+    return CsvQuery(compile_literal(statement), style.header(names), style.delimiter)
+
+
+__all__ = ["CHUNK", "DESIGN_COLUMNS", "MicrodataStream", "answer_columns", "converter", "copy_statement",
+           "stream_microdata"]
