@@ -10,8 +10,8 @@ pandas or SciPy: ≈ 40 MB), whatever the worker holds; its memory does not grow
 
 It reads one JSON object on standard input — ``dsn`` (read there, so no password is on a command
 line), ``sql``, ``delimiter``, ``path`` (the file, its header already written: the rows are
-appended) and ``every`` — prints ``progress <rows>`` every ``every`` rows and ``done <rows>`` at
-the end on standard output, and exits with status 1 naming only the kind of a failure (never
+appended) and ``every`` — prints ``progress <rows>`` every ``every`` rows and ``done <rows> <peak kB>`` at
+the end on standard output (the peak resident memory of this process), and exits with status 1 naming only the kind of a failure (never
 its message, which may quote a cell) on standard error.
 """
 
@@ -71,8 +71,17 @@ def main() -> int:
     except Exception as exc:  # the kind only: a message may quote a cell of the data
         print(f"export failed: {type(exc).__name__}", file=sys.stderr)
         return 1
-    print(f"done {rows}", flush=True)
+    print(f"done {rows} {_peak_kb()}", flush=True)
     return 0
+
+
+def _peak_kb() -> int:
+    """This process's peak resident memory (``VmHWM``, kB; 0 where there is no ``/proc``)."""
+    try:
+        with open("/proc/self/status") as status:
+            return next((int(line.split()[1]) for line in status if line.startswith("VmHWM:")), 0)
+    except OSError:
+        return 0
 
 
 if __name__ == "__main__":

@@ -3,7 +3,11 @@
 
 A job reads what :func:`survey.reports.microdata_frame.microdata` would — the same responses,
 columns, labels and exclusions — on the read replica when there is one (as a release build
-does), and writes the file as it reads: CSV and XLSX row by row in constant memory
+does), and writes the file as it reads, in constant memory: on PostgreSQL the three CSVs are
+written by PostgreSQL itself (``COPY`` of a query that writes every cell,
+:mod:`survey.reports.microdata_sql`) into the file by a lean process of their own
+(:mod:`survey.reports.export_copy`, psycopg only: its memory, not the worker's, is the export's);
+on SQLite the CSVs, and XLSX everywhere, row by row from the streamed rows
 (:mod:`survey.reports.microdata_stream`, :mod:`exports.streaming`); SPSS and Stata from the
 whole frame in memory, since pyreadstat writes a DataFrame at once. Progress (rows written of the
 rows there are) is committed as it goes, so the staff page can show it. The file goes to the
@@ -172,7 +176,9 @@ def _copy(url: URL, query: CsvQuery, path: Path, progress: Callable[[int], None]
             if kind == "progress":
                 progress(int(number))
             elif kind == "done":
-                rows = int(number)
+                rows, peak_kb = (int(n) for n in number.split())
+                log.info("export writer: %d rows, peak RSS %.0f MB", rows, peak_kb / 1024,
+                         extra={"writer_peak_mb": peak_kb / 1024})
         failure = stderr.read().strip()
     if child.returncode != 0 or rows is None:
         raise RuntimeError(failure or f"the export writer ended with status {child.returncode}")
