@@ -34,7 +34,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import URL, select
 
-import survey
 from exports.microdata import write
 from exports.streaming import STREAMED, write_rows
 from survey.reports.microdata_frame import microdata
@@ -163,7 +162,7 @@ def _copy(url: URL, query: CsvQuery, path: Path, progress: Callable[[int], None]
     worker's app (≈ 40 MB against ≈ 300 MB); the connection string goes on its standard input."""
     job = {"dsn": url.set(drivername="postgresql").render_as_string(hide_password=False), "sql": query.sql,
            "delimiter": query.delimiter, "path": str(path), "every": PROGRESS_EVERY}
-    root = str(Path(survey.__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])  # where the ``survey`` package is
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     with subprocess.Popen([sys.executable, "-m", "survey.reports.export_copy"], stdin=subprocess.PIPE,  # noqa: S603
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True) as child:

@@ -100,7 +100,7 @@ class CellStyle:
         text = case((integral, cast(cast(value, BigInteger), Text) + ".0"), else_=cast(value, Text))
         return func.replace(text, ".", ",") if self.fmt == "csv-vi" else text
 
-    def text(self, value: ColumnElement[str]) -> Cell:
+    def text(self, value: Any) -> Cell:
         """Stored text: NFC, empty as nothing, formulas defused for Excel."""
         return self.defused(func.nullif(func.normalize(value, literal_column("NFC")), ""))
 
@@ -115,7 +115,7 @@ class CellStyle:
         """A code of the app's own (an enum's value, a UUID): ASCII, never empty."""
         return self.defused(value)
 
-    def identifier(self, value: ColumnElement[str], *, ascii_only: bool = False) -> Cell:
+    def identifier(self, value: Any, *, ascii_only: bool = False) -> Cell:
         """A code: :func:`exports.cells.excel_text` for Excel."""
         if not ascii_only:
             value = func.nullif(func.normalize(value, literal_column("NFC")), "")
@@ -129,11 +129,12 @@ class CellStyle:
         return literal(defuse(text) if self.excel else text, Text)
 
     def moment(self, value: ColumnElement[object]) -> Cell:
-        """A stored moment in Vietnam time (UTC+07:00, no daylight saving) as ``isoformat``."""
+        """A stored moment in Vietnam time (UTC+07:00, no daylight saving) as ``isoformat``
+        (microseconds only when there are some): one ``to_char`` a cell."""
         here = func.timezone("UTC", value) + literal_column("interval '7 hours'")
-        whole = func.to_char(here, 'YYYY-MM-DD"T"HH24:MI:SS')
-        fraction = case((func.mod(func.extract("microseconds", here), 1000000) != 0, "." + func.to_char(here, "US")), else_="")
-        return whole + fraction + "+07:00"
+        whole = func.date_trunc("second", here) == here
+        return case((whole, func.to_char(here, 'YYYY-MM-DD"T"HH24:MI:SS"+07:00"')),
+                    else_=func.to_char(here, 'YYYY-MM-DD"T"HH24:MI:SS.US"+07:00"'))
 
 
 def _json_items(value: ColumnElement[str]) -> Any:

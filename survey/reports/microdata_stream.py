@@ -202,13 +202,15 @@ def _answers(chosen: Subquery, selection: _Selection) -> list[tuple[Any, Any]]:
     return [(chosen.c[f"n{n}"], chosen.c[f"t{n}"]) for n in range(len(selection.questions))]
 
 
-def _rows_statement(chosen: Subquery, columns: list[Any]) -> Select[Any]:
-    """``columns`` of the chosen responses with their version, unit and service, in the export's
-    order (submitted, then id)."""
+def _rows_statement(chosen: Subquery, columns: list[Any], version: Any = QuestionnaireVersion.__table__,
+                    unit: Any = Unit.__table__, service: Any = Service.__table__) -> Select[Any]:
+    """``columns`` of the chosen responses with their ``version``, ``unit`` and ``service`` (the
+    tables, or relations of their written cells keyed by ``id``), in the export's order
+    (submitted, then id)."""
     return (
         select(*columns).select_from(chosen)
-        .join(QuestionnaireVersion, QuestionnaireVersion.id == chosen.c.questionnaire_version_id)
-        .join(Unit, Unit.id == chosen.c.unit_id).join(Service, Service.id == chosen.c.service_id)
+        .join(version, version.c.id == chosen.c.questionnaire_version_id)
+        .join(unit, unit.c.id == chosen.c.unit_id).join(service, service.c.id == chosen.c.service_id)
         .order_by(chosen.c.submitted_at, chosen.c.id)
     )
 
@@ -268,15 +270,22 @@ def copy_statement(
     selection = _selection(session, questionnaire, unit, service, period)
     style = CellStyle(fmt)
     chosen = _chosen(selection)
-    rid, version, unit_code, unit_name, service_code, service_name, channel, submitted, status, flag, weight = \
-        _design(chosen, language)
-    pairs = _answers(chosen, selection)
-    cells = [style.identifier(cast(rid, Text), ascii_only=True), style.identifier(version), style.identifier(unit_code),
-             style.text(unit_name), style.identifier(service_code), style.text(service_name), style.code(channel),
-             style.moment(submitted), style.code(status), style.text(flag), style.number(weight),
+    c = chosen.c
+    # the cells of versions, units and services written once each (a few hundred rows), not per response
+    versions = select(QuestionnaireVersion.id, style.identifier(QuestionnaireVersion.version).label("version")) \
+        .subquery("versions")
+    units = select(Unit.id, style.identifier(Unit.code).label("code"), style.text(Unit.name).label("name")) \
+        .subquery("units")
+    services = select(Service.id, style.identifier(Service.code).label("code"),
+                      style.text(Service.name_en if language == "en" else Service.name_vi).label("name")) \
+        .subquery("services")
+    cells = [style.identifier(cast(c.id, Text), ascii_only=True), versions.c.version, units.c.code, units.c.name,
+             services.c.code, services.c.name, style.code(c.channel), style.moment(c.submitted_at),
+             style.code(c.review_status), style.text(c.flag), style.number(c.weight),
              *(answer_cell(q, number, text, style, language, labels, _numeric(q) and not labels)
-               for q, (number, text) in zip(selection.questions, pairs, strict=True))]
-    statement = _rows_statement(chosen, [c.label(f"c{n}") for n, c in enumerate(cells)])
+               for q, (number, text) in zip(selection.questions, _answers(chosen, selection), strict=True))]
+    statement = _rows_statement(chosen, [cell.label(f"c{n}") for n, cell in enumerate(cells)], versions, units,
+                                services)
     names = [v.name for v in microdata_variables(selection.questions, language, labels)]
     return CsvQuery(compile_literal(statement), style.header(names), style.delimiter)
 
