@@ -163,10 +163,10 @@ def answer_columns(question_ids: list[str]) -> tuple[Pivot, list[tuple[Any, Any]
     (``value_num``, ``value_text``) there, in ``question_ids``' order.
 
     The answers outer-joined to the chosen responses and grouped by response alone (a pivot of
-    ``MAX(CASE WHEN question_id = …)``): the database merges the two primary keys in order, in
-    its own ``work_mem`` (measured at a million responses: twice as fast as a pivot of all the
-    answers joined afterwards or a grouping that also holds the unit's and service's columns,
-    and a commune's export reads only its own answers)."""
+    ``MAX(CASE WHEN question_id = …)``), so a commune's export reads only its own answers; the
+    unit's and service's columns are joined afterwards (grouping by them too made PostgreSQL sort
+    the joined rows). Compact storage (``response.codes``) would make this a column expression a
+    question with no join and no grouping: the one function to change."""
     pairs = [(func.max(case((Answer.question_id == qid, Answer.value_num))),
               func.max(case((Answer.question_id == qid, Answer.value_text)))) for qid in question_ids]
 
