@@ -1,13 +1,15 @@
 """Benchmark: the microdata export job — rows per second and peak memory (PostgreSQL).
 
 Loads the demo province into a fresh PostgreSQL database and copies its kiosk ratings (with
-their answers, in SQL) up to ``--rows`` responses, then writes the province's whole export to
-CSV three ways, each in a child process of its own whose peak resident memory is read when it
-ends (its ``VmHWM``):
+their answers, in SQL) up to ``--rows`` responses (or takes ``--database``, a database made so
+before), then writes the province's whole export, each way in a child process of its own whose
+peak resident memory is read when it ends (its ``VmHWM``):
 
-- **job**: the export job itself (:func:`survey.reports.export_runner.run`: the streamed rows of
-  :mod:`survey.reports.microdata_stream`, written by :mod:`exports.streaming`), for plain CSV and
-  for CSV for Excel;
+- **job**: the export job itself (:func:`survey.reports.export_runner.run`), for each of
+  ``--formats`` (default plain CSV and CSV for Excel). The CSVs are written by the writer process
+  (:mod:`survey.reports.export_copy`: ``COPY`` of the query of :mod:`survey.reports.microdata_sql`),
+  whose own peak RSS is the figure (the worker that starts it, the app imported, is shown beside);
+  XLSX by the worker from the streamed rows; SPSS and Stata by the worker from the whole frame;
 - **reference**: the floor, in the same run — one SQL query that joins and pivots the same
   columns, read through a psycopg server-side cursor and written by a bare ``csv.writer``;
 - **in request** (at most ``--frame-max`` rows, default 200,000): the direct download's way,
@@ -15,10 +17,11 @@ ends (its ``VmHWM``):
   the memory it needs.
 
 Each line gives rows/s, the ratio to the reference, and peak RSS beside the RSS of a child that
-only imports the app (the baseline every way pays). Goal (issue 15): 1,000,000 responses to CSV
-at ≥ 50,000 rows/s with peak RSS < 200 MB.
+only imports the app. Goal (issue 15): 1,000,000 responses to CSV at ≥ 50,000 rows/s with peak
+RSS < 200 MB.
 
-    .venv/bin/python bench/bench_export.py [--rows 100000] [--rows 1000000] [--base 5000]
+    nice -n 10 .venv/bin/python bench/bench_export.py [--rows 100000] [--rows 1000000] [--base 5000]
+        [--formats csv,csv-excel,csv-vi,xlsx,sav,dta] [--database postgresql+psycopg://…/bench_x]
 
 Not a test: run it by hand. Needs the local PostgreSQL (see tests/databases.py).
 """
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import secrets
 import subprocess
@@ -115,6 +119,10 @@ def child_job(url: str, fmt: str) -> dict[str, float]:
             session.add(job)
             session.commit()
             export_id = job.id
+        writer: list[float] = []
+        catch = _WriterPeak(writer)
+        logging.getLogger("survey.reports.export_runner").addHandler(catch)
+        logging.getLogger("survey.reports.export_runner").setLevel(logging.INFO)
         start = time.perf_counter()
         status = run(app, export_id)
         seconds = time.perf_counter() - start
@@ -122,7 +130,20 @@ def child_job(url: str, fmt: str) -> dict[str, float]:
             done = session.get(ExportJob, export_id)
             assert done is not None and status == "done"
             size = (export_folder(app) / done.file_name).stat().st_size
-            return {"rows": done.rows_done, "seconds": seconds, "bytes": size}
+            return {"rows": done.rows_done, "seconds": seconds, "bytes": size, "writer_mb": max(writer, default=0.0)}
+
+
+class _WriterPeak(logging.Handler):
+    """Keeps the writer process's peak RSS the export job logs (``writer_peak_mb``)."""
+
+    def __init__(self, into: list[float]) -> None:
+        super().__init__()
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        peak = getattr(record, "writer_peak_mb", None)
+        if peak is not None:
+            self.into.append(float(peak))
 
 
 def child_reference(url: str) -> dict[str, float]:
@@ -188,37 +209,57 @@ def child_idle(url: str) -> dict[str, float]:
     return {"rows": 0, "seconds": 0.0, "bytes": 0}
 
 
-def run(rows: int, base: int, frame_max: int) -> None:
+def run(rows: int, base: int, frame_max: int, formats: list[str], database: str | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        if database is not None:
+            _measure(database, Path(tmp), frame_max, formats, None)
+            return
+        from tests.databases import fresh_database
+
+        with fresh_database("postgresql", Path(tmp)) as url:
+            _measure(url, Path(tmp), frame_max, formats, (rows, base))
+
+
+def _load(url: str, rows: int, base: int) -> None:
     from survey import create_app
     from survey.demo import load_demo
     from survey.store.migrate import upgrade
-    from tests.databases import fresh_database
 
-    with tempfile.TemporaryDirectory() as tmp, fresh_database("postgresql", Path(tmp)) as url:
-        upgrade(url)
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True})
-        start = time.perf_counter()
-        load_demo(app.extensions["hailong.engine"], secret=app.config["SECRET_KEY"], n_responses=base, papi_per_village=0)
-        app.extensions["hailong.engine"].dispose()
-        have = _grow(url.replace("postgresql+psycopg://", "postgresql://"), rows)
-        print(f"\n{have:,} kiosk ratings (loaded and copied in {time.perf_counter() - start:.0f} s)")
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "HAILONG_INSTANCE_PATH": str(Path(tmp) / "instance")}
-        _idle, idle_mb = _child(["--child", "idle", url], env)
-        reference, reference_mb = _child(["--child", "reference", url], env)
-        ref_rate = reference["rows"] / reference["seconds"]
-        print(f"  {'app imported, nothing done':44s} {'':>12s} {'':>22s} peak RSS {idle_mb:6.0f} MB")
-        lines = [("reference: SQL pivot + psycopg cursor + csv", reference, reference_mb)]
-        for fmt in ("csv", "csv-excel"):
-            result, mb = _child(["--child", "job", url, fmt], env)
-            lines.append((f"export job, {fmt}", result, mb))
-        if have <= frame_max:
-            result, mb = _child(["--child", "frame", url], env)
-            lines.append(("in request (whole DataFrame), csv", result, mb))
-        for name, result, mb in lines:
-            rate = result["rows"] / result["seconds"]
-            print(f"  {name:44s} {rate:9,.0f} rows/s  {rate / ref_rate:5.2f}× the reference  "
-                  f"peak RSS {mb:6.0f} MB  ({result['rows']:,.0f} rows, {result['bytes'] / 1e6:,.0f} MB file, "
-                  f"{result['seconds']:.1f} s)")
+    upgrade(url)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True})
+    load_demo(app.extensions["hailong.engine"], secret=app.config["SECRET_KEY"], n_responses=base, papi_per_village=0)
+    app.extensions["hailong.engine"].dispose()
+    _grow(url.replace("postgresql+psycopg://", "postgresql://"), rows)
+
+
+def _measure(url: str, tmp: Path, frame_max: int, formats: list[str], load: tuple[int, int] | None) -> None:
+    import psycopg
+
+    start = time.perf_counter()
+    if load is not None:
+        _load(url, *load)
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        counted = conn.execute("SELECT count(*) FROM response WHERE questionnaire_id = 'sipas-kiosk'").fetchone()
+    have = int(counted[0]) if counted else 0
+    print(f"\n{have:,} kiosk ratings (loaded and copied in {time.perf_counter() - start:.0f} s)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HAILONG_INSTANCE_PATH": str(tmp / "instance")}
+    _idle, idle_mb = _child(["--child", "idle", url], env)
+    reference, reference_mb = _child(["--child", "reference", url], env)
+    ref_rate = reference["rows"] / reference["seconds"]
+    print(f"  {'app imported, nothing done':44s} {'':>12s} {'':>22s} peak RSS {idle_mb:6.0f} MB")
+    lines = [("reference: SQL pivot + psycopg cursor + csv", reference, reference_mb)]
+    for fmt in formats:
+        result, mb = _child(["--child", "job", url, fmt], env)
+        writer = result.pop("writer_mb", 0.0)
+        lines.append((f"export job, {fmt}" + (f" (worker {mb:.0f} MB)" if writer else ""), result, writer or mb))
+    if have <= frame_max:
+        result, mb = _child(["--child", "frame", url], env)
+        lines.append(("in request (whole DataFrame), csv", result, mb))
+    for name, result, mb in lines:
+        rate = result["rows"] / result["seconds"]
+        print(f"  {name:44s} {rate:9,.0f} rows/s  {rate / ref_rate:5.2f}× the reference  "
+              f"peak RSS {mb:6.0f} MB  ({result['rows']:,.0f} rows, {result['bytes'] / 1e6:,.0f} MB file, "
+              f"{result['seconds']:.1f} s)", flush=True)
 
 
 def main() -> None:
@@ -232,9 +273,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, action="append", help="responses to export (default 100,000); repeat it")
     parser.add_argument("--base", type=int, default=5000, help="ratings the demo loader makes before the copies")
     parser.add_argument("--frame-max", type=int, default=200_000, help="largest size the in-request way is run at")
+    parser.add_argument("--formats", default="csv,csv-excel", help="the job's formats, comma-separated")
+    parser.add_argument("--database", help="an existing database (made by an earlier run) instead of a fresh one")
     args = parser.parse_args()
-    for rows in args.rows or [100_000]:
-        run(rows, args.base, args.frame_max)
+    for rows in ([0] if args.database else args.rows or [100_000]):
+        run(rows, args.base, args.frame_max, args.formats.split(","), args.database)
 
 
 if __name__ == "__main__":

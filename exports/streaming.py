@@ -1,7 +1,8 @@
 """Microdata written as it is read, in constant memory: rows in, a file out.
 
 The streamed counterpart of :func:`exports.microdata.write` for the formats that can be written a
-row at a time — the three CSVs (``csv``, ``csv-excel``, ``csv-vi``) and XLSX (openpyxl's
+row at a time (the export job's writer for XLSX, and for the CSVs on SQLite: on PostgreSQL the
+database writes the CSV's cells itself, ``survey.reports.microdata_sql``) — the three CSVs (``csv``, ``csv-excel``, ``csv-vi``) and XLSX (openpyxl's
 write-only workbook, whose rows go to a temporary file until the workbook is saved) — with the
 same bytes for CSV and the same cells for XLSX: the same header, identifiers kept as text and
 formula-like text defused in the CSVs for Excel, ``;`` and the decimal comma in ``csv-vi``, times

@@ -237,3 +237,31 @@ def test_a_failed_job_says_so_and_logs_no_data(app, client, demo, staff, monkeyp
     assert not list(export_runner.export_folder(app).glob("*.part"))  # no partial file left behind
     detail = client.get(f"/staff/export/jobs/{job.id}").get_data(as_text=True)
     assert "0912345678" not in detail
+
+
+def test_a_failing_writer_process_fails_the_job_and_logs_no_data(app, client, demo, staff, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL the CSV is written by a process of its own (``COPY``): when it fails (here
+    on a cell PostgreSQL cannot read, whose text its error message would quote), the job is
+    marked failed, no partial file stays and neither the log nor the page holds the cell."""
+    import logging
+
+    from survey.reports import export_runner
+    from survey.reports.microdata_sql import CsvQuery
+    from survey.store.export_records import FAILED
+
+    if app.extensions["hailong.engine"].dialect.name != "postgresql":
+        pytest.skip("the writer process is PostgreSQL's (COPY)")
+    real = export_runner.copy_statement
+
+    def unreadable(*args: Any, **kwargs: Any) -> CsvQuery:
+        query = real(*args, **kwargs)
+        return CsvQuery("SELECT CAST('Chị Lan ' || '0912' || '345678' AS integer)", query.header, query.delimiter)
+
+    monkeypatch.setattr(export_runner, "copy_statement", unreadable)
+    staff.login()
+    with caplog.at_level(logging.DEBUG):
+        job = _prepare(client, app, format="csv-excel")
+    assert job.status == FAILED and job.error == "RuntimeError"
+    assert "0912345678" not in caplog.text and "Chị Lan" not in caplog.text
+    assert not list(export_runner.export_folder(app).glob("*.part"))
+    assert "0912345678" not in client.get(f"/staff/export/jobs/{job.id}").get_data(as_text=True)

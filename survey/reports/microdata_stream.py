@@ -13,6 +13,9 @@ own ``work_mem`` and temporary files, never the app's memory.
 
 A row holds Python values ready for a writer (:mod:`exports.streaming`): text NFC-normalised,
 numbers as ``float``, ``submitted_at`` an aware datetime in Vietnam time, ``None`` for nothing.
+:func:`copy_statement` is the same query with every cell written by the database, for
+``COPY (…) TO STDOUT`` on PostgreSQL (:mod:`survey.reports.microdata_sql`). Both read the answers
+through :func:`answer_columns`, the one place that knows how answers are stored.
 """
 
 from __future__ import annotations
@@ -22,14 +25,27 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import String, case, func, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Subquery,
+    Text,
+    case,
+    cast,
+    false,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from exports.microdata import Variable
 from questionnaires import Question, Questionnaire
-from survey.periods import Period, local, quarter
+from survey.periods import VIETNAM, Period, is_quarter, local
 from survey.reports.frames import _stored_filter
 from survey.reports.microdata_frame import (
     DESIGN_COLUMNS,
@@ -38,6 +54,7 @@ from survey.reports.microdata_frame import (
     microdata_title,
     microdata_variables,
 )
+from survey.reports.microdata_sql import CellStyle, CsvQuery, answer_cell, compile_literal
 from survey.reports.sipas_tables import subtree_ids
 from survey.store.models import Answer, QuestionnaireVersion, Response, Service, Unit
 
@@ -104,14 +121,98 @@ def converter(question: Question, language: str, labels: bool) -> Converter:
 
 
 def _period_range(session: Session, period: str) -> tuple[datetime, datetime]:
-    """A range of stored moments that holds the quarter (a day wider on each side: the exact
-    test is :func:`survey.periods.quarter` on each row), naive UTC on SQLite as it stores them."""
+    """The stored moments of quarter ``period``: from its first day's midnight in Vietnam to the
+    next quarter's (Vietnam time has no daylight saving, so the range is exactly
+    :func:`survey.periods.quarter` ``== period``), naive UTC on SQLite as it stores them."""
     p = Period.parse(period)
-    start = datetime(p.start.year, p.start.month, p.start.day, tzinfo=UTC) - timedelta(days=1)
-    end = datetime(p.end.year, p.end.month, p.end.day, tzinfo=UTC) + timedelta(days=2)
+    start = datetime(p.start.year, p.start.month, p.start.day, tzinfo=VIETNAM).astimezone(UTC)
+    end = (datetime(p.end.year, p.end.month, p.end.day, tzinfo=VIETNAM) + timedelta(days=1)).astimezone(UTC)
     if session.get_bind().dialect.name == "sqlite":
         return start.replace(tzinfo=None), end.replace(tzinfo=None)
     return start, end
+
+
+@dataclass(frozen=True)
+class _Selection:
+    questions: list[Question]
+    filters: list[ColumnElement[bool]]
+
+
+def _selection(session: Session, questionnaire: Questionnaire, unit: Unit, service: Service | None,
+               period: str | None) -> _Selection:
+    """The exported questions and the responses' conditions: THE gate, the unit with everything
+    below it, the service, the quarter."""
+    unit_ids = subtree_ids(session, unit)
+    service_ids = [service.id] if service is not None else None
+    filters = _stored_filter(session, questionnaire.id, unit_ids, service_ids)
+    if period is not None:
+        if not is_quarter(period) or Period.parse(period).code != period:
+            filters.append(false())  # no stored moment is in anything but a quarter written as quarter() writes it
+        else:
+            start, end = _period_range(session, period)
+            filters += [Response.submitted_at >= start, Response.submitted_at < end]
+    return _Selection(exported_questions(questionnaire.id), filters)
+
+
+Pivot = Callable[[Select[Any]], Select[Any]]
+
+
+def answer_columns(question_ids: list[str]) -> tuple[Pivot, list[tuple[Any, Any]]]:
+    """THE source of the exported answers, the one place that knows how answers are stored: how
+    to add them to a statement of the chosen responses' own columns, and each question's stored
+    (``value_num``, ``value_text``) there, in ``question_ids``' order.
+
+    The answers outer-joined to the chosen responses and grouped by response alone (a pivot of
+    ``MAX(CASE WHEN question_id = …)``), so a commune's export reads only its own answers; the
+    unit's and service's columns are joined afterwards (grouping by them too made PostgreSQL sort
+    the joined rows). Compact storage (``response.codes``) would make this a column expression a
+    question with no join and no grouping: the one function to change."""
+    pairs = [(func.max(case((Answer.question_id == qid, Answer.value_num))),
+              func.max(case((Answer.question_id == qid, Answer.value_text)))) for qid in question_ids]
+
+    def joined(statement: Select[Any]) -> Select[Any]:
+        # Response.id is the key: the response's other columns depend on it
+        return (statement.outerjoin(Answer, (Answer.response_id == Response.id) & Answer.question_id.in_(question_ids))
+                .group_by(Response.id))
+
+    return joined, pairs
+
+
+def _chosen(selection: _Selection) -> Subquery:
+    """The chosen responses, one row each with their answers (``n0``/``t0``, ``n1``/``t1``…)."""
+    joined, pairs = answer_columns([q.id for q in selection.questions])
+    answers = [column.label(f"{kind}{n}") for n, pair in enumerate(pairs) for kind, column in zip("nt", pair, strict=True)]
+    return joined(
+        select(Response.id, Response.questionnaire_version_id, Response.unit_id, Response.service_id,
+               type_coerce(Response.channel, String()).label("channel"), Response.submitted_at,
+               type_coerce(Response.review_status, String()).label("review_status"), Response.flag, Response.weight,
+               *answers)
+        .where(*selection.filters)
+    ).subquery("chosen")
+
+
+def _design(chosen: Subquery, language: str) -> list[Any]:
+    c = chosen.c
+    return [c.id, QuestionnaireVersion.version, Unit.code, Unit.name, Service.code,
+            Service.name_en if language == "en" else Service.name_vi, c.channel, c.submitted_at, c.review_status,
+            c.flag, c.weight]
+
+
+def _answers(chosen: Subquery, selection: _Selection) -> list[tuple[Any, Any]]:
+    return [(chosen.c[f"n{n}"], chosen.c[f"t{n}"]) for n in range(len(selection.questions))]
+
+
+def _rows_statement(chosen: Subquery, columns: list[Any], version: Any = QuestionnaireVersion.__table__,
+                    unit: Any = Unit.__table__, service: Any = Service.__table__) -> Select[Any]:
+    """``columns`` of the chosen responses with their ``version``, ``unit`` and ``service`` (the
+    tables, or relations of their written cells keyed by ``id``), in the export's order
+    (submitted, then id)."""
+    return (
+        select(*columns).select_from(chosen)
+        .join(version, version.c.id == chosen.c.questionnaire_version_id)
+        .join(unit, unit.c.id == chosen.c.unit_id).join(service, service.c.id == chosen.c.service_id)
+        .order_by(chosen.c.submitted_at, chosen.c.id)
+    )
 
 
 def stream_microdata(
@@ -121,62 +222,73 @@ def stream_microdata(
     """The rows :func:`~survey.reports.microdata_frame.microdata` would put in its frame, streamed
     ``chunk`` responses at a time (default :data:`CHUNK`)."""
     chunk = chunk or CHUNK
-    questions = exported_questions(questionnaire.id)
+    selection = _selection(session, questionnaire, unit, service, period)
+    questions = selection.questions
     variables = microdata_variables(questions, language, labels)
     title = microdata_title(questionnaire, unit, service, period, language)
-    unit_ids = subtree_ids(session, unit)
-    service_ids = [service.id] if service is not None else None
-    filters = _stored_filter(session, questionnaire.id, unit_ids, service_ids)
-    if period is not None:
-        start, end = _period_range(session, period)
-        filters += [Response.submitted_at >= start, Response.submitted_at < end]
-    question_ids = [q.id for q in questions]
     converters = [converter(q, language, labels) for q in questions]
 
     def count() -> int:
-        if period is None:
-            return int(session.scalar(select(func.count()).select_from(Response).where(*filters)) or 0)
-        return sum(1 for t in session.scalars(select(Response.submitted_at).where(*filters)) if quarter(t) == period)
+        return int(session.scalar(select(func.count()).select_from(Response).where(*selection.filters)) or 0)
 
     def rows() -> Iterator[tuple[object, ...]]:
-        services = {code: _nfc(name) for code, name in session.execute(
-            select(Service.code, Service.name_en if language == "en" else Service.name_vi))}
         units: dict[str, str] = {}
         texts: dict[str, str] = {}
-        pivot = [c for qid in question_ids for c in (func.max(case((Answer.question_id == qid, Answer.value_num))),
-                                                     func.max(case((Answer.question_id == qid, Answer.value_text))))]
-        stmt = (
-            select(Response.id, QuestionnaireVersion.version, Unit.code, Unit.name, Service.code,
-                   type_coerce(Response.channel, String()), Response.submitted_at,
-                   type_coerce(Response.review_status, String()), Response.flag, Response.weight, *pivot)
-            .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.questionnaire_version_id)
-            .join(Unit, Unit.id == Response.unit_id).join(Service, Service.id == Response.service_id)
-            .outerjoin(Answer, (Answer.response_id == Response.id) & Answer.question_id.in_(question_ids))
-            .where(*filters)
-            # Response.id is the key: its other columns depend on it (PostgreSQL accepts them ungrouped)
-            .group_by(Response.id, QuestionnaireVersion.version, Unit.code, Unit.name, Service.code)
-            .order_by(Response.submitted_at, Response.id)
-        )
-        pairs = [(2 * n, convert) for n, convert in enumerate(converters)]
+        chosen = _chosen(selection)
+        stmt = _rows_statement(chosen, [*_design(chosen, language),
+                                        *(c for pair in _answers(chosen, selection) for c in pair)])
+        converts = [(2 * n, convert) for n, convert in enumerate(converters)]
         result = session.connection().execution_options(stream_results=True, yield_per=chunk).execute(stmt)
         for part in result.partitions(chunk):
             for row in part:
-                rid, version, unit_code, unit_name, service_code, channel, submitted, status, flag, weight = row[:10]
-                if period is not None and quarter(submitted) != period:
-                    continue
+                rid, version, unit_code, unit_name, service_code, service_name, channel, submitted, status, flag, \
+                    weight = row[:11]
                 name = units.get(unit_code)
                 if name is None:
                     name = units[unit_code] = _nfc(unit_name)
                 version = texts.get(version) or texts.setdefault(version, _nfc(version))
+                service_name = texts.get(service_name) or texts.setdefault(service_name, _nfc(service_name))
                 if flag:
                     flag = texts.get(flag) or texts.setdefault(flag, _nfc(flag))
-                got = row[10:]
-                yield (str(rid), version, unit_code, name, service_code, services.get(service_code),
+                got = row[11:]
+                yield (str(rid), version, unit_code, name, service_code, service_name,
                        channel, local(submitted), status, flag or "", float(weight),
-                       *[convert(got[i], got[i + 1]) for i, convert in pairs])
+                       *[convert(got[i], got[i + 1]) for i, convert in converts])
         result.close()
 
     return MicrodataStream(title=title, variables=variables, count=count, rows=rows)
 
 
-__all__ = ["CHUNK", "DESIGN_COLUMNS", "MicrodataStream", "converter", "stream_microdata"]
+def copy_statement(
+    session: Session, questionnaire: Questionnaire, unit: Unit, *, service: Service | None, period: str | None,
+    language: str, labels: bool, fmt: str,
+) -> CsvQuery:
+    """The PostgreSQL query whose rows are the lines of the CSV ``fmt`` (one of
+    :data:`~survey.reports.microdata_sql.TEXT_FORMATS`) of the same export as
+    :func:`stream_microdata`'s, each cell written by the query (:mod:`survey.reports.microdata_sql`),
+    values written in, for ``COPY (…) TO STDOUT``."""
+    selection = _selection(session, questionnaire, unit, service, period)
+    style = CellStyle(fmt)
+    chosen = _chosen(selection)
+    c = chosen.c
+    # the cells of versions, units and services written once each (a few hundred rows), not per response
+    versions = select(QuestionnaireVersion.id, style.identifier(QuestionnaireVersion.version).label("version")) \
+        .subquery("versions")
+    units = select(Unit.id, style.identifier(Unit.code).label("code"), style.text(Unit.name).label("name")) \
+        .subquery("units")
+    services = select(Service.id, style.identifier(Service.code).label("code"),
+                      style.text(Service.name_en if language == "en" else Service.name_vi).label("name")) \
+        .subquery("services")
+    cells = [style.identifier(cast(c.id, Text), ascii_only=True), versions.c.version, units.c.code, units.c.name,
+             services.c.code, services.c.name, style.code(c.channel), style.moment(c.submitted_at),
+             style.code(c.review_status), style.text(c.flag), style.number(c.weight),
+             *(answer_cell(q, number, text, style, language, labels, _numeric(q) and not labels)
+               for q, (number, text) in zip(selection.questions, _answers(chosen, selection), strict=True))]
+    statement = _rows_statement(chosen, [cell.label(f"c{n}") for n, cell in enumerate(cells)], versions, units,
+                                services)
+    names = [v.name for v in microdata_variables(selection.questions, language, labels)]
+    return CsvQuery(compile_literal(statement), style.header(names), style.delimiter)
+
+
+__all__ = ["CHUNK", "DESIGN_COLUMNS", "MicrodataStream", "answer_columns", "converter", "copy_statement",
+           "stream_microdata"]
