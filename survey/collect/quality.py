@@ -288,8 +288,9 @@ class Checker:
             out.append(found[0].code if found else None)
         return out
 
-    def record(self, items: Sequence[Pending], results: Sequence[StoreResult]) -> None:
-        """Store the flags of the responses created, and draw the back-check subsample."""
+    def record(self, items: Sequence[Pending], results: Sequence[StoreResult], *, commit: bool = True) -> None:
+        """Store the flags of the responses created, and draw the back-check subsample (in the
+        open transaction with ``commit=False``: the caller commits them with the responses)."""
         created = {r.response_id for r in results if r.outcome == "created"}
         share = float(_setting("QUALITY_BACKCHECK_SHARE", 0.1))
         rows: list[Any] = []
@@ -302,7 +303,8 @@ class Checker:
                 rows.append(BackCheck(response_id=item.response_id))
         if rows:
             self.session.add_all(rows)
-            self.session.commit()
+            if commit:
+                self.session.commit()
 
 
 def note_dossier_attempt(session: Session, desk_id: int, ok: bool) -> None:

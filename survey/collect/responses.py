@@ -260,7 +260,7 @@ def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> 
 def store_many(
     session: Session, *, secret: str, items: Sequence[Pending],
     flags_for: Callable[[list[Pending]], list[str | None]] | None = None, precheck: bool = True,
-    old_secrets: Sequence[str] = (),
+    old_secrets: Sequence[str] = (), commit: bool = True,
 ) -> list[StoreResult]:
     """Store many validated responses, each exactly once, with :func:`store_response`'s outcomes.
 
@@ -274,6 +274,10 @@ def store_many(
     :func:`store_response` on its own (other database errors propagate).
     ``flags_for`` is given the items about to be created, in order, and returns their review flags.
     A dossier code stored under one of ``old_secrets`` (earlier dossier keys) is already rated.
+    ``commit=False``: when every new item went in with the multi-row INSERTs, the transaction is left
+    open for the caller to add what belongs with them (quality flags, the audit line) and commit
+    once — one transaction per submission instead of three; when some must be stored on their own,
+    the INSERTs are committed first, as with ``commit=True``.
     """
     digests = [payload_hash(i.questionnaire, i.unit_id, i.service_id, i.answers) for i in items]
     keys = [_dossier_key_of(secret, i) for i in items]
@@ -344,8 +348,9 @@ def store_many(
                 items[n].questionnaire.id, version_id(session, items[n].questionnaire), items[n].unit_id,
                 items[n].service_id, items[n].submitted_at), items[n].response_id)
                 for n in new if items[n].response_id in inserted))
-            session.commit()
             retry = [n for n in new if items[n].response_id not in inserted]
+            if commit or retry:
+                session.commit()
             for n in new:
                 if items[n].response_id in inserted:
                     results[n] = StoreResult("created", items[n].response_id)

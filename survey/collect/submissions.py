@@ -371,9 +371,11 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def store_all(session: Session, items: list[tuple[Scope, Pending]], *, precheck: bool = True) -> list[StoreResult]:
+def store_all(session: Session, items: list[tuple[Scope, Pending]], *, precheck: bool = True,
+              commit: bool = True) -> list[StoreResult]:
     """Store validated submissions (see :func:`survey.collect.responses.store_many`), flagging kiosk
-    bursts and unregistered kiosks; one outcome per item, in order."""
+    bursts and unregistered kiosks; one outcome per item, in order. ``commit=False``: the flags are
+    added to the open transaction, which the caller commits (see ``store_many``)."""
     owners: dict[int, tuple[int | None, int | None]] = {}
     for scope, item in items:
         if scope.channel == Channel.KIOSK:
@@ -396,8 +398,8 @@ def store_all(session: Session, items: list[tuple[Scope, Pending]], *, precheck:
     dossier_keys.check(session, ring)
     pendings = [i for _s, i in items]
     results = store_many(session, secret=ring.secret, items=pendings, flags_for=flags_for,
-                         precheck=precheck, old_secrets=ring.secrets()[1:])
-    checker.record(pendings, results)
+                         precheck=precheck, old_secrets=ring.secrets()[1:], commit=commit)
+    checker.record(pendings, results, commit=commit)
     fates = Counter((_channel(scope), result.outcome) for (scope, _i), result in zip(items, results, strict=True))
     for (channel, fate), n in fates.items():
         observability.count_submission(channel, fate, n)
