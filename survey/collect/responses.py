@@ -343,11 +343,13 @@ def store_many(
                        for a in answer_values(items[n].questionnaire, items[n].answers)]
             if answers:
                 session.execute(cast(Table, Answer.__table__).insert(), answers)
-            # Core INSERTs: name the rollup cells they change (survey.store.rollup_cells)
+            # Core INSERTs: name the rollup cells they change (survey.store.rollup_cells), with what
+            # the upkeep needs of them, so that it adds their sums without reading them back
+            created = [items[n] for n in new if items[n].response_id in inserted]
             rollups.touch_inserted(session, ((rollups.cell_of(
-                items[n].questionnaire.id, version_id(session, items[n].questionnaire), items[n].unit_id,
-                items[n].service_id, items[n].submitted_at), items[n].response_id)
-                for n in new if items[n].response_id in inserted))
+                i.questionnaire.id, version_id(session, i.questionnaire), i.unit_id, i.service_id, i.submitted_at),
+                i.response_id) for i in created),
+                {i.response_id: rollups.NewFacts(i.answers, i.channel, i.flag) for i in created})
             retry = [n for n in new if items[n].response_id not in inserted]
             if commit or retry:
                 session.commit()
