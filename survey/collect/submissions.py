@@ -325,37 +325,39 @@ def store_checked(
 class _Bursts:
     """Burst flags for many submissions of one kiosk device, the same as storing them one by
     one: for each distinct submission time, the device's stored submissions within the window
-    (counted by the database, all times in one statement), plus those created earlier in this
-    batch within the window."""
-
-    _CHUNK = 300  # count subqueries per statement
+    (counted by the database: :meth:`lookups`, sent with the quality checks' in one statement),
+    plus those created earlier in this batch within the window."""
 
     def __init__(self, session: Session, scope: Scope, times: list[datetime]) -> None:
         self.scope = scope
         self.count = int(current_app.config["KIOSK_BURST_COUNT"])
         self.window = timedelta(seconds=int(current_app.config["KIOSK_BURST_SECONDS"]))
-        owner = (Response.credential_id == scope.credential_id if scope.credential_id is not None
-                 else (Response.desk_id == scope.desk_id) & Response.credential_id.is_(None))
-        distinct = sorted({_utc(t) for t in times})
+        self.owner = (Response.credential_id == scope.credential_id if scope.credential_id is not None
+                      else (Response.desk_id == scope.desk_id) & Response.credential_id.is_(None))
+        self.distinct = sorted({_utc(t) for t in times})
         self.stored: dict[datetime, int] = {}
+        self.created: list[datetime] = []  # created in this batch so far, sorted
+        distinct = self.distinct
         if len(distinct) > 8 and distinct[-1] - distinct[0] <= timedelta(days=1):
             # Many times close together (a batch stamped on arrival): fetch the few stored
             # times around them once and count in memory.
             around = sorted(_utc(t) for t in session.scalars(select(Response.submitted_at).where(
-                owner, Response.submitted_at > distinct[0] - self.window,
+                self.owner, Response.submitted_at > distinct[0] - self.window,
                 Response.submitted_at <= distinct[-1] + self.window)))
             for t in distinct:
                 self.stored[t] = (bisect.bisect_right(around, t + self.window)
                                   - bisect.bisect_right(around, t - self.window))
-            distinct = []
-        for start in range(0, len(distinct), self._CHUNK):
-            chunk = distinct[start:start + self._CHUNK]
-            counts = session.execute(select(*[
-                select(func.count()).select_from(Response).where(
-                    owner, Response.submitted_at > t - self.window, Response.submitted_at <= t + self.window,
-                ).scalar_subquery() for t in chunk])).one()
-            self.stored.update(zip(chunk, (int(c or 0) for c in counts), strict=True))
-        self.created: list[datetime] = []  # created in this batch so far, sorted
+            self.distinct = []
+
+    def lookups(self) -> dict[tuple[str, Any], Any]:
+        """The count of stored submissions around each time not counted yet, as scalar subqueries."""
+        return {("burst", (id(self), t)): select(func.count()).select_from(Response).where(
+            self.owner, Response.submitted_at > t - self.window, Response.submitted_at <= t + self.window,
+        ).scalar_subquery() for t in self.distinct}
+
+    def take(self, found: dict[tuple[str, Any], Any]) -> None:
+        for t in self.distinct:
+            self.stored[t] = int(found[("burst", (id(self), t))] or 0)
 
     def flag(self, submitted_at: datetime) -> str | None:
         t = _utc(submitted_at)
@@ -365,6 +367,19 @@ class _Bursts:
         if recent >= self.count:
             return "burst"
         return None if self.scope.credential_id is not None else "unregistered"
+
+
+_CHUNK = 300  # scalar subqueries per statement
+
+
+def _scalars(session: Session, lookups: dict[tuple[str, Any], Any]) -> dict[tuple[str, Any], Any]:
+    """The values of named scalar subqueries, :data:`_CHUNK` to a ``SELECT``."""
+    keys = list(lookups)
+    found: dict[tuple[str, Any], Any] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start:start + _CHUNK]
+        found.update(zip(chunk, session.execute(select(*(lookups[k] for k in chunk))).one(), strict=True))
+    return found
 
 
 def _utc(moment: datetime) -> datetime:
@@ -391,6 +406,14 @@ def store_all(session: Session, items: list[tuple[Scope, Pending]], *, precheck:
         for owner in {owners[id(i)] for i in new if id(i) in owners}:
             mine = [i for i in new if owners.get(id(i)) == owner]
             bursts[owner] = _Bursts(session, scopes[id(mine[0])], [i.submitted_at for i in mine])
+        # every count the flags need, in as few statements as possible (one for a submission)
+        lookups = checker.lookups(new)
+        for burst in bursts.values():
+            lookups.update(burst.lookups())
+        found = _scalars(session, lookups)
+        checker.take(found)
+        for burst in bursts.values():
+            burst.take(found)
         base = [bursts[owners[id(i)]].flag(i.submitted_at) if id(i) in owners else i.flag for i in new]
         return checker.first_codes(new, base)
 

@@ -29,11 +29,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select, text, tuple_
+from sqlalchemy import Table, delete, insert, select, text, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
@@ -243,7 +244,8 @@ def _cell_row(lay: Layout, questionnaire_id: str, key: tuple[int, int, int, date
 def _merged(session: Session, lay: Layout, questionnaire_id: str,
             deltas: dict[str, dict[tuple[int, int, int, date], list[tuple[int, bytes | None]]]]) -> int:
     """Add ``deltas`` (per grain) to the cells they name (a cell not stored yet starts empty): one
-    SELECT, one DELETE and one INSERT for all of them, both grains. Returns the number of cells written."""
+    SELECT and one upsert (``INSERT … ON CONFLICT DO UPDATE``) for all of them, both grains. Returns
+    the number of cells written."""
     keys = [(grain, key) for grain in sorted(deltas) for key in sorted(deltas[grain])]
     if not keys:
         return 0
@@ -256,9 +258,18 @@ def _merged(session: Session, lay: Layout, questionnaire_id: str,
     for grain, key in keys:
         n, sums = _add(lay, ([old[(grain, key)]] if (grain, key) in old else []) + deltas[grain][key])
         rows.append(_cell_row(lay, questionnaire_id, key, grain, n, sums))
-    session.execute(delete(Rollup).where(chosen))
-    session.execute(insert(Rollup), rows)
+    session.execute(_upsert(session), rows)
     return len(rows)
+
+
+def _upsert(session: Session) -> Any:
+    """An INSERT of rollup rows that overwrites a row of the same cell (both databases)."""
+    table = cast(Table, Rollup.__table__)
+    stmt: Any = (postgresql.insert(table) if session.get_bind().dialect.name == "postgresql"
+                 else sqlite.insert(table))
+    written = ("questionnaire_id", "layout", "n_responses", "sums", "updated_at")
+    return stmt.on_conflict_do_update(index_elements=[c.name for c in table.primary_key],
+                                      set_={name: stmt.excluded[name] for name in written})
 
 
 def _locks(session: Session, *groups: list[int]) -> None:
