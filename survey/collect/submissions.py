@@ -21,7 +21,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, inspect, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
@@ -78,9 +78,13 @@ def desk_services(session: Session, desk: Desk) -> list[Service]:
 
 
 def desk_scope(session: Session, desk: Desk, credential: Credential | None) -> Scope:
+    """What a kiosk at ``desk`` may submit; its services from the desk as loaded when they are
+    (:func:`survey.collect.credentials.find` loads them with the credential), else queried."""
+    loaded = "own_services" not in inspect(desk).unloaded and "services" not in inspect(desk.unit).unloaded
+    offered = (desk.own_services or desk.unit.services) if loaded else desk_services(session, desk)
     return Scope(
         channel=Channel.KIOSK, unit_id=desk.unit_id, questionnaire_id=desk.questionnaire_id,
-        services={s.code: s.id for s in desk_services(session, desk)}, desk_id=desk.id,
+        services={s.code: s.id for s in offered}, desk_id=desk.id,
         credential_id=credential.id if credential else None,
     )
 
