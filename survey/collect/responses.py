@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, cast
 
-from sqlalchemy import Engine, Table, select, tuple_
+from sqlalchemy import Engine, Table, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -227,6 +227,29 @@ def _dossier_key_of(secret: str, item: Pending) -> str | None:
     return dossier_key(secret, item.questionnaire.id, str(code)) if code else None
 
 
+def _stored_already(session: Session, items: Sequence[Pending], keys: list[str | None],
+                    ) -> tuple[dict[uuid.UUID, str], set[tuple[str, str]]]:
+    """The stored responses with the ids of ``items`` (their content hashes) and the dossier keys
+    among ``keys`` already rated, found with one query per :data:`_CHUNK` ids and keys."""
+    ids = list({i.response_id for i in items})
+    pairs = list({(i.questionnaire.id, k) for i, k in zip(items, keys, strict=True) if k is not None})
+    known: dict[uuid.UUID, str] = {}
+    used: set[tuple[str, str]] = set()
+    wanted_ids, wanted_pairs = set(ids), set(pairs)
+    for start in range(0, max(len(ids), len(pairs)), _CHUNK):
+        some_ids, some_pairs = ids[start:start + _CHUNK], pairs[start:start + _CHUNK]
+        conditions = ([Response.id.in_(some_ids)] if some_ids else []) + (
+            [tuple_(Response.questionnaire_id, Response.dossier_key).in_(some_pairs)] if some_pairs else [])
+        for rid, digest, questionnaire_id, key in session.execute(select(
+                Response.id, Response.payload_hash, Response.questionnaire_id, Response.dossier_key,
+        ).where(or_(*conditions))):
+            if rid in wanted_ids:
+                known[rid] = digest
+            if key is not None and (questionnaire_id, key) in wanted_pairs:
+                used.add((questionnaire_id, key))
+    return known, used
+
+
 _RETRYABLE = {"40P01", "40001"}  # PostgreSQL: deadlock detected, serialization failure
 
 
@@ -284,15 +307,7 @@ def store_many(
     known: dict[uuid.UUID, str] = {}
     used: set[tuple[str, str]] = set()
     if precheck and items:
-        ids = list({i.response_id for i in items})
-        for start in range(0, len(ids), _CHUNK):
-            known.update({rid: h for rid, h in session.execute(
-                select(Response.id, Response.payload_hash).where(Response.id.in_(ids[start:start + _CHUNK])))})
-        pairs = list({(i.questionnaire.id, k) for i, k in zip(items, keys, strict=True) if k is not None})
-        for start in range(0, len(pairs), _CHUNK):
-            used.update((q, k) for q, k in session.execute(  # type: ignore[misc]
-                select(Response.questionnaire_id, Response.dossier_key).where(
-                    tuple_(Response.questionnaire_id, Response.dossier_key).in_(pairs[start:start + _CHUNK]))))
+        known, used = _stored_already(session, items, keys)
     old_used: set[int] = set()  # items whose code is stored under an earlier dossier key
     if old_secrets:
         olds: dict[tuple[str, str], list[int]] = {}
