@@ -182,32 +182,45 @@ def _submit_many(cred: Credential, items: list[Any], *, precheck: bool) -> list[
             fates[n] = _refusal(item, exc)
         except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:  # one odd item, never the batch
             fates[n] = _unprocessable(item, exc)
-    if valid:
-        session = get_session()
+    if not valid:
+        done = [f for f in fates if f is not None]
+        _audit_submissions(cred, done)
+        return done
+    session = get_session()
+    try:
+        # left open, then committed with the audit line: one transaction for the request
+        _fill(fates, valid, store_all(session, [v for _n, v in valid], precheck=precheck, commit=False))
+        done = [f for f in fates if f is not None]
+        _audit_submissions(cred, done)
+        return done
+    except (ValueError, TypeError, ArithmeticError, DataError, StatementError) as exc:
+        if _transient(exc):
+            raise  # the database is down or restarting: 503 + Retry-After, never "invalid" for good
+    # Something in one item the database cannot take: store each on its own, so the others
+    # are kept and only the culprit is refused.
+    session.rollback()
+    stored: list[StoreResult | None] = []
+    for _n, v in valid:
         try:
-            stored: list[StoreResult | None] = list(store_all(session, [v for _n, v in valid], precheck=precheck))
+            stored.append(store_all(session, [v], precheck=precheck)[0])
         except (ValueError, TypeError, ArithmeticError, DataError, StatementError) as exc:
             if _transient(exc):
-                raise  # the database is down or restarting: 503 + Retry-After, never "invalid" for good
-            # Something in one item the database cannot take: store each on its own, so the others
-            # are kept and only the culprit is refused.
+                raise
             session.rollback()
-            stored = []
-            for _n, v in valid:
-                try:
-                    stored.append(store_all(session, [v], precheck=precheck)[0])
-                except (ValueError, TypeError, ArithmeticError, DataError, StatementError) as exc:
-                    if _transient(exc):
-                        raise
-                    session.rollback()
-                    stored.append(None)
-                    fates[_n] = _unprocessable(items[_n], exc)
-        for (n, _v), result in zip(valid, stored, strict=True):
-            if result is not None:
-                fates[n] = (_result_body(result), OUTCOME_STATUS[result.outcome])
+            stored.append(None)
+            fates[_n] = _unprocessable(items[_n], exc)
+    _fill(fates, valid, stored)
     done = [f for f in fates if f is not None]
     _audit_submissions(cred, done)
     return done
+
+
+def _fill(fates: list[tuple[dict[str, Any], int] | None], valid: list[tuple[int, tuple[Scope, Pending]]],
+          stored: list[StoreResult] | list[StoreResult | None]) -> None:
+    """The fates of the stored items, in their places."""
+    for (n, _v), result in zip(valid, stored, strict=True):
+        if result is not None:
+            fates[n] = (_result_body(result), OUTCOME_STATUS[result.outcome])
 
 
 def _audit_submissions(cred: Credential, fates: list[tuple[dict[str, Any], int]]) -> None:

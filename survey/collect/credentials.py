@@ -16,7 +16,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from survey.store.models import Credential, Desk, User, utcnow
+from survey.store.models import Credential, Desk, Unit, User, utcnow
 
 DEFAULT_TOKEN_DAYS = 30
 
@@ -55,13 +55,16 @@ def expired(credential: Credential, now: datetime | None = None) -> bool:
 
 def find(session: Session, token: str | None) -> Credential | None:
     """The live credential for ``token`` — expired or not — or None (unknown, revoked, or its
-    owner disabled). Its desk (with the desk's unit) and user come loaded in the same query."""
+    owner disabled). Its desk (with the desk's unit and the services of both) and user come loaded
+    in the same query: the submission API needs no other to know what a kiosk may submit."""
     if not token or len(token) > 200:
         return None
-    cred = session.scalar(
+    desk = joinedload(Credential.desk)
+    cred = session.scalars(
         select(Credential).where(Credential.token_hash == token_hash(token))
-        .options(joinedload(Credential.desk).joinedload(Desk.unit), joinedload(Credential.user))
-    )
+        .options(desk.joinedload(Desk.unit).joinedload(Unit.services), desk.joinedload(Desk.own_services),
+                 joinedload(Credential.user))
+    ).unique().one_or_none()
     if cred is None or cred.revoked_at is not None:
         return None
     if cred.desk is not None and not cred.desk.active:

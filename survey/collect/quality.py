@@ -49,7 +49,7 @@ from survey.collect.responses import Pending, StoreResult
 from survey.i18n import current_language
 from survey.periods import local
 from survey.store.casebook import WorkCalendar
-from survey.store.casework import BackCheck, DossierAttempt, ResponseFlag
+from survey.store.casework import BackCheck, DayOff, DossierAttempt, ResponseFlag
 from survey.store.models import Answer, Channel, Response, utcnow
 
 SCALE_TYPES = frozenset({"scale5", "rating"})
@@ -189,7 +189,8 @@ class Checker:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.calendar = WorkCalendar.load(session)
+        self.calendar = WorkCalendar()  # the days of the items, read by :meth:`lookups`
+        self._days: set[Any] = set()  # the days the calendar knows
         self.office = _hours(_setting("QUALITY_OFFICE_HOURS", "07:00-17:30"))
         self.field = _hours(_setting("QUALITY_FIELD_HOURS", "06:00-21:00"))
         self.per_answer = float(_setting("QUALITY_SECONDS_PER_ANSWER", 4))
@@ -199,6 +200,37 @@ class Checker:
         self._positions: dict[int, list[tuple[float, float]]] = {}
         self._refused: dict[int, int] = {}
         self.found: dict[uuid.UUID, list[Flag]] = {}
+
+    def lookups(self, items: Sequence[Pending]) -> dict[tuple[str, Any], Any]:
+        """What the checks of ``items`` need from the database, as scalar subqueries the caller
+        sends together with its own in one statement (see :meth:`take`): the province's day-off
+        row of each kiosk rating's day (Vietnam time) and each kiosk's refused dossier codes of the
+        last ten minutes."""
+        since = utcnow() - timedelta(minutes=10)
+        out: dict[tuple[str, Any], Any] = {}
+        for item in items:
+            if item.channel != Channel.KIOSK:
+                continue
+            day = local(item.submitted_at).date()
+            out[("day", day)] = select(DayOff.working).where(DayOff.day == day).limit(1).scalar_subquery()
+            if item.desk_id is not None and self.tries > 0 and item.desk_id not in self._refused:
+                out[("refused", item.desk_id)] = select(func.count()).select_from(DossierAttempt).where(
+                    DossierAttempt.desk_id == item.desk_id, DossierAttempt.ok.is_(False),
+                    DossierAttempt.at >= since).scalar_subquery()
+        return out
+
+    def _fetch(self, lookups: dict[tuple[str, Any], Any]) -> dict[tuple[str, Any], Any]:
+        return dict(zip(lookups, self.session.execute(select(*lookups.values())).one(), strict=True))
+
+    def take(self, found: dict[tuple[str, Any], Any]) -> None:
+        """The answers to :meth:`lookups`."""
+        for (kind, key), value in found.items():
+            if kind == "day":
+                self._days.add(key)
+                if value is not None:
+                    (self.calendar.working if value else self.calendar.days_off).add(key)
+            elif kind == "refused":
+                self._refused[key] = int(value or 0)
 
     # -- one check each -------------------------------------------------------------------------
     def too_fast(self, item: Pending) -> Flag | None:
@@ -249,8 +281,10 @@ class Checker:
         if hours is None:
             return None
         start, end = hours
-        working = self.calendar.is_working if item.channel == Channel.KIOSK else None
         here = local(item.submitted_at)
+        if item.channel == Channel.KIOSK and here.date() not in self._days:
+            self.take(self._fetch({("day", here.date()): self.lookups([item])[("day", here.date())]}))
+        working = self.calendar.is_working if item.channel == Channel.KIOSK else None
         inside = start <= here.time() <= end and (working is None or working(here.date()))
         return None if inside else Flag("out_of_hours", {"at": here.strftime("%d/%m/%Y %H:%M")})
 
@@ -288,8 +322,9 @@ class Checker:
             out.append(found[0].code if found else None)
         return out
 
-    def record(self, items: Sequence[Pending], results: Sequence[StoreResult]) -> None:
-        """Store the flags of the responses created, and draw the back-check subsample."""
+    def record(self, items: Sequence[Pending], results: Sequence[StoreResult], *, commit: bool = True) -> None:
+        """Store the flags of the responses created, and draw the back-check subsample (in the
+        open transaction with ``commit=False``: the caller commits them with the responses)."""
         created = {r.response_id for r in results if r.outcome == "created"}
         share = float(_setting("QUALITY_BACKCHECK_SHARE", 0.1))
         rows: list[Any] = []
@@ -302,7 +337,8 @@ class Checker:
                 rows.append(BackCheck(response_id=item.response_id))
         if rows:
             self.session.add_all(rows)
-            self.session.commit()
+            if commit:
+                self.session.commit()
 
 
 def note_dossier_attempt(session: Session, desk_id: int, ok: bool) -> None:

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, cast
 
-from sqlalchemy import Engine, Table, select, tuple_
+from sqlalchemy import Engine, Table, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -227,6 +227,29 @@ def _dossier_key_of(secret: str, item: Pending) -> str | None:
     return dossier_key(secret, item.questionnaire.id, str(code)) if code else None
 
 
+def _stored_already(session: Session, items: Sequence[Pending], keys: list[str | None],
+                    ) -> tuple[dict[uuid.UUID, str], set[tuple[str, str]]]:
+    """The stored responses with the ids of ``items`` (their content hashes) and the dossier keys
+    among ``keys`` already rated, found with one query per :data:`_CHUNK` ids and keys."""
+    ids = list({i.response_id for i in items})
+    pairs = list({(i.questionnaire.id, k) for i, k in zip(items, keys, strict=True) if k is not None})
+    known: dict[uuid.UUID, str] = {}
+    used: set[tuple[str, str]] = set()
+    wanted_ids, wanted_pairs = set(ids), set(pairs)
+    for start in range(0, max(len(ids), len(pairs)), _CHUNK):
+        some_ids, some_pairs = ids[start:start + _CHUNK], pairs[start:start + _CHUNK]
+        conditions = ([Response.id.in_(some_ids)] if some_ids else []) + (
+            [tuple_(Response.questionnaire_id, Response.dossier_key).in_(some_pairs)] if some_pairs else [])
+        for rid, digest, questionnaire_id, key in session.execute(select(
+                Response.id, Response.payload_hash, Response.questionnaire_id, Response.dossier_key,
+        ).where(or_(*conditions))):
+            if rid in wanted_ids:
+                known[rid] = digest
+            if key is not None and (questionnaire_id, key) in wanted_pairs:
+                used.add((questionnaire_id, key))
+    return known, used
+
+
 _RETRYABLE = {"40P01", "40001"}  # PostgreSQL: deadlock detected, serialization failure
 
 
@@ -260,7 +283,7 @@ def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> 
 def store_many(
     session: Session, *, secret: str, items: Sequence[Pending],
     flags_for: Callable[[list[Pending]], list[str | None]] | None = None, precheck: bool = True,
-    old_secrets: Sequence[str] = (),
+    old_secrets: Sequence[str] = (), commit: bool = True,
 ) -> list[StoreResult]:
     """Store many validated responses, each exactly once, with :func:`store_response`'s outcomes.
 
@@ -274,21 +297,17 @@ def store_many(
     :func:`store_response` on its own (other database errors propagate).
     ``flags_for`` is given the items about to be created, in order, and returns their review flags.
     A dossier code stored under one of ``old_secrets`` (earlier dossier keys) is already rated.
+    ``commit=False``: when every new item went in with the multi-row INSERTs, the transaction is left
+    open for the caller to add what belongs with them (quality flags, the audit line) and commit
+    once — one transaction per submission instead of three; when some must be stored on their own,
+    the INSERTs are committed first, as with ``commit=True``.
     """
     digests = [payload_hash(i.questionnaire, i.unit_id, i.service_id, i.answers) for i in items]
     keys = [_dossier_key_of(secret, i) for i in items]
     known: dict[uuid.UUID, str] = {}
     used: set[tuple[str, str]] = set()
     if precheck and items:
-        ids = list({i.response_id for i in items})
-        for start in range(0, len(ids), _CHUNK):
-            known.update({rid: h for rid, h in session.execute(
-                select(Response.id, Response.payload_hash).where(Response.id.in_(ids[start:start + _CHUNK])))})
-        pairs = list({(i.questionnaire.id, k) for i, k in zip(items, keys, strict=True) if k is not None})
-        for start in range(0, len(pairs), _CHUNK):
-            used.update((q, k) for q, k in session.execute(  # type: ignore[misc]
-                select(Response.questionnaire_id, Response.dossier_key).where(
-                    tuple_(Response.questionnaire_id, Response.dossier_key).in_(pairs[start:start + _CHUNK]))))
+        known, used = _stored_already(session, items, keys)
     old_used: set[int] = set()  # items whose code is stored under an earlier dossier key
     if old_secrets:
         olds: dict[tuple[str, str], list[int]] = {}
@@ -339,13 +358,16 @@ def store_many(
                        for a in answer_values(items[n].questionnaire, items[n].answers)]
             if answers:
                 session.execute(cast(Table, Answer.__table__).insert(), answers)
-            # Core INSERTs: name the rollup cells they change (survey.store.rollup_cells)
+            # Core INSERTs: name the rollup cells they change (survey.store.rollup_cells), with what
+            # the upkeep needs of them, so that it adds their sums without reading them back
+            created = [items[n] for n in new if items[n].response_id in inserted]
             rollups.touch_inserted(session, ((rollups.cell_of(
-                items[n].questionnaire.id, version_id(session, items[n].questionnaire), items[n].unit_id,
-                items[n].service_id, items[n].submitted_at), items[n].response_id)
-                for n in new if items[n].response_id in inserted))
-            session.commit()
+                i.questionnaire.id, version_id(session, i.questionnaire), i.unit_id, i.service_id, i.submitted_at),
+                i.response_id) for i in created),
+                {i.response_id: rollups.NewFacts(i.answers, i.channel, i.flag) for i in created})
             retry = [n for n in new if items[n].response_id not in inserted]
+            if commit or retry:
+                session.commit()
             for n in new:
                 if items[n].response_id in inserted:
                     results[n] = StoreResult("created", items[n].response_id)

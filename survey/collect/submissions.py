@@ -21,7 +21,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, inspect, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
@@ -78,9 +78,13 @@ def desk_services(session: Session, desk: Desk) -> list[Service]:
 
 
 def desk_scope(session: Session, desk: Desk, credential: Credential | None) -> Scope:
+    """What a kiosk at ``desk`` may submit; its services from the desk as loaded when they are
+    (:func:`survey.collect.credentials.find` loads them with the credential), else queried."""
+    loaded = "own_services" not in inspect(desk).unloaded and "services" not in inspect(desk.unit).unloaded
+    offered = (desk.own_services or desk.unit.services) if loaded else desk_services(session, desk)
     return Scope(
         channel=Channel.KIOSK, unit_id=desk.unit_id, questionnaire_id=desk.questionnaire_id,
-        services={s.code: s.id for s in desk_services(session, desk)}, desk_id=desk.id,
+        services={s.code: s.id for s in offered}, desk_id=desk.id,
         credential_id=credential.id if credential else None,
     )
 
@@ -325,37 +329,39 @@ def store_checked(
 class _Bursts:
     """Burst flags for many submissions of one kiosk device, the same as storing them one by
     one: for each distinct submission time, the device's stored submissions within the window
-    (counted by the database, all times in one statement), plus those created earlier in this
-    batch within the window."""
-
-    _CHUNK = 300  # count subqueries per statement
+    (counted by the database: :meth:`lookups`, sent with the quality checks' in one statement),
+    plus those created earlier in this batch within the window."""
 
     def __init__(self, session: Session, scope: Scope, times: list[datetime]) -> None:
         self.scope = scope
         self.count = int(current_app.config["KIOSK_BURST_COUNT"])
         self.window = timedelta(seconds=int(current_app.config["KIOSK_BURST_SECONDS"]))
-        owner = (Response.credential_id == scope.credential_id if scope.credential_id is not None
-                 else (Response.desk_id == scope.desk_id) & Response.credential_id.is_(None))
-        distinct = sorted({_utc(t) for t in times})
+        self.owner = (Response.credential_id == scope.credential_id if scope.credential_id is not None
+                      else (Response.desk_id == scope.desk_id) & Response.credential_id.is_(None))
+        self.distinct = sorted({_utc(t) for t in times})
         self.stored: dict[datetime, int] = {}
+        self.created: list[datetime] = []  # created in this batch so far, sorted
+        distinct = self.distinct
         if len(distinct) > 8 and distinct[-1] - distinct[0] <= timedelta(days=1):
             # Many times close together (a batch stamped on arrival): fetch the few stored
             # times around them once and count in memory.
             around = sorted(_utc(t) for t in session.scalars(select(Response.submitted_at).where(
-                owner, Response.submitted_at > distinct[0] - self.window,
+                self.owner, Response.submitted_at > distinct[0] - self.window,
                 Response.submitted_at <= distinct[-1] + self.window)))
             for t in distinct:
                 self.stored[t] = (bisect.bisect_right(around, t + self.window)
                                   - bisect.bisect_right(around, t - self.window))
-            distinct = []
-        for start in range(0, len(distinct), self._CHUNK):
-            chunk = distinct[start:start + self._CHUNK]
-            counts = session.execute(select(*[
-                select(func.count()).select_from(Response).where(
-                    owner, Response.submitted_at > t - self.window, Response.submitted_at <= t + self.window,
-                ).scalar_subquery() for t in chunk])).one()
-            self.stored.update(zip(chunk, (int(c or 0) for c in counts), strict=True))
-        self.created: list[datetime] = []  # created in this batch so far, sorted
+            self.distinct = []
+
+    def lookups(self) -> dict[tuple[str, Any], Any]:
+        """The count of stored submissions around each time not counted yet, as scalar subqueries."""
+        return {("burst", (id(self), t)): select(func.count()).select_from(Response).where(
+            self.owner, Response.submitted_at > t - self.window, Response.submitted_at <= t + self.window,
+        ).scalar_subquery() for t in self.distinct}
+
+    def take(self, found: dict[tuple[str, Any], Any]) -> None:
+        for t in self.distinct:
+            self.stored[t] = int(found[("burst", (id(self), t))] or 0)
 
     def flag(self, submitted_at: datetime) -> str | None:
         t = _utc(submitted_at)
@@ -367,13 +373,28 @@ class _Bursts:
         return None if self.scope.credential_id is not None else "unregistered"
 
 
+_CHUNK = 300  # scalar subqueries per statement
+
+
+def _scalars(session: Session, lookups: dict[tuple[str, Any], Any]) -> dict[tuple[str, Any], Any]:
+    """The values of named scalar subqueries, :data:`_CHUNK` to a ``SELECT``."""
+    keys = list(lookups)
+    found: dict[tuple[str, Any], Any] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start:start + _CHUNK]
+        found.update(zip(chunk, session.execute(select(*(lookups[k] for k in chunk))).one(), strict=True))
+    return found
+
+
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def store_all(session: Session, items: list[tuple[Scope, Pending]], *, precheck: bool = True) -> list[StoreResult]:
+def store_all(session: Session, items: list[tuple[Scope, Pending]], *, precheck: bool = True,
+              commit: bool = True) -> list[StoreResult]:
     """Store validated submissions (see :func:`survey.collect.responses.store_many`), flagging kiosk
-    bursts and unregistered kiosks; one outcome per item, in order."""
+    bursts and unregistered kiosks; one outcome per item, in order. ``commit=False``: the flags are
+    added to the open transaction, which the caller commits (see ``store_many``)."""
     owners: dict[int, tuple[int | None, int | None]] = {}
     for scope, item in items:
         if scope.channel == Channel.KIOSK:
@@ -389,6 +410,14 @@ def store_all(session: Session, items: list[tuple[Scope, Pending]], *, precheck:
         for owner in {owners[id(i)] for i in new if id(i) in owners}:
             mine = [i for i in new if owners.get(id(i)) == owner]
             bursts[owner] = _Bursts(session, scopes[id(mine[0])], [i.submitted_at for i in mine])
+        # every count the flags need, in as few statements as possible (one for a submission)
+        lookups = checker.lookups(new)
+        for burst in bursts.values():
+            lookups.update(burst.lookups())
+        found = _scalars(session, lookups)
+        checker.take(found)
+        for burst in bursts.values():
+            burst.take(found)
         base = [bursts[owners[id(i)]].flag(i.submitted_at) if id(i) in owners else i.flag for i in new]
         return checker.first_codes(new, base)
 
@@ -396,8 +425,8 @@ def store_all(session: Session, items: list[tuple[Scope, Pending]], *, precheck:
     dossier_keys.check(session, ring)
     pendings = [i for _s, i in items]
     results = store_many(session, secret=ring.secret, items=pendings, flags_for=flags_for,
-                         precheck=precheck, old_secrets=ring.secrets()[1:])
-    checker.record(pendings, results)
+                         precheck=precheck, old_secrets=ring.secrets()[1:], commit=commit)
+    checker.record(pendings, results, commit=commit)
     fates = Counter((_channel(scope), result.outcome) for (scope, _i), result in zip(items, results, strict=True))
     for (channel, fate), n in fates.items():
         observability.count_submission(channel, fate, n)

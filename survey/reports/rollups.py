@@ -29,17 +29,19 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select, text, tuple_
+from sqlalchemy import Table, delete, insert, select, text, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
 from scoring.sums import SumsLayout, row_sums
 from survey.periods import VIETNAM
-from survey.reports.frames import responses_frame
+from survey.reports.frames import auto_approved_channels, responses_frame
 from survey.reports.sipas_tables import scored_as_sipas, sipas_spec
 from survey.store import rollup_cells as store
 from survey.store.models import Response, utcnow
@@ -162,11 +164,13 @@ def _questionnaire_key(questionnaire_id: str) -> int:
     return store.advisory_key((questionnaire_id, 0, 0, 0, date(1, 1, 1)))
 
 
-def recompute(session: Session, cells: set[Cell], inserted: dict[Cell, set[uuid.UUID]] | None = None) -> None:
+def recompute(session: Session, cells: set[Cell], inserted: dict[Cell, set[uuid.UUID]] | None = None,
+              facts: dict[uuid.UUID, store.NewFacts] | None = None) -> None:
     """Bring the cells a transaction touched up to date (the handler run before every commit):
     ``cells`` are recomputed from the microdata; a cell that only gained new responses
-    (``inserted``) gets their sums added — one query for all the new responses of the commit, not
-    a re-read of the cell. A questionnaire whose rollups are not in use (never built, stale,
+    (``inserted``) gets their sums added — computed from their answers in memory when ``facts``
+    knows them (responses inserted through Core), else read with one query for all the new
+    responses of the commit; never a re-read of the cell. A questionnaire whose rollups are not in use (never built, stale,
     another layout) is left alone: its next rebuild covers it. On PostgreSQL each questionnaire is
     held with a shared advisory lock (a rebuild takes it exclusively) and each cell with an
     exclusive one, day cells then quarter cells, each in order — one global order — so concurrent
@@ -188,9 +192,12 @@ def recompute(session: Session, cells: set[Cell], inserted: dict[Cell, set[uuid.
             continue
         full = {c for c in cells if c[0] == questionnaire_id}
         added = {c: ids for c, ids in inserted.items() if c[0] == questionnaire_id and c not in full}
-        new_rows = _new_responses(session, questionnaire, {rid for ids in added.values() for rid in ids})
+        new_rows = _new_responses(session, questionnaire, added, facts or {})
         gained = sorted(c for c in added if c in new_rows)  # cells with new responses that count
-        _locks(session, [store.advisory_key(c) for c in sorted(full | set(gained))])
+        # the day cells' locks, then the quarter cells', each in order — one global order — in one statement
+        quarters = {(c[1], c[2], c[3], quarter_start(c[4])) for c in full | set(gained)}
+        _locks(session, [store.advisory_key(c) for c in sorted(full | set(gained))],
+               [store.advisory_key((f"q:{questionnaire_id}", *q)) for q in sorted(quarters)])
         for cell in sorted(full):
             _, version_id, unit_id, service_id, day = cell
             frame = responses_frame(session, questionnaire, where=[
@@ -203,15 +210,12 @@ def recompute(session: Session, cells: set[Cell], inserted: dict[Cell, set[uuid.
                 session.execute(insert(Rollup), [_row(lay, cell, frame)])
         # Cells that only gained responses: their sums added, a constant number of statements.
         deltas = {cell: (len(new_rows[cell]), _sums_of(lay, new_rows[cell])) for cell in gained}
-        _merged(session, lay, questionnaire_id, "d", {(c[1], c[2], c[3], c[4]): [d] for c, d in deltas.items()})
         recount = {(c[1], c[2], c[3], quarter_start(c[4])) for c in full}
         by_quarter: dict[tuple[int, int, int, date], list[tuple[int, bytes | None]]] = {}
         for cell, delta in deltas.items():
             quarter = (cell[1], cell[2], cell[3], quarter_start(cell[4]))
             if quarter not in recount:
                 by_quarter.setdefault(quarter, []).append(delta)
-        # after every day lock, in order: all transactions take their locks in one global order
-        _locks(session, [store.advisory_key((f"q:{questionnaire_id}", *q)) for q in sorted(recount | set(by_quarter))])
         for version_id, unit_id, service_id, start in sorted(recount):  # from their day cells
             where_q = (Rollup.questionnaire_version_id == version_id, Rollup.unit_id == unit_id,
                        Rollup.service_id == service_id)
@@ -222,7 +226,8 @@ def recompute(session: Session, cells: set[Cell], inserted: dict[Cell, set[uuid.
                 n, sums = _add(lay, parts)
                 session.execute(insert(Rollup), [_cell_row(lay, questionnaire_id, (version_id, unit_id, service_id, start),
                                                            "q", n, sums)])
-        _merged(session, lay, questionnaire_id, "q", by_quarter)
+        _merged(session, lay, questionnaire_id, {
+            "d": {(c[1], c[2], c[3], c[4]): [d] for c, d in deltas.items()}, "q": by_quarter})
 
 
 def _key(part: tuple[int, int, int], day: date, grain: str) -> tuple[Any, ...]:
@@ -237,37 +242,106 @@ def _cell_row(lay: Layout, questionnaire_id: str, key: tuple[int, int, int, date
             "sums": sums, "updated_at": utcnow()}
 
 
-def _merged(session: Session, lay: Layout, questionnaire_id: str, grain: str,
-            deltas: dict[tuple[int, int, int, date], list[tuple[int, bytes | None]]]) -> int:
-    """Add ``deltas`` to the cells of ``grain`` they name (a cell not stored yet starts empty):
-    one SELECT, one DELETE and one INSERT for all of them. Returns the number of cells written."""
-    if not deltas:
+def _merged(session: Session, lay: Layout, questionnaire_id: str,
+            deltas: dict[str, dict[tuple[int, int, int, date], list[tuple[int, bytes | None]]]]) -> int:
+    """Add ``deltas`` (per grain) to the cells they name (a cell not stored yet starts empty): one
+    SELECT and one upsert (``INSERT … ON CONFLICT DO UPDATE``) for all of them, both grains. Returns
+    the number of cells written."""
+    keys = [(grain, key) for grain in sorted(deltas) for key in sorted(deltas[grain])]
+    if not keys:
         return 0
-    keys = sorted(deltas)
-    columns = tuple_(Rollup.questionnaire_version_id, Rollup.unit_id, Rollup.service_id, Rollup.day)
-    chosen = (columns.in_(keys), Rollup.grain == grain)
-    old = {(r[0], r[1], r[2], r[3]): (int(r[4]), r[5]) for r in session.execute(
-        select(Rollup.questionnaire_version_id, Rollup.unit_id, Rollup.service_id, Rollup.day, Rollup.n_responses,
-               Rollup.sums).where(*chosen))}
+    columns = tuple_(Rollup.grain, Rollup.questionnaire_version_id, Rollup.unit_id, Rollup.service_id, Rollup.day)
+    chosen = columns.in_([(grain, *key) for grain, key in keys])
+    old = {(r[0], (r[1], r[2], r[3], r[4])): (int(r[5]), r[6]) for r in session.execute(
+        select(Rollup.grain, Rollup.questionnaire_version_id, Rollup.unit_id, Rollup.service_id, Rollup.day,
+               Rollup.n_responses, Rollup.sums).where(chosen))}
     rows = []
-    for key in keys:
-        n, sums = _add(lay, ([old[key]] if key in old else []) + deltas[key])
+    for grain, key in keys:
+        n, sums = _add(lay, ([old[(grain, key)]] if (grain, key) in old else []) + deltas[grain][key])
         rows.append(_cell_row(lay, questionnaire_id, key, grain, n, sums))
-    session.execute(delete(Rollup).where(*chosen))
-    session.execute(insert(Rollup), rows)
+    session.execute(_upsert(session), rows)
     return len(rows)
 
 
-def _locks(session: Session, keys: list[int]) -> None:
-    """Take the advisory locks of ``keys`` in their order, in one statement (PostgreSQL evaluates a
-    volatile function of the target list after the ORDER BY)."""
+def _upsert(session: Session) -> Any:
+    """An INSERT of rollup rows that overwrites a row of the same cell (both databases)."""
+    table = cast(Table, Rollup.__table__)
+    stmt: Any = (postgresql.insert(table) if session.get_bind().dialect.name == "postgresql"
+                 else sqlite.insert(table))
+    written = ("questionnaire_id", "layout", "n_responses", "sums", "updated_at")
+    return stmt.on_conflict_do_update(index_elements=[c.name for c in table.primary_key],
+                                      set_={name: stmt.excluded[name] for name in written})
+
+
+def _locks(session: Session, *groups: list[int]) -> None:
+    """Take the advisory locks of ``groups`` in their order (each group sorted), in one statement
+    (PostgreSQL evaluates a volatile function of the target list after the ORDER BY)."""
+    keys = [k for group in groups for k in sorted(group)]
     if keys and session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"),
-                        {"keys": sorted(keys)})
+        session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) "
+                             "WITH ORDINALITY AS t(k, o) ORDER BY o"), {"keys": keys})
 
 
-def _new_responses(session: Session, questionnaire: Questionnaire, ids: set[uuid.UUID]) -> dict[Cell, pd.DataFrame]:
-    """The responses among ``ids`` that count (THE gate), as frames per cell."""
+def _new_responses(session: Session, questionnaire: Questionnaire, added: dict[Cell, set[uuid.UUID]],
+                   facts: dict[uuid.UUID, store.NewFacts]) -> dict[Cell, pd.DataFrame]:
+    """The new responses of ``added`` (per cell) that count (THE gate), as frames per cell: those
+    ``facts`` knows from their answers in memory, the others read from the database."""
+    known = {cell: [facts[rid] for rid in sorted(ids) if rid in facts] for cell, ids in added.items()}
+    unknown = sorted(rid for ids in added.values() for rid in ids if rid not in facts)
+    out = _read_new_responses(session, questionnaire, unknown)
+    if any(known.values()):
+        channels = set(auto_approved_channels(session))
+        for cell, rows in known.items():
+            # THE gate (survey.reports.frames.approved_filter) for a response just received
+            counted = [f for f in rows if f.flag is None and f.channel in channels]
+            if counted:
+                frame = _answers_frame(questionnaire, [f.answers for f in counted])
+                out[cell] = pd.concat([out[cell], frame], ignore_index=True) if cell in out else frame
+    return out
+
+
+def _answers_frame(questionnaire: Questionnaire, answers: list[Any]) -> pd.DataFrame:
+    """The columns :func:`~survey.reports.frames.responses_frame` gives the scoring of new
+    responses (weight 1), from their answers in memory: each scored question as a number, NaN when
+    unanswered, not numeric or a code that is not scored."""
+    frame = pd.DataFrame({"weight": np.ones(len(answers))})
+    for question, not_scored in _scored_columns(questionnaire):
+        values = np.array([_number(a.get(question)) for a in answers], dtype=float)
+        if not_scored:
+            values[np.isin(values, not_scored)] = np.nan
+        frame[question] = values
+    return frame
+
+
+_scored: dict[tuple[str, str], list[tuple[str, list[float]]]] = {}
+
+
+def _scored_columns(questionnaire: Questionnaire) -> list[tuple[str, list[float]]]:
+    """The scored questions of ``questionnaire`` (its overall item too) with their codes not scored,
+    as ``responses_frame`` reads them; once per version."""
+    key = (questionnaire.id, questionnaire.version)
+    if key not in _scored:
+        scored = list(questionnaire.scored_questions())
+        overall = questionnaire.question(questionnaire.overall_question) if questionnaire.overall_question else None
+        if overall is not None and overall not in scored:
+            scored.append(overall)
+        _scored[key] = [(q.id, [float(c.value) for c in q.choices if not c.scored and isinstance(c.value, int | float)])
+                        for q in scored]
+    return _scored[key]
+
+
+def _number(value: Any) -> float:
+    """An answer as the database stores its number (``value_num``): booleans 1/0, numbers as they
+    are, anything else (text, lists, no answer) none."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float | Decimal):
+        return float(value)
+    return float("nan")
+
+
+def _read_new_responses(session: Session, questionnaire: Questionnaire, ids: list[uuid.UUID]) -> dict[Cell, pd.DataFrame]:
+    """The responses among ``ids`` that count (THE gate), read from the database, as frames per cell."""
     if not ids:
         return {}
     chosen = sorted(ids)

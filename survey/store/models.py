@@ -206,6 +206,9 @@ class Desk(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     unit: Mapped[Unit] = relationship(back_populates="desks")
+    #: the desk's own list of services (``desk_service``; empty: every service of its unit), read-only
+    #: here, so that a kiosk's credential comes with its services in one query (the submission API)
+    own_services: Mapped[list[Service]] = relationship(secondary="desk_service", viewonly=True)
 
 
 class QuestionnaireVersion(Base):

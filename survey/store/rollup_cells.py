@@ -24,7 +24,8 @@ the touched questionnaires are marked stale rather than left wrong.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -49,13 +50,28 @@ from survey.store.models import Answer, Base, Response, ReviewRule, utcnow
 #: (questionnaire id, questionnaire version id, unit id, service id, day)
 Cell = tuple[str, int, int, int, date]
 
-#: Functions ``(session, cells, inserted)`` that bring cells up to date before a commit (set by
-#: survey.reports.rollups): ``cells`` to recompute from the microdata, ``inserted`` the ids of new
-#: responses per cell (a cell only new responses touched can just add theirs).
-HANDLERS: list[Callable[[Session, set[Cell], dict[Cell, set[uuid.UUID]]], None]] = []
+
+
+@dataclass(frozen=True)
+class NewFacts:
+    """What the upkeep needs of a response inserted through Core, known before the INSERT: its
+    answers (as validated), channel and review flag (a new response is ``received``, weight 1), so
+    that its sums are added without reading it back (issue 15 point 5)."""
+
+    answers: Mapping[str, Any]
+    channel: Any
+    flag: str | None
+
+
+#: Functions ``(session, cells, inserted, facts)`` that bring cells up to date before a commit (set
+#: by survey.reports.rollups): ``cells`` to recompute from the microdata, ``inserted`` the ids of
+#: new responses per cell (a cell only new responses touched can just add theirs), ``facts`` what
+#: is known of new responses inserted through Core (the others are read from the database).
+HANDLERS: list[Callable[[Session, set[Cell], dict[Cell, set[uuid.UUID]], dict[uuid.UUID, NewFacts]], None]] = []
 
 _DIRTY = "hailong.rollup_cells"
 _INSERTED = "hailong.rollup_inserted"
+_FACTS = "hailong.rollup_new_facts"
 _STALE = "hailong.rollup_stale_all"
 _CELL_COLUMNS = ("questionnaire_id", "questionnaire_version_id", "unit_id", "service_id", "submitted_at")
 _WATCHED = ("review_status", "flag", "weight", "unit_id", "service_id", "submitted_at", "channel",
@@ -106,12 +122,15 @@ def touch(session: Session, cells: Iterable[Cell]) -> None:
     session.info.setdefault(_DIRTY, set()).update(cells)
 
 
-def touch_inserted(session: Session, rows: Iterable[tuple[Cell, uuid.UUID]]) -> None:
+def touch_inserted(session: Session, rows: Iterable[tuple[Cell, uuid.UUID]],
+                   facts: Mapping[uuid.UUID, NewFacts] | None = None) -> None:
     """Have the new responses (``(cell, response id)``, inserted through Core) added to their
-    cells before ``session`` commits."""
+    cells before ``session`` commits; ``facts``: what is known of them (see :class:`NewFacts`)."""
     inserted: dict[Cell, set[uuid.UUID]] = session.info.setdefault(_INSERTED, {})
     for cell, response_id in rows:
         inserted.setdefault(cell, set()).add(response_id)
+    if facts:
+        session.info.setdefault(_FACTS, {}).update(facts)
 
 
 def _inserted_ids(session: Session) -> set[uuid.UUID]:
@@ -215,6 +234,7 @@ def _recompute(session: Session) -> None:
         return
     cells: set[Cell] = session.info.pop(_DIRTY, set())
     inserted: dict[Cell, set[uuid.UUID]] = session.info.pop(_INSERTED, {})
+    facts: dict[uuid.UUID, NewFacts] = session.info.pop(_FACTS, {})
     if session.info.pop(_STALE, False):
         session.execute(update(RollupState).values(stale=True))
     if not cells and not inserted:
@@ -224,13 +244,14 @@ def _recompute(session: Session) -> None:
             {c[0] for c in cells | set(inserted)})).values(stale=True))
         return
     for handler in HANDLERS:
-        handler(session, cells, inserted)
+        handler(session, cells, inserted, facts)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_DIRTY, None)
     session.info.pop(_INSERTED, None)
+    session.info.pop(_FACTS, None)
     session.info.pop(_STALE, None)
 
 
