@@ -73,7 +73,8 @@ def mix(base: str, token: str, clients: int, seconds: float, page_every: int) ->
                 break
             start = time.perf_counter()
             if n % page_every == 0:
-                kind, response = "page", session.get(base + PAGES[(n // page_every) % len(PAGES)], timeout=120)
+                kind, response = "page", session.get(base + PAGES[(n // page_every) % len(PAGES)], timeout=120,
+                                                     allow_redirects=False)  # signed out: 302, an error
             else:
                 body = json.dumps({"id": str(uuid.uuid4()), "service": "CHUNG-THUC", "answers": ANSWERS})
                 kind, response = "submission", session.post(f"{base}/api/v1/submissions", data=body, headers=headers,
