@@ -126,7 +126,7 @@ def kiosk_desks(session: Session) -> Desks:
     for desk in desks:
         credentials.issue(session, desk=desk, label="bench")
     session.flush()
-    credential_of = dict(session.execute(select(Credential.desk_id, Credential.id)).all())
+    credential_of: dict[int, int] = {int(d): int(c) for d, c in session.execute(select(Credential.desk_id, Credential.id))}
     offered = [sorted(session.scalars(select(UnitService.service_id).where(UnitService.unit_id == d.unit_id)))
                for d in desks]
     count = np.array([len(s) for s in offered])
@@ -284,8 +284,8 @@ class Figures:
 def store_ratings(engine: Engine, count: int) -> float:
     """Seconds per rating stored through ``store_response``, one transaction each."""
     with Session(engine) as session:
-        unit = session.scalar(select(Unit).where(Unit.code == "32002"))
-        service = session.scalar(select(Service).where(Service.code == "CHUNG-THUC"))
+        unit = session.scalars(select(Unit).where(Unit.code == "32002")).one()
+        service = session.scalars(select(Service).where(Service.code == "CHUNG-THUC")).one()
         questionnaire = latest(KIOSK_QUESTIONNAIRE)
         start = time.perf_counter()
         for _ in range(count):
@@ -326,7 +326,7 @@ def run(size: int, requests: int, inserts: int, micro_max: int, release_max: int
             session.commit()
             figures.seconds["rebuild"] = time.perf_counter() - start
             cells = session.scalar(select(func.count()).select_from(Rollup))
-            ratings = session.scalar(select(func.count()).select_from(Response).where(Response.channel == Channel.KIOSK))
+            ratings = session.scalars(select(func.count()).select_from(Response).where(Response.channel == Channel.KIOSK)).one()
         print(f"  generated in {figures.seconds['generate']:.0f} s; rollup rebuild {figures.seconds['rebuild']:.1f} s "
               f"({ratings / figures.seconds['rebuild']:,.0f} ratings/s): {sum(counts.values()):,} day cells, "
               f"{cells:,} rows in all", flush=True)

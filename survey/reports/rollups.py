@@ -393,7 +393,7 @@ class _CellSink:
             return
         connection = self.session.connection()
         if connection.dialect.name == "postgresql":
-            raw = connection.connection.dbapi_connection
+            raw: Any = connection.connection.dbapi_connection  # psycopg's Connection (the dialect is psycopg 3)
             with raw.cursor() as cursor, cursor.copy(f"COPY rollup ({', '.join(self.COLUMNS)}) FROM STDIN") as copy:
                 for row in self.rows:
                     copy.write_row(row)
