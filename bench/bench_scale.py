@@ -126,7 +126,8 @@ def kiosk_desks(session: Session) -> Desks:
     for desk in desks:
         credentials.issue(session, desk=desk, label="bench")
     session.flush()
-    credential_of: dict[int, int] = {int(d): int(c) for d, c in session.execute(select(Credential.desk_id, Credential.id))}
+    credential_of: dict[int, int] = {int(d): int(c) for d, c in session.execute(
+        select(Credential.desk_id, Credential.id).where(Credential.desk_id.is_not(None)))}
     offered = [sorted(session.scalars(select(UnitService.service_id).where(UnitService.unit_id == d.unit_id)))
                for d in desks]
     count = np.array([len(s) for s in offered])
