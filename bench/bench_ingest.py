@@ -18,11 +18,9 @@ import argparse
 import http.client
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +33,7 @@ import psycopg  # noqa: E402
 from sqlalchemy import create_engine, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from bench.bench_submit import ANSWERS, _run, gunicorn  # noqa: E402
+from bench._common import ANSWERS, hailong_serve, run_concurrently, serving  # noqa: E402
 from survey.collect import credentials  # noqa: E402
 from survey.store.models import Desk  # noqa: E402
 from tests.browser import free_port  # noqa: E402
@@ -49,27 +47,10 @@ def minimal(raw_url: str, workers: int, threads: int, log: Path) -> Iterator[str
         conn.execute("CREATE TABLE IF NOT EXISTS bench_minimal (id uuid PRIMARY KEY, body jsonb)")
     port = free_port()
     env = {**os.environ, "BENCH_DATABASE_URL": raw_url, "PYTHONPATH": str(ROOT)}
-    with log.open("a") as out:
-        proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-             "--threads", str(threads), "--access-logfile", "-", "--graceful-timeout", "5",
-             "bench.minimal_ingest:app"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:  # noqa: S310 - loopback
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(log.read_text()) from None
-                time.sleep(0.2)
+    with serving([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+                  "--threads", str(threads), "--access-logfile", "-", "--graceful-timeout", "5",
+                  "bench.minimal_ingest:app"], f"http://127.0.0.1:{port}", log, env, cwd=ROOT) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _poster(base: str, path: str, headers: dict[str, str], body: dict[str, object]):  # type: ignore[no-untyped-def]
@@ -94,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="hailong-bench-"))
     with fresh_database("postgresql", tmp) as url, \
-            gunicorn(url, tmp, args.workers, args.threads, API_RATE_LIMIT_PER_MINUTE="10000000",
+            hailong_serve(url, tmp, args.workers, args.threads, API_RATE_LIMIT_PER_MINUTE="10000000",
                      KIOSK_BURST_COUNT="1000000000") as app_base, \
             minimal(url.replace("postgresql+psycopg://", "postgresql://"), args.workers, args.threads,
                     tmp / "minimal.log") as minimal_base:
@@ -111,8 +92,8 @@ def main() -> None:
               f"both servers; PostgreSQL; {args.seconds:.0f} s per measurement")
         print(f"{'concurrency':>11} {'API /s':>9} {'minimal Flask /s':>17} {'ratio':>7}")
         for concurrency in (1, 8, 32):
-            api_rate = _run(concurrency, args.seconds, api)
-            floor_rate = _run(concurrency, args.seconds, floor)
+            api_rate = run_concurrently(concurrency, args.seconds, api)
+            floor_rate = run_concurrently(concurrency, args.seconds, floor)
             print(f"{concurrency:>11} {api_rate:>9.1f} {floor_rate:>17.1f} {api_rate / floor_rate:>7.3f}")
         batch = {"submissions": [{"id": str(uuid.uuid4()), **submission} for _ in range(1000)]}
         host, port = app_base.removeprefix("http://").split(":")

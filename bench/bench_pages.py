@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg  # noqa: E402
 
-from survey import create_app  # noqa: E402
+from bench._common import bench_app, best, staff_client  # noqa: E402
 from survey.demo import load_demo  # noqa: E402
 from survey.store.migrate import upgrade  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
@@ -34,20 +34,10 @@ PAGES = {
 }
 
 
-def _best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def run(size: int, repeat: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, fresh_database("postgresql", Path(tmp)) as url:
         upgrade(url)
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
-                          "TESTING": True})
+        app = bench_app(url)
         start = time.perf_counter()
         load_demo(app.extensions["hailong.engine"], secret=app.config["SECRET_KEY"], n_responses=size, papi_per_village=0)
         loaded = time.perf_counter() - start
@@ -59,13 +49,12 @@ def run(size: int, repeat: int) -> None:
                              "JOIN response r ON r.id = a.response_id "
                              "WHERE r.questionnaire_id = 'sipas-kiosk'").fetchall()
 
-        reference = _best(fetch, repeat)
-        client = app.test_client()
-        client.post("/auth/login", data={"username": "canbo", "password": "hailong-demo"})
+        reference = best(fetch, repeat)
+        client = staff_client(app)
         print(f"\n{size:,} ratings (loaded in {loaded:.1f} s); bare fetch of their answers: {reference:.2f} s")
         for name, path in PAGES.items():
             status = client.get(path).status_code
-            seconds = _best(lambda path=path: client.get(path), repeat)
+            seconds = best(lambda path=path: client.get(path), repeat)
             print(f"  {name:40s} {seconds:7.2f} s   {seconds / reference:5.1f}× the bare fetch   (HTTP {status})")
         app.extensions["hailong.engine"].dispose()
 

@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from survey import create_app  # noqa: E402
 from survey.store.migrate import upgrade  # noqa: E402
+from tests.browser import free_port  # noqa: E402
 from tests.databases import PG_ADMIN_URL, fresh_database  # noqa: E402
 
 KIOSK = "sipas-kiosk"
@@ -164,12 +165,6 @@ def build_release(app: Any, period: str) -> tuple[int, float]:
             releases.publish(session, session.get(Release, release_id), publisher)  # type: ignore[arg-type]
             session.commit()
     return release_id, seconds
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def hammer(port: int, paths: list[str], clients: int, per_client: int) -> list[float]:

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import delete, func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from survey import create_app  # noqa: E402
+from bench._common import ANSWERS, bench_app, best, staff_client  # noqa: E402
 from survey.collect.responses import store_response  # noqa: E402
 from survey.demo import load_demo  # noqa: E402
 from survey.reports import rollups  # noqa: E402
@@ -47,19 +47,6 @@ PAGES = {
     "results (province, all services)": "/staff/results?unit=96&questionnaire=sipas-kiosk",
     "ranking (communes, last quarter)": "/staff/ranking?level=commune",
 }
-ANSWERS = {"access_facilities": 4, "procedure_as_regulated": 5, "servant_conduct": 3, "result_on_time": 4,
-           "feedback_channel": 5}
-
-
-def _best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def _figures(html: str) -> list[str]:
     """The numbers a page shows (to check that both paths render the same page)."""
     return re.findall(r"\d+,\d{2,}", html)
@@ -82,8 +69,7 @@ def _inserts(engine, count: int) -> float:  # type: ignore[no-untyped-def]
 def run(size: int, repeat: int, inserts: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, fresh_database("postgresql", Path(tmp)) as url:
         upgrade(url)
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False, "TESTING": True,
-                          "QUALITY_OFFICE_HOURS": "", "QUALITY_FIELD_HOURS": "", "QUALITY_SECONDS_PER_ANSWER": 0})
+        app = bench_app(url)
         engine = app.extensions["hailong.engine"]
         start = time.perf_counter()
         load_demo(engine, secret=app.config["SECRET_KEY"], n_responses=size, papi_per_village=0)
@@ -92,16 +78,15 @@ def run(size: int, repeat: int, inserts: int) -> None:
             cells = session.scalar(select(func.count()).select_from(Rollup))
             ratings = session.scalar(select(func.count()).select_from(Response))
         print(f"\n{ratings:,} ratings (demo loaded, rollups built, in {loaded:.1f} s); {cells:,} rollup cells")
-        client = app.test_client()
-        client.post("/auth/login", data={"username": "canbo", "password": "hailong-demo"})
+        client = staff_client(app)
         original = rollups.usable
         for name, path in PAGES.items():
             rolled_page = client.get(path)
-            rolled = _best(lambda path=path: client.get(path), repeat)
+            rolled = best(lambda path=path: client.get(path), repeat)
             rollups.usable = lambda *_a, **_k: None  # type: ignore[assignment]
             try:
                 micro_page = client.get(path)
-                micro = _best(lambda path=path: client.get(path), repeat)
+                micro = best(lambda path=path: client.get(path), repeat)
             finally:
                 rollups.usable = original  # type: ignore[assignment]
             same = _figures(rolled_page.get_data(as_text=True)) == _figures(micro_page.get_data(as_text=True))

@@ -17,15 +17,10 @@ import argparse
 import http.client
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -34,70 +29,10 @@ import psycopg  # noqa: E402
 from sqlalchemy import create_engine, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from bench._common import ANSWERS, hailong_serve, run_concurrently  # noqa: E402
 from survey.collect import credentials  # noqa: E402
 from survey.store.models import Desk  # noqa: E402
-from tests.browser import HAILONG, free_port  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
-
-ANSWERS = {
-    "access_facilities": 5,
-    "procedure_as_regulated": 4,
-    "servant_conduct": 5,
-    "result_on_time": 3,
-    "feedback_channel": 4,
-}
-
-
-def _run(concurrency: int, seconds: float, work) -> float:  # type: ignore[no-untyped-def]
-    counts = [0] * concurrency
-    stop = time.monotonic() + seconds
-    barrier = threading.Barrier(concurrency + 1)
-
-    def worker(i: int) -> None:
-        state = work.__call__(None)  # per-thread setup
-        barrier.wait()
-        while time.monotonic() < stop:
-            work(state)
-            counts[i] += 1
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    started = time.monotonic()
-    for t in threads:
-        t.join()
-    return sum(counts) / (time.monotonic() - started)
-
-
-@contextmanager
-def gunicorn(url: str, instance: Path, workers: int, threads: int, **settings: str) -> Iterator[str]:
-    """Migrate, load the demo and run ``hailong serve`` with ``workers`` × ``threads``; yield its URL."""
-    env = {**os.environ, "HAILONG_DATABASE_URL": url, "HAILONG_INSTANCE_PATH": str(instance), "HAILONG_ENV": "demo",
-           **{f"HAILONG_{k}": v for k, v in settings.items()}}
-    subprocess.run([HAILONG, "init-db"], env=env, check=True, capture_output=True)  # noqa: S603
-    subprocess.run([HAILONG, "demo", "--responses", "100"], env=env, check=True, capture_output=True)  # noqa: S603
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with (instance / "server.log").open("a") as log:
-        proc = subprocess.Popen(  # noqa: S603
-            [HAILONG, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-             "--threads", str(threads)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:  # noqa: S310 - loopback
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((instance / "server.log").read_text()) from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def main() -> None:
@@ -109,7 +44,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="hailong-bench-"))
     with (
         fresh_database("postgresql", tmp) as url,
-        gunicorn(
+        hailong_serve(
             url,
             tmp,
             args.workers,
@@ -157,8 +92,8 @@ def main() -> None:
         )
         print(f"{'concurrency':>11} {'API /s':>9} {'raw INSERT /s':>14} {'ratio':>7}")
         for concurrency in (1, 8, 32):
-            api_rate = _run(concurrency, args.seconds, api_work)
-            raw_rate = _run(concurrency, args.seconds, raw_work)
+            api_rate = run_concurrently(concurrency, args.seconds, api_work)
+            raw_rate = run_concurrently(concurrency, args.seconds, raw_work)
             print(
                 f"{concurrency:>11} {api_rate:>9.1f} {raw_rate:>14.1f} {api_rate / raw_rate:>7.3f}"
             )

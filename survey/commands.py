@@ -259,11 +259,11 @@ def rollups_rebuild(on_queue: bool) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
-@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+@click.option("--workers", type=int, help="Worker processes (default: the setting HAILONG_WEB_WORKERS).")
+@click.option("--threads", type=int, help="Threads per worker (default: the setting HAILONG_WEB_THREADS).")
 @click.option("--no-worker", is_flag=True, help="Do not start the background-job worker beside the server "
               "(run `hailong worker` yourself, e.g. on another machine).")
-def serve(host: str, port: int, workers: int, threads: int, no_worker: bool) -> None:
+def serve(host: str, port: int, workers: int | None, threads: int | None, no_worker: bool) -> None:
     """Run the web app with the gunicorn WSGI server, and the background-job worker beside it."""
     from gunicorn.app.base import BaseApplication
 
@@ -273,6 +273,8 @@ def serve(host: str, port: int, workers: int, threads: int, no_worker: bool) -> 
         app = create_app()  # fail here, before forking, if the configuration is unsafe
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
+    workers = workers or app.config["WEB_WORKERS"]
+    threads = threads or app.config["WEB_THREADS"]
     from survey.collect.api import warm_caches
     from survey.security import access_logger_class
 

@@ -88,6 +88,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("METHODOLOGY_VERSION", "2026.1", "Methodology version a new release states by default (the analyst may change it)."),
     Setting("LOG_FORMAT", "text", "`text` (readable lines) or `json` (one JSON object a line with time, level, logger, message and the request id; the access log too).", choices=("text", "json")),
     Setting("METRICS_TOKEN", "", "Bearer token that opens `/metrics` (Prometheus) to other machines; empty: only loopback clients get it."),
+    Setting("WEB_WORKERS", 4, "Worker processes of `hailong serve` (gunicorn); `--workers` overrides it. 4 on a 2-core machine: the best throughput of a mix of kiosk submissions and staff pages in `bench/bench_serve.py` (docs/scaling.md); each worker holds the app in memory (≈ 300 MB)."),
+    Setting("WEB_THREADS", 2, "Threads per worker of `hailong serve` (gunicorn gthread; keep-alive needs at least 2); `--threads` overrides it. With 4 workers, 2 threads served staff pages faster than 4 at the same throughput (docs/scaling.md)."),
     Setting("QUEUE_URL", "", "Task queue of the background jobs (release builds): empty for Huey's SQLite storage in the instance folder (`huey.sqlite`), `sqlite:///FILE`, or `redis://host:6379/0` for Redis."),
     Setting("QUEUE_IMMEDIATE", False, "`true`: jobs run at once in the process that asks for them (tests, scripts) instead of on the queue."),
     Setting("EXPORT_KEEP_HOURS", 24.0, "Hours a data export prepared in the background (`/staff/export/jobs`) is kept for download after it is done; then the worker removes the file.", between=(0.0, 8760.0)),

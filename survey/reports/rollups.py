@@ -34,13 +34,13 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, delete, insert, select, text, tuple_
+from sqlalchemy import Table, delete, func, insert, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
-from scoring.sums import SumsLayout, row_sums
-from survey.periods import VIETNAM
+from scoring.sums import SumsLayout, grouped_sums, row_sums
+from survey.periods import VIETNAM, local
 from survey.reports.frames import auto_approved_channels, responses_frame
 from survey.reports.sipas_tables import scored_as_sipas, sipas_spec
 from survey.store import rollup_cells as store
@@ -136,22 +136,6 @@ def _add(lay: Layout, parts: list[tuple[int, bytes | None]]) -> tuple[int, bytes
         return n, None
     vectors = np.frombuffer(b"".join(bytes(sums or b"") for _count, sums in parts), dtype="<f8")
     return n, vectors.reshape(len(parts), lay.sums.size).sum(axis=0).astype("<f8").tobytes()
-
-
-def _quarter_rows(lay: Layout, days: list[dict[str, object]]) -> list[dict[str, object]]:
-    """The quarter cells of day-cell rows."""
-    groups: dict[tuple[object, ...], list[dict[str, object]]] = {}
-    for row in days:
-        key = (row["questionnaire_version_id"], row["unit_id"], row["service_id"],
-               quarter_start(row["day"]))  # type: ignore[arg-type]
-        groups.setdefault(key, []).append(row)
-    out = []
-    for (version_id, unit_id, service_id, start), rows in groups.items():
-        n, sums = _add(lay, [(int(r["n_responses"]), r["sums"]) for r in rows])  # type: ignore[call-overload, misc]
-        out.append({"questionnaire_version_id": version_id, "unit_id": unit_id, "service_id": service_id,
-                    "day": start, "grain": "q", "questionnaire_id": rows[0]["questionnaire_id"],
-                    "layout": lay.signature, "n_responses": n, "sums": sums, "updated_at": utcnow()})
-    return out
 
 
 def _lock(session: Session, key: int, shared: bool = False) -> None:
@@ -364,7 +348,13 @@ store.HANDLERS[:] = [recompute]
 def rebuild(session: Session, questionnaires: Iterable[Questionnaire] | None = None) -> dict[str, int]:
     """Rebuild every cell of ``questionnaires`` (default: every SIPAS-scored questionnaire in
     use) from the microdata, in ``session``'s transaction (the caller commits). Returns the
-    number of day cells per questionnaire."""
+    number of day cells per questionnaire.
+
+    Constant memory and a few minutes at ten million ratings (``bench/bench_scale.py``): the
+    responses are read one chunk at a time — one questionnaire version × unit × quarter, a range
+    of the index ``ix_response_scope`` —, each chunk's day cells are summed in one vectorised pass
+    (:func:`scoring.sums.grouped_sums`), its quarter cells from them, and the cells are written
+    as they come (``COPY`` on PostgreSQL)."""
     from survey.store.catalogue import in_use
 
     chosen = [q for q in (questionnaires if questionnaires is not None else in_use(session)) if scored_as_sipas(q)]
@@ -373,22 +363,118 @@ def rebuild(session: Session, questionnaires: Iterable[Questionnaire] | None = N
         _lock(session, _questionnaire_key(questionnaire.id))
         session.execute(delete(Rollup).where(Rollup.questionnaire_id == questionnaire.id))  # writes first (SQLite)
         lay = layout(questionnaire)
-        frame = responses_frame(session, questionnaire, version=True)
-        rows = []
-        if len(frame):
-            frame["day"] = _local_days(frame)
-            for key, part in frame.groupby(["questionnaire_version_id", "unit_id", "service_id", "day"], sort=True):
-                parts: tuple[Any, ...] = tuple(key)  # type: ignore[arg-type]
-                cell: Cell = (questionnaire.id, int(parts[0]), int(parts[1]), int(parts[2]), parts[3])
-                rows.append(_row(lay, cell, part))
-        rows += _quarter_rows(lay, rows)
-        for start in range(0, len(rows), 1000):
-            session.execute(insert(Rollup), rows[start:start + 1000])
+        sink = _CellSink(session)
+        counts[questionnaire.id] = 0
+        _index_joins(session, True)
+        for version_id, unit_id, start in _chunks(session, questionnaire.id):
+            frame = responses_frame(session, questionnaire, version=True, where=[
+                Response.questionnaire_version_id == version_id, Response.unit_id == unit_id,
+                Response.submitted_at >= _bound(session, start),
+                Response.submitted_at < _bound(session, _quarter_end(start))])
+            if not len(frame):
+                continue
+            days, quarters = _chunk_cells(lay, frame, start)
+            counts[questionnaire.id] += len(days)
+            stamp = utcnow()
+            for grain, cells in (("d", days), ("q", quarters)):
+                sink.add([(version_id, unit_id, service_id, day, grain, questionnaire.id, lay.signature, n, sums,
+                           stamp) for service_id, day, n, sums in cells])
+        _index_joins(session, False)
+        sink.flush()
         session.execute(delete(RollupState).where(RollupState.questionnaire_id == questionnaire.id))
         session.execute(insert(RollupState), [{"questionnaire_id": questionnaire.id, "layout": lay.signature,
                                                "stale": False, "rebuilt_at": utcnow()}])
-        counts[questionnaire.id] = sum(1 for row in rows if row["grain"] == "d")
     return counts
+
+
+def _index_joins(session: Session, on: bool) -> None:
+    """On PostgreSQL, have a chunk's answers found through the answer table's primary key
+    (nested loop) rather than hashed from a scan of the whole table, which the planner prefers for
+    a chunk of a few thousand responses — and which made a rebuild quadratic (one scan of every
+    answer per chunk: ×7 slower a chunk at 100,000 ratings). ``on=False`` restores the settings."""
+    if session.get_bind().dialect.name == "postgresql":
+        for setting in ("enable_hashjoin", "enable_mergejoin"):
+            session.execute(text(f"SET LOCAL {setting} = {'off' if on else 'DEFAULT'}"))
+
+
+def _chunks(session: Session, questionnaire_id: str) -> list[tuple[int, int, date]]:
+    """The (version, unit, first day of a quarter) the responses of ``questionnaire_id`` span,
+    counted or not, in order (each quarter between a unit's first and last response)."""
+    spans = session.execute(
+        select(Response.questionnaire_version_id, Response.unit_id, func.min(Response.submitted_at),
+               func.max(Response.submitted_at))
+        .where(Response.questionnaire_id == questionnaire_id)
+        .group_by(Response.questionnaire_version_id, Response.unit_id)
+        .order_by(Response.questionnaire_version_id, Response.unit_id)).all()
+    out = []
+    for version_id, unit_id, first, last in spans:
+        start, end = quarter_start(local(first).date()), quarter_start(local(last).date())
+        while start <= end:
+            out.append((int(version_id), int(unit_id), start))
+            start = _quarter_end(start)
+    return out
+
+
+CellSums = tuple[int, date, int, bytes | None]  # service id, day, n responses, packed sums
+
+
+def _chunk_cells(lay: Layout, frame: pd.DataFrame, quarter: date) -> tuple[list[CellSums], list[CellSums]]:
+    """The day cells and the quarter cells of one chunk (one version × unit × quarter)."""
+    keys = pd.DataFrame({"service_id": frame["service_id"].astype(int).to_numpy(), "day": _local_days(frame)})
+    codes, cells = pd.factorize(pd.MultiIndex.from_frame(keys), sort=True)
+    n = np.bincount(codes, minlength=len(cells))
+    packed = _grouped(lay, frame, codes, len(cells))
+    days = [(int(service_id), day, int(n[i]), packed[i]) for i, (service_id, day) in enumerate(cells)]
+    quarters = []
+    for service_id in sorted({d[0] for d in days}):
+        mine = [(count, sums) for sid, _day, count, sums in days if sid == service_id]
+        total, sums = _add(lay, mine)
+        quarters.append((service_id, quarter, total, sums))
+    return days, quarters
+
+
+def _grouped(lay: Layout, frame: pd.DataFrame, codes: np.ndarray, n_cells: int) -> list[bytes | None]:
+    """The packed sums of each cell of ``frame`` (``codes``: the cell of each row), None for a
+    cell that cannot be summed (an answer outside the scale: such a chunk is summed cell by cell)."""
+    from scoring.sipas import sipas_plan
+
+    try:
+        plan = sipas_plan(frame, sipas_spec(lay.questionnaire))
+    except ValueError:
+        return [_sums_of(lay, frame[codes == i]) for i in range(n_cells)]
+    sums = grouped_sums(lay.sums, plan.y, frame["weight"].to_numpy(dtype=float), codes, n_cells)
+    return [row.astype("<f8").tobytes() for row in sums]
+
+
+class _CellSink:
+    """Writes rollup rows in batches: ``COPY`` on PostgreSQL (a rebuild writes hundreds of
+    thousands of cells), multi-row INSERTs elsewhere."""
+
+    COLUMNS = ("questionnaire_version_id", "unit_id", "service_id", "day", "grain", "questionnaire_id", "layout",
+               "n_responses", "sums", "updated_at")
+    BATCH = 5000
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.rows: list[tuple[object, ...]] = []
+
+    def add(self, rows: list[tuple[object, ...]]) -> None:
+        self.rows.extend(rows)
+        if len(self.rows) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            raw: Any = connection.connection.dbapi_connection  # psycopg's Connection (the dialect is psycopg 3)
+            with raw.cursor() as cursor, cursor.copy(f"COPY rollup ({', '.join(self.COLUMNS)}) FROM STDIN") as copy:
+                for row in self.rows:
+                    copy.write_row(row)
+        else:
+            self.session.execute(insert(Rollup), [dict(zip(self.COLUMNS, row, strict=True)) for row in self.rows])
+        self.rows = []
 
 
 @dataclass(frozen=True, eq=False)
