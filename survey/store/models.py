@@ -16,15 +16,21 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     Date,
     DateTime,
     Enum,
     Float,
     ForeignKey,
     Index,
+    Integer,
+    LargeBinary,
+    MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    Uuid,
     event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -270,6 +276,9 @@ class Response(Base):
     # enumerator's assignment): the stratum and the primary sampling unit of the interview.
     stratum: Mapped[str | None] = mapped_column(String(80))
     psu: Mapped[str | None] = mapped_column(String(80))
+    # Revision c15c (issue 15): the numeric answers packed one byte per slot of the version
+    # (survey.store.compact); NULL when they are rows of ``answer``. Read both through AnswerValue.
+    codes: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     version: Mapped[QuestionnaireVersion] = relationship()
     unit: Mapped[Unit] = relationship()
@@ -288,6 +297,46 @@ class Answer(Base):
     value_text: Mapped[str | None] = mapped_column(Text)
 
     response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class AnswerSlot(Base):
+    """Slot ``position`` of a version's packed answers (``Response.codes``) holds ``question_id``'s
+    answer (revision c15c). The slots of a version are its questions with numeric answers, in
+    definition order; written once, on first use (survey.store.compact), and never changed."""
+
+    __tablename__ = "answer_slot"
+    __table_args__ = (UniqueConstraint("questionnaire_version_id", "question_id", name="uq_answer_slot_question"),)
+
+    questionnaire_version_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire_version.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    question_id: Mapped[str] = mapped_column(String(80))
+
+
+#: Views are not tables: kept out of ``Base.metadata`` so that ``create_all``, emptying the tables
+#: and comparing the migrations with the models ignore them.
+VIEWS = MetaData()
+
+answer_value_view = Table(
+    "answer_value", VIEWS,
+    Column("response_id", Uuid, primary_key=True),
+    Column("question_id", String(80), primary_key=True),
+    Column("value_num", Float),
+    Column("value_text", Text),
+)
+
+
+class AnswerValue(Base):
+    """Every answer, read-only: the rows of ``answer`` and the packed ``Response.codes`` decoded
+    (view ``answer_value``, revision c15c). Code that reads answers reads this; code that writes
+    them goes through survey.store.compact."""
+
+    __table__ = answer_value_view
+
+    response_id: Mapped[uuid.UUID]
+    question_id: Mapped[str]
+    value_num: Mapped[float | None]
+    value_text: Mapped[str | None]
 
 
 class User(Base):
@@ -689,6 +738,8 @@ class UnitBoundaries(Base):
 __all__ = [
     "AdminIndexFigure",
     "Answer",
+    "AnswerSlot",
+    "AnswerValue",
     "AuditEvent",
     "Assignment",
     "Credential",
