@@ -39,7 +39,8 @@ from survey.reports.microdata_frame import (
     microdata_variables,
 )
 from survey.reports.sipas_tables import subtree_ids
-from survey.store.models import AnswerValue as Answer, QuestionnaireVersion, Response, Service, Unit
+from survey.store.models import AnswerValue as Answer
+from survey.store.models import QuestionnaireVersion, Response, Service, Unit
 
 CHUNK = 2000
 """Responses fetched from the cursor at a time."""
