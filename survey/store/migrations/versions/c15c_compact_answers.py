@@ -8,6 +8,13 @@ numeric answers are all whole numbers 0..254 and deletes their rows; the downgra
 as rows. Both run as a few set-based statements on PostgreSQL; on SQLite (no ``get_byte``, no
 ``unhex`` before 3.41) packing runs in chunks of responses.
 
+What else a rating cost without need: ``ix_response_scope`` is led by the unit (the questionnaire
+was a filter on few rows) and so also serves the unit's foreign key, whose own index goes; and on
+PostgreSQL the digests ``payload_hash`` and ``dossier_key`` are stored as their 32 bytes instead of
+64 hexadecimal characters, in the row and in the index of the one-rating-per-dossier rule (SQLite
+keeps the text: changing a column's type there copies the table, and dropping the old one would
+delete every answer by cascade).
+
 Revision ID: c15c
 Revises: r15a
 Create Date: 2026-12-01 18:30:00
@@ -61,10 +68,16 @@ def upgrade() -> None:
     sa.UniqueConstraint('questionnaire_version_id', 'question_id', name='uq_answer_slot_question'),
     )
     _write_slots(bind)
+    op.drop_index('ix_response_scope', table_name='response')
+    op.drop_index('ix_response_unit_id', table_name='response')
     if dialect == 'postgresql':
         _pack_postgresql(bind)
+        for column in ('payload_hash', 'dossier_key'):  # rewrites the table: the packing's dead rows go too
+            op.alter_column('response', column, type_=sa.LargeBinary(), existing_type=sa.String(length=64),
+                            postgresql_using=f"decode({column}, 'hex')")
     else:
         _pack_in_chunks(bind)
+    op.create_index('ix_response_scope', 'response', ['unit_id', 'service_id', 'submitted_at'])
     op.execute(f"CREATE VIEW answer_value AS SELECT response_id, question_id, value_num, value_text FROM answer"
                f" UNION ALL {_decoded(dialect)}")
 
@@ -155,6 +168,13 @@ def downgrade() -> None:
     op.execute("DROP VIEW answer_value")
     op.execute(f"INSERT INTO answer (response_id, question_id, value_num, value_text) {_decoded(dialect)}")
     op.drop_table('answer_slot')
+    op.drop_index('ix_response_scope', table_name='response')
+    if dialect == 'postgresql':
+        for column in ('payload_hash', 'dossier_key'):
+            op.alter_column('response', column, type_=sa.String(length=64), existing_type=sa.LargeBinary(),
+                            postgresql_using=f"encode({column}, 'hex')")
+    op.create_index('ix_response_unit_id', 'response', ['unit_id'])
+    op.create_index('ix_response_scope', 'response', ['questionnaire_id', 'unit_id', 'service_id', 'submitted_at'])
     # a plain ALTER on SQLite too (3.35+): a batch copy would drop the old table, and with it (foreign
     # keys on) every answer by cascade
     op.execute("ALTER TABLE response DROP COLUMN codes")
