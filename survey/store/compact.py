@@ -167,11 +167,12 @@ def unpack(session: Session, response: Response) -> None:
 
 
 def byte_at(codes: Any, position: int, dialect: str) -> ColumnElement[int]:
-    """SQL: byte ``position`` (from 0) of the blob ``codes``. SQLite has no ``get_byte``: the byte
-    is read as two hexadecimal digits (``hex(substr(…))``) and each digit found in ``0…F``."""
+    """SQL: byte ``position`` (from 0) of the blob ``codes``, NULL when ``codes`` is. SQLite has no
+    ``get_byte``: the byte is read as two hexadecimal digits (``hex(substr(…))``, ``''`` for NULL)
+    and each digit found in ``0…F``."""
     if dialect == "postgresql":
         return func.get_byte(codes, position)
-    hexed = func.hex(func.substr(codes, position + 1, 1))
+    hexed = func.nullif(func.hex(func.substr(codes, position + 1, 1)), "")
     return ((func.instr(_HEX_DIGITS, func.substr(hexed, 1, 1)) - 1) * 16
             + func.instr(_HEX_DIGITS, func.substr(hexed, 2, 1)) - 1)
 
