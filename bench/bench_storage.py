@@ -10,7 +10,9 @@ them, a comment on ``--comment-share`` — then, in the same run:
 1. measures the layout as written (head; ``VACUUM``), then rewritten tight (``VACUUM FULL``);
 2. downgrades to ``r15a`` (every answer a row of ``answer``, the layout before issue 15),
    ``VACUUM FULL`` (no dead rows counted) and measures it;
-3. upgrades to head again, timing the migration (per 10,000 ratings), ``VACUUM FULL`` and measures.
+3. upgrades to head again, timing the migration (per 10,000 ratings), ``VACUUM FULL`` and measures;
+4. times reading every rating's answers (``responses_frame``, a scan of ``answer_value``) packed, then
+   with the same answers turned into rows.
 
 Bytes per rating = ``pg_total_relation_size`` of ``response`` + ``answer`` + ``answer_slot``
 (heap, TOAST and every index) / ratings; the breakdown per relation is printed too.
@@ -40,6 +42,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from survey.collect.responses import Pending, store_many  # noqa: E402
 from survey.demo import load_demo  # noqa: E402
+from survey.reports.frames import responses_frame  # noqa: E402
 from survey.store.catalogue import latest  # noqa: E402
 from survey.store.migrate import downgrade, upgrade  # noqa: E402
 from survey.store.models import Channel, Credential, Desk, UnitService  # noqa: E402
@@ -96,6 +99,39 @@ def _sizes(engine, ratings: int) -> tuple[float, list[tuple[str, int]]]:  # type
         total = sum(int(conn.execute(text("SELECT pg_total_relation_size(:t)"), {"t": t}).scalar() or 0)
                     for t in present)
     return total / ratings, parts
+
+
+# Unpack every response at head (what the downgrade does, without leaving head): the reading code
+# then reads the same answers from rows only.
+_UNPACK = ("INSERT INTO answer (response_id, question_id, value_num, value_text)"
+           " SELECT response_id, question_id, value_num, value_text FROM answer_value v"
+           " WHERE NOT EXISTS (SELECT 1 FROM answer a WHERE a.response_id = v.response_id"
+           " AND a.question_id = v.question_id)", "UPDATE response SET codes = NULL")
+
+
+def _read_times(engine) -> dict[str, tuple[float, float]]:  # type: ignore[no-untyped-def]
+    """Seconds (best of 3) to read every rating's answers, packed and then as rows (same run)."""
+    questionnaire = latest("sipas-kiosk")
+    reads = {
+        "responses_frame (the pivot every score reads)": lambda s: responses_frame(s, questionnaire),
+        "every answer through answer_value": lambda s: s.execute(text(
+            "SELECT count(*), sum(value_num) FROM answer_value")).all(),
+    }
+
+    def best(read) -> float:  # type: ignore[no-untyped-def]
+        times = []
+        for _ in range(3):
+            with Session(engine) as session:
+                start = time.perf_counter()
+                read(session)
+                times.append(time.perf_counter() - start)
+        return min(times)
+
+    packed = {name: best(read) for name, read in reads.items()}
+    with engine.begin() as conn:
+        for statement in (*_UNPACK, "ANALYZE answer", "ANALYZE response"):
+            conn.execute(text(statement))
+    return {name: (packed[name], best(read)) for name, read in reads.items()}
 
 
 def _vacuum(url: str, full: bool) -> None:
@@ -163,6 +199,8 @@ def run(size: int, dossier_share: float, comment_share: float) -> None:
         _vacuum(url, full=True)
         new_migrated = _sizes(engine, size)
         engine.dispose()
+        reads = _read_times(engine)
+        engine.dispose()
         _report("before (r15a: every answer a row of answer)", *old, size)
         _report("after (head), as the store path wrote it (VACUUM)", *new_written, size)
         _report("after (head), the same rewritten tight (VACUUM FULL)", *new_tight, size)
@@ -172,6 +210,9 @@ def run(size: int, dossier_share: float, comment_share: float) -> None:
               f"after as written {new_written[0]:,.1f}; after the upgrade {new_migrated[0]:,.1f}")
         print(f"upgrade r15a → head: {migrated:.2f} s for {size:,} ratings = {migrated / size * 10_000:.2f} s "
               f"per 10,000 ratings")
+        for name, (packed, rows) in reads.items():
+            print(f"{name}: packed {packed:.3f} s, the same answers as rows {rows:.3f} s "
+                  f"({packed / rows:.2f}× the time)")
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
