@@ -179,7 +179,7 @@ def test_a_correction_keeps_a_packed_response_packed_until_a_value_does_not_fit(
         db.execute(update(Response).where(Response.id == rid).values(user_id=user_id,
                                                                      review_status=ReviewStatus.HAS_ISSUES))
         db.commit()
-        assert client.get("/field/returned/").get_data(as_text=True).count(f'name="q_servant_conduct"') == 1
+        assert client.get("/field/returned/").get_data(as_text=True).count('name="q_servant_conduct"') == 1
         assert client.post(f"/field/returned/{rid}", data={"q_servant_conduct": value}).status_code == 302
         db.expire_all()
 

@@ -50,12 +50,13 @@ _WRITTEN = "hailong.answer_slots_written"
 
 
 def slots(session: Session, version_id: int) -> tuple[str, ...]:
-    """The question ids of version ``version_id``'s slots, by position; written on first use."""
+    """The question ids of version ``version_id``'s slots, by position (written on first use for a
+    version published before revision c15c wrote them at publication)."""
     engine = session.get_bind()
     cached = _SLOTS.get(engine, {}).get(version_id) if isinstance(engine, Engine) else None
     if cached is not None:
         return cached
-    written: dict[int, tuple[str, ...]] = session.info.setdefault(_WRITTEN, {})
+    written: dict[int, tuple[str, ...]] = session.info.get(_WRITTEN, {})
     if version_id in written:
         return written[version_id]
     found = tuple(session.scalars(select(AnswerSlot.question_id).where(
@@ -63,10 +64,8 @@ def slots(session: Session, version_id: int) -> tuple[str, ...]:
     if not found:
         definition = session.scalar(select(QuestionnaireVersion.definition).where(
             QuestionnaireVersion.id == version_id))
-        found = slot_questions(definition or {})
+        found = write_slots(session, version_id, definition or {})
         if found:
-            _write_slots(session, version_id, found)
-            written[version_id] = found
             return found
     if isinstance(engine, Engine):
         with _LOCK:
@@ -74,13 +73,16 @@ def slots(session: Session, version_id: int) -> tuple[str, ...]:
     return found
 
 
-def _write_slots(session: Session, version_id: int, question_ids: Sequence[str]) -> None:
-    """INSERT the slots, doing nothing if a concurrent transaction wrote them (the same ones:
-    they follow from the definition)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(AnswerSlot).on_conflict_do_nothing(), [
-        {"questionnaire_version_id": version_id, "position": n, "question_id": q} for n, q in enumerate(question_ids)])
+def write_slots(session: Session, version_id: int, definition: Mapping[str, Any]) -> tuple[str, ...]:
+    """Write the slots of a version (at publication): an INSERT that does nothing if a concurrent
+    transaction wrote them — the same ones, as they follow from the definition."""
+    found = slot_questions(definition)
+    if found:
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(AnswerSlot).on_conflict_do_nothing(), [
+            {"questionnaire_version_id": version_id, "position": n, "question_id": q} for n, q in enumerate(found)])
+        session.info.setdefault(_WRITTEN, {})[version_id] = found
+    return found
 
 
 @event.listens_for(Session, "after_commit")
