@@ -104,9 +104,9 @@ def _sizes(engine, ratings: int) -> tuple[float, list[tuple[str, int]]]:  # type
 # Unpack every response at head (what the downgrade does, without leaving head): the reading code
 # then reads the same answers from rows only.
 _UNPACK = ("INSERT INTO answer (response_id, question_id, value_num, value_text)"
-           " SELECT response_id, question_id, value_num, value_text FROM answer_value v"
-           " WHERE NOT EXISTS (SELECT 1 FROM answer a WHERE a.response_id = v.response_id"
-           " AND a.question_id = v.question_id)", "UPDATE response SET codes = NULL")
+           " SELECT r.id, s.question_id, get_byte(r.codes, s.position), NULL FROM response r"
+           " JOIN answer_slot s ON s.questionnaire_version_id = r.questionnaire_version_id"
+           " WHERE r.codes IS NOT NULL AND get_byte(r.codes, s.position) <> 255", "UPDATE response SET codes = NULL")
 
 
 def _read_times(engine) -> dict[str, tuple[float, float]]:  # type: ignore[no-untyped-def]
