@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 from sqlalchemy import insert, select
@@ -26,6 +27,7 @@ from survey.auth import hash_password
 from survey.collect.responses import answer_values, payload_hash
 from survey.periods import VIETNAM
 from survey.reports.papi_tables import PAPI_QUESTIONNAIRE
+from survey.store import compact
 from survey.store.catalogue import latest, publish, publish_library
 from survey.store.db import session_scope
 from survey.store.models import (
@@ -327,11 +329,21 @@ def _synthetic_ratings(session: Session, desks: list[Desk], services_of: list[li
     return len(responses), f"{end.year}-Q{(end.month - 1) // 3 + 1}"
 
 
-def _insert(session: Session, responses: list[dict[str, object]], answers: list[dict[str, object]]) -> None:
+def _insert(session: Session, responses: list[dict[str, Any]], answers: list[dict[str, Any]]) -> None:
+    """INSERT the responses and their answers as the store path writes them: numbers packed into
+    ``codes`` (survey.store.compact), the rest as rows."""
+    of_response: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for answer in answers:
+        of_response.setdefault(answer["response_id"], []).append(answer)
+    rows: list[Any] = []
+    for response in responses:
+        slot_ids = compact.slots(session, response["questionnaire_version_id"])
+        response["codes"], kept = compact.pack(slot_ids, of_response.get(response["id"], []))
+        rows.extend(kept)
     for chunk in range(0, len(responses), 1000):
         session.execute(insert(Response), responses[chunk:chunk + 1000])
-    for chunk in range(0, len(answers), 5000):
-        session.execute(insert(Answer), answers[chunk:chunk + 5000])
+    for chunk in range(0, len(rows), 5000):
+        session.execute(insert(Answer), rows[chunk:chunk + 5000])
 
 
 def _synthetic_papi(session: Session, per_village: int, seed: int, old_villages: list[Unit],

@@ -19,7 +19,15 @@ from survey import create_app
 from survey.collect.responses import store_response
 from survey.store.catalogue import VersionConflict, latest, publish
 from survey.store.migrate import downgrade, upgrade
-from survey.store.models import Answer, Base, Channel, QuestionnaireVersion, Response, Service, Unit
+from survey.store.models import (
+    AnswerValue,
+    Base,
+    Channel,
+    QuestionnaireVersion,
+    Response,
+    Service,
+    Unit,
+)
 from tests.databases import BACKENDS, fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,7 +137,7 @@ def test_kiosk_rating_is_stored_with_its_answers(client, db, demo, kiosk) -> Non
                         .order_by(Response.received_at.desc())).first()
     assert stored is not None
     assert stored.unit.code == "32002" and stored.service.code == "CHUNG-THUC"
-    values = {a.question_id: (a.value_num, a.value_text) for a in db.scalars(select(Answer).where(Answer.response_id == stored.id))}
+    values = {a.question_id: (a.value_num, a.value_text) for a in db.scalars(select(AnswerValue).where(AnswerValue.response_id == stored.id))}
     assert values["access_facilities"] == (5.0, None)
     assert values["feedback_channel"] == (1.0, None)
     assert values["comment"] == (None, "Cán bộ nhiệt tình")
@@ -174,7 +182,7 @@ def test_same_response_id_is_stored_once_and_other_content_is_a_conflict(app, db
     changed = {**answers, "access_facilities": 1}
     assert store_response(db, answers=changed, response_id=rid, **args).outcome == "conflict"
     assert len(db.scalars(select(Response).where(Response.id == rid)).all()) == 1
-    stored = {a.question_id: a.value_num for a in db.scalars(select(Answer).where(Answer.response_id == rid))}
+    stored = {a.question_id: a.value_num for a in db.scalars(select(AnswerValue).where(AnswerValue.response_id == rid))}
     assert stored["access_facilities"] == 5.0
 
 
@@ -240,8 +248,8 @@ def test_staff_results_are_computed_from_the_stored_answers(app, client, db, dem
     units = subtree_ids(db, unit)
     # Independent count: answers to one criterion in the province and every unit that became part of it.
     values = db.execute(
-        select(Answer.value_num).join(Response).where(
-            Response.unit_id.in_(units), Response.service_id == service.id, Answer.question_id == "servant_conduct")
+        select(AnswerValue.value_num).join(Response, Response.id == AnswerValue.response_id).where(
+            Response.unit_id.in_(units), Response.service_id == service.id, AnswerValue.question_id == "servant_conduct")
     ).scalars().all()
     satisfied = sum(v >= 4 for v in values) / len(values)
     crit = rows[("criterion", "servant_conduct")]

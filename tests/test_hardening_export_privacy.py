@@ -23,7 +23,7 @@ from questionnaires import load_library
 from survey.collect.responses import store_response
 from survey.reports.microdata_frame import EXCLUDED_TYPES
 from survey.reports.sipas_tables import scored_as_sipas
-from survey.store.models import Answer, Channel, Service, Unit
+from survey.store.models import AnswerValue, Channel, Service, Unit
 
 FREE = frozenset({"text", "longtext", "dossier_code"})
 assert FREE <= EXCLUDED_TYPES  # the type registry keeps them out of the microdata
@@ -84,7 +84,7 @@ def test_no_private_answer_of_any_library_questionnaire_reaches_a_staff_download
         assert result.outcome == "created", (qid, result)
         ids.setdefault(qid, []).append(str(rid))
         planted.update({m: (qid, q) for m, q in markers.items()})
-    stored = " ".join(v for v in db.scalars(select(Answer.value_text).where(Answer.value_text.like("PIIMARK%"))) if v)
+    stored = " ".join(v for v in db.scalars(select(AnswerValue.value_text).where(AnswerValue.value_text.like("PIIMARK%"))) if v)
     texts = [m for m in planted if m.startswith("PIIMARK")]
     assert texts and all(m in stored for m in texts), sorted(set(texts) - set(stored.split()))
     staff.login()

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from survey.collect.responses import store_response
 from survey.reports.sipas_tables import subtree_ids
 from survey.store.catalogue import latest
-from survey.store.models import Answer, Channel, Response, Service, Unit
+from survey.store.models import AnswerValue, Channel, Response, Service, Unit
 
 QUERY = "questionnaire=sipas-kiosk&unit=cu-967"
 
@@ -40,9 +40,9 @@ def _cell(value: str) -> str:
 def test_spss_and_stata_files_carry_vietnamese_labels_and_the_stored_answers(client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
     unit = db.scalar(select(Unit).where(Unit.code == "cu-967"))
     expected = {str(rid): value for rid, value in db.execute(
-        select(Response.id, Answer.value_num).join(Answer).where(
+        select(Response.id, AnswerValue.value_num).join(AnswerValue, AnswerValue.response_id == Response.id).where(
             Response.questionnaire_id == "sipas-kiosk", Response.unit_id.in_(subtree_ids(db, unit)),
-            Answer.question_id == "servant_conduct"))}
+            AnswerValue.question_id == "servant_conduct"))}
     n = db.scalar(select(func.count()).select_from(Response).where(
         Response.questionnaire_id == "sipas-kiosk", Response.unit_id.in_(subtree_ids(db, unit))))
     staff.login()

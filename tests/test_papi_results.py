@@ -18,8 +18,9 @@ from scipy import stats
 from sqlalchemy import select
 
 from survey.reports.papi_tables import PAPI_QUESTIONNAIRE, papi_spec
+from survey.store import compact
 from survey.store.catalogue import latest
-from survey.store.models import Answer, Response, Unit, UnitLevel
+from survey.store.models import AnswerValue, Response, Unit, UnitLevel
 
 YEAR = "2026"  # interviews on today's map
 OLD_YEAR = "2025"  # interviews on the old map: strata are the old districts
@@ -49,8 +50,9 @@ def _interviews(db, year: str = YEAR) -> tuple[dict[object, dict[str, float]], d
             else:
                 place[rid] = (stratum, unit_id)
     answers: dict[object, dict[str, float]] = defaultdict(dict)
-    for rid, question, value in db.execute(select(Answer.response_id, Answer.question_id, Answer.value_num)
-                                           .join(Response).where(*where, Answer.question_id.in_(list(unscored)))):
+    for rid, question, value in db.execute(select(AnswerValue.response_id, AnswerValue.question_id, AnswerValue.value_num)
+                                           .join(Response, Response.id == AnswerValue.response_id)
+                                           .where(*where, AnswerValue.question_id.in_(list(unscored)))):
         if rid in place and value is not None and value not in unscored[question]:
             answers[rid][question] = value
     return answers, place
@@ -162,8 +164,9 @@ def test_one_village_has_no_interval_and_the_download_has_no_personal_data(clien
 
 def test_demo_interviews_follow_the_skip_logic(db, papi_demo) -> None:  # type: ignore[no-untyped-def]
     answers: dict[object, dict[str, float | None]] = defaultdict(dict)
-    for rid, question, value in db.execute(select(Answer.response_id, Answer.question_id, Answer.value_num)
-                                           .join(Response).where(Response.questionnaire_id == PAPI_QUESTIONNAIRE)):
+    for rid, question, value in db.execute(select(AnswerValue.response_id, AnswerValue.question_id, AnswerValue.value_num)
+                                           .join(Response, Response.id == AnswerValue.response_id)
+                                           .where(Response.questionnaire_id == PAPI_QUESTIONNAIRE)):
         answers[rid][question] = value
     assert len(answers) == (2 * 64 + 32) * 6  # 2024 and 2025 in 64 old villages, 2026 in 32 of today's
     land_users = [a for a in answers.values() if a.get("s_used_land") == 1]
@@ -233,13 +236,14 @@ def test_an_answer_past_an_indicators_bound_is_top_coded_not_a_crash(client, db,
     """v_school_minutes accepts up to 600 minutes; its scale ends at 120 (reverse-coded): an
     answer of 480 scores exactly as 120 would."""
     staff.login()
-    answer = db.scalar(select(Answer).join(Response).where(Answer.question_id == "v_school_minutes",
-                                                             Response.questionnaire_id == PAPI_QUESTIONNAIRE)
-                       .order_by(Answer.response_id).limit(1))
-    year = _year(db.get(Response, answer.response_id).submitted_at)
+    answer = db.scalar(select(AnswerValue).join(Response, Response.id == AnswerValue.response_id)
+                       .where(AnswerValue.question_id == "v_school_minutes", Response.questionnaire_id == PAPI_QUESTIONNAIRE)
+                       .order_by(AnswerValue.response_id).limit(1))
+    response = db.get(Response, answer.response_id)
+    year = _year(response.submitted_at)
     scores = {}
-    for minutes in (120.0, 480.0):
-        answer.value_num = minutes
+    for minutes in (120.0, 480.0):  # 480 does not fit a byte's 0..254: the response's answers become rows
+        compact.set_number(db, response, "v_school_minutes", minutes)
         db.commit()
         scores[minutes] = _csv(client, f"/staff/papi.csv?unit=96&year={year}")
     assert scores[480.0] == scores[120.0]

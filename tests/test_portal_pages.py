@@ -295,6 +295,7 @@ def test_a_release_built_from_stored_answers_renders_and_later_answers_do_not_ch
 
     from survey.portal.releases import Choice, build, prepare
     from survey.portal.releases import publish as approve
+    from survey.store import compact
     from survey.store.models import Answer, Response, ReviewStatus, User
 
     publisher = db.scalar(select(User).where(User.username == "congbo"))
@@ -317,8 +318,9 @@ def test_a_release_built_from_stored_answers_renders_and_later_answers_do_not_ch
                     service_id=sample.service_id, channel=sample.channel,
                     submitted_at=dt.datetime(2026, 6, 1, 3, 0, tzinfo=dt.UTC), review_status=ReviewStatus.APPROVED,
                     payload_hash="0" * 64)
-    late.answers = [Answer(question_id=a.question_id, value_num=1.0 if a.value_num is not None else None,
-                           value_text=a.value_text) for a in sample.answers]  # all "very dissatisfied"
+    late.answers = [*(Answer(question_id=q, value_num=1.0) for q in compact.numbers(db, sample.id)),  # all "very
+                    *(Answer(question_id=a.question_id, value_text=a.value_text)  # dissatisfied", as rows
+                      for a in sample.answers if a.value_text is not None)]
     db.add(late)
     db.commit()
     from survey.portal import pages as portal_pages

@@ -18,7 +18,7 @@ from survey.reports.frames import responses_frame, stored_responses
 from survey.store import audit
 from survey.store.catalogue import latest
 from survey.store.models import (
-    Answer,
+    AnswerValue,
     AuditEvent,
     Channel,
     Response,
@@ -90,7 +90,7 @@ def test_two_levels_back_to_the_enumerator_and_un_approval(app, db, demo) -> Non
     assert enumerator.post(f"/field/returned/{mine}", data={"q_servant_conduct": "4",
                                                             "comment": "Đã hỏi lại"}).status_code == 302
     assert _status(db, mine) == ReviewStatus.RECEIVED
-    assert db.get(Answer, (mine, "servant_conduct")).value_num == 4.0
+    assert db.get(AnswerValue, (mine, "servant_conduct")).value_num == 4.0
 
     supervisor.post("/staff/review/decide", data={"decision": "approve", "select_all": "all", "view": "pending"})
     assert _status(db, mine) == ReviewStatus.SUPERVISOR_APPROVED  # select-all: every response of the view

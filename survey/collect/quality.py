@@ -50,7 +50,7 @@ from survey.i18n import current_language
 from survey.periods import local
 from survey.store.casebook import WorkCalendar
 from survey.store.casework import BackCheck, DayOff, DossierAttempt, ResponseFlag
-from survey.store.models import Answer, Channel, Response, utcnow
+from survey.store.models import AnswerValue, Channel, Response, utcnow
 
 SCALE_TYPES = frozenset({"scale5", "rating"})
 CODES = ("too_fast", "straight_line", "gps_far", "out_of_hours", "dossier_tries", "old_version", "burst",
@@ -378,7 +378,7 @@ def record_back_check(session: Session, check: BackCheck, answers: dict[str, Any
                       questionnaire: Questionnaire) -> float | None:
     """Compare the back-check's answers with the interview's; flag it when they agree too little."""
     stored = {a.question_id: (a.value_num if a.value_num is not None else a.value_text)
-              for a in session.scalars(select(Answer).where(Answer.response_id == check.response_id))}
+              for a in session.scalars(select(AnswerValue).where(AnswerValue.response_id == check.response_id))}
     compared = agreed = 0
     for question in back_check_questions(questionnaire):
         again = answers.get(question.id)

@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
+from survey.store import compact
 from survey.store import rollup_cells as rollups
 from survey.store.catalogue import publish
 from survey.store.models import Answer, Channel, QuestionnaireVersion, Response, utcnow
@@ -84,8 +85,17 @@ def answer_values(questionnaire: Questionnaire, answers: dict[str, Any]) -> list
     return rows
 
 
-def _answer_rows(questionnaire: Questionnaire, answers: dict[str, Any]) -> list[Answer]:
-    return [Answer(**row) for row in answer_values(questionnaire, answers)]
+def packed_answers(session: Session, version: int, questionnaire: Questionnaire,
+                   answers: dict[str, Any]) -> tuple[bytes | None, list[dict[str, Any]]]:
+    """A response's ``codes`` and the answer rows it still needs (:func:`survey.store.compact.pack`)."""
+    codes, rows = compact.pack(compact.slots(session, version), answer_values(questionnaire, answers))
+    return codes, [dict(row) for row in rows]
+
+
+def _answer_rows(session: Session, version: int, questionnaire: Questionnaire,
+                 answers: dict[str, Any]) -> tuple[bytes | None, list[Answer]]:
+    codes, rows = packed_answers(session, version, questionnaire, answers)
+    return codes, [Answer(**row) for row in rows]
 
 
 # Published versions never change, so the row id of ``(id, version, content hash)`` is cached
@@ -155,10 +165,12 @@ def store_response(
     key = dossier_key(secret, questionnaire.id, str(code)) if code else None
     if code and old_secrets and _rated_before(session, questionnaire.id, str(code), old_secrets):
         return StoreResult("dossier_used", response_id)
+    version = version_id(session, questionnaire)
+    codes, answer_rows = _answer_rows(session, version, questionnaire, answers)
     response = Response(
         id=response_id,
         questionnaire_id=questionnaire.id,
-        questionnaire_version_id=version_id(session, questionnaire),
+        questionnaire_version_id=version,
         unit_id=unit_id,
         service_id=service_id,
         desk_id=desk_id,
@@ -173,7 +185,8 @@ def store_response(
         assignment_id=assignment_id,
         paradata=paradata,
         flag=flag,
-        answers=_answer_rows(questionnaire, answers),
+        codes=codes,
+        answers=answer_rows,
     )
     session.add(response)
     try:
@@ -342,6 +355,8 @@ def store_many(
         for n, flag in zip(new, flags_for([items[n] for n in new]), strict=True):
             items[n].flag = flag
     if new:
+        packed = {n: packed_answers(session, version_id(session, items[n].questionnaire), items[n].questionnaire,
+                                    items[n].answers) for n in new}
         rows = [{
             "id": items[n].response_id, "questionnaire_id": items[n].questionnaire.id,
             "questionnaire_version_id": version_id(session, items[n].questionnaire), "unit_id": items[n].unit_id,
@@ -349,13 +364,13 @@ def store_many(
             "started_at": items[n].started_at, "submitted_at": items[n].submitted_at, "received_at": now,
             "dossier_key": keys[n], "payload_hash": digests[n], "credential_id": items[n].credential_id,
             "user_id": items[n].user_id, "assignment_id": items[n].assignment_id, "paradata": items[n].paradata,
-            "flag": items[n].flag,
+            "flag": items[n].flag, "codes": packed[n][0],
         } for n in new]
         retry: list[int]
         try:
             inserted = _insert_ignoring_conflicts(session, rows)
             answers = [{"response_id": items[n].response_id, **a} for n in new if items[n].response_id in inserted
-                       for a in answer_values(items[n].questionnaire, items[n].answers)]
+                       for a in packed[n][1]]
             if answers:
                 session.execute(cast(Table, Answer.__table__).insert(), answers)
             # Core INSERTs: name the rollup cells they change (survey.store.rollup_cells), with what

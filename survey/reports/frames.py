@@ -27,8 +27,10 @@ from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
+from survey.store import compact
 from survey.store.models import (
     Answer,
+    AnswerValue,
     Channel,
     QuestionnaireVersion,
     Response,
@@ -100,7 +102,7 @@ def responses_frame(
         design.append(Response.questionnaire_version_id)
         names.append("questionnaire_version_id")
     stmt = (
-        select(*design, *(func.max(case((Answer.question_id == qid, Answer.value_num))) for qid in question_ids))
+        select(*design, *_pivoted(session, questionnaire.id, question_ids))
         .select_from(Response)
         .outerjoin(Answer, (Answer.response_id == Response.id) & Answer.question_id.in_(question_ids))
         .where(*filters)
@@ -117,6 +119,20 @@ def responses_frame(
         frame[q.id] = values
     frame["weight"] = frame["weight"].astype(float)
     return frame
+
+
+def _pivoted(session: Session, questionnaire_id: str, question_ids: list[str]) -> list[ColumnElement[float]]:
+    """Per question, its numeric answer in a query grouped by response joined to its ``answer`` rows:
+    the row's value, else the packed byte read in place (survey.store.compact) — the same values as
+    pivoting ``answer_value``, without the view's join of every response with its slots."""
+    versions = compact.version_slots(session, questionnaire_id)
+    dialect = session.get_bind().dialect.name
+    out: list[ColumnElement[float]] = []
+    for qid in question_ids:
+        from_rows = func.max(case((Answer.question_id == qid, Answer.value_num)))
+        packed = compact.packed_value(qid, versions, dialect)
+        out.append(from_rows if packed is None else func.coalesce(from_rows, func.max(packed)))
+    return out
 
 
 STORED_COLUMNS = ["response_id", "version", "unit_code", "unit_name", "service_code", "channel", "submitted_at",
@@ -157,10 +173,10 @@ def stored_answers(session: Session, questionnaire_id: str, question_ids: Iterab
     """The raw answers (``response_id`` as text, ``question_id``, ``value_num``, ``value_text``)
     to ``question_ids`` of the responses :func:`stored_responses` returns for the same arguments."""
     rows = session.execute(
-        select(Answer.response_id, Answer.question_id, Answer.value_num, Answer.value_text)
-        .join(Response, Response.id == Answer.response_id)
+        select(AnswerValue.response_id, AnswerValue.question_id, AnswerValue.value_num, AnswerValue.value_text)
+        .join(Response, Response.id == AnswerValue.response_id)
         .where(*_stored_filter(session, questionnaire_id, list(unit_ids), service_ids),
-               Answer.question_id.in_(list(question_ids)))
+               AnswerValue.question_id.in_(list(question_ids)))
     ).all()
     return pd.DataFrame([(str(r[0]), r[1], r[2], r[3]) for r in rows],
                         columns=["response_id", "question_id", "value_num", "value_text"])

@@ -56,7 +56,8 @@ from survey.reports.microdata_frame import (
 )
 from survey.reports.microdata_sql import CellStyle, CsvQuery, answer_cell, compile_literal
 from survey.reports.sipas_tables import subtree_ids
-from survey.store.models import Answer, QuestionnaireVersion, Response, Service, Unit
+from survey.store.models import AnswerValue as Answer
+from survey.store.models import QuestionnaireVersion, Response, Service, Unit
 
 CHUNK = 2000
 """Responses fetched from the cursor at a time."""

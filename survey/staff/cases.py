@@ -32,7 +32,7 @@ from survey.errors import AppError, NotFound
 from survey.store import audit, casebook
 from survey.store.casework import CaseKind, CaseSource, CaseStatus, DayOff, FeedbackCase
 from survey.store.db import get_session
-from survey.store.models import Answer, Response, Unit
+from survey.store.models import AnswerValue, Response, Unit
 from survey.text import sort_key
 
 bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
@@ -108,9 +108,9 @@ def _comment_questions() -> dict[str, set[str]]:
 def _comment_clause() -> Any:
     from sqlalchemy import and_, or_
 
-    pairs = [and_(Response.questionnaire_id == qid, Answer.question_id.in_(sorted(ids)))
+    pairs = [and_(Response.questionnaire_id == qid, AnswerValue.question_id.in_(sorted(ids)))
              for qid, ids in sorted(_comment_questions().items()) if ids]
-    return or_(*pairs) if pairs else Answer.question_id.is_(None)
+    return or_(*pairs) if pairs else AnswerValue.question_id.is_(None)
 
 
 @bp.route("/comments")
@@ -121,8 +121,8 @@ def comments() -> Any:
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page = 1
-    base = select(Answer, Response).join(Response, Answer.response_id == Response.id).where(
-        _comment_clause(), Answer.value_text.is_not(None), func.length(func.trim(Answer.value_text)) > 0)
+    base = select(AnswerValue, Response).join(Response, AnswerValue.response_id == Response.id).where(
+        _comment_clause(), AnswerValue.value_text.is_not(None), func.length(func.trim(AnswerValue.value_text)) > 0)
     base = _where_in_scope(base, Response.unit_id)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = session.execute(base.options(selectinload(Response.unit), selectinload(Response.service))

@@ -34,10 +34,10 @@ from survey.auth import Scope, reviewer_required, role_required, scope_of, staff
 from survey.errors import AppError, NotFound
 from survey.portal.formatting import moment
 from survey.reports.frames import auto_approved_channels
-from survey.store import audit
+from survey.store import audit, compact
 from survey.store.db import get_session
 from survey.store.models import (
-    Answer,
+    AnswerValue,
     Channel,
     Response,
     ReviewNote,
@@ -134,9 +134,9 @@ def queue() -> Any:
     if responses:
         ids = [r.id for r in responses]
         rows = session.execute(
-            select(Answer.response_id, Answer.question_id, Answer.value_num)
-            .where(Answer.response_id.in_(ids), Answer.value_num.is_not(None))
-            .order_by(Answer.question_id)
+            select(AnswerValue.response_id, AnswerValue.question_id, AnswerValue.value_num)
+            .where(AnswerValue.response_id.in_(ids), AnswerValue.value_num.is_not(None))
+            .order_by(AnswerValue.question_id)
         ).all()
         for rid, qid, value in rows:
             if value is not None:
@@ -310,14 +310,15 @@ def returned() -> Any:
                                                        Response.review_status == ReviewStatus.HAS_ISSUES)
                                 .order_by(Response.submitted_at)).all()
     notes: dict[uuid.UUID, list[ReviewNote]] = {}
-    answers: dict[uuid.UUID, list[Answer]] = {}
+    answers: dict[uuid.UUID, list[AnswerValue]] = {}
     if responses:
         ids = [r.id for r in responses]
         for note in session.scalars(select(ReviewNote).where(ReviewNote.response_id.in_(ids))
                                     .order_by(ReviewNote.created_at, ReviewNote.id)):
             notes.setdefault(note.response_id, []).append(note)
-        for answer in session.scalars(select(Answer).where(Answer.response_id.in_(ids), Answer.value_num.is_not(None))
-                                      .order_by(Answer.question_id)):
+        for answer in session.scalars(select(AnswerValue).where(AnswerValue.response_id.in_(ids),
+                                                                AnswerValue.value_num.is_not(None))
+                                      .order_by(AnswerValue.question_id)):
             answers.setdefault(answer.response_id, []).append(answer)
     return render_template("staff/returned.html", responses=responses, notes=notes, answers=answers, moment=moment)
 
@@ -330,18 +331,17 @@ def resubmit(response_id: str) -> Any:
     session = get_session()
     changed = 0
     errors: dict[str, str] = {}
-    for answer in session.scalars(select(Answer).where(Answer.response_id == response.id,
-                                                       Answer.value_num.is_not(None))):
-        raw = (request.form.get(f"q_{answer.question_id}") or "").strip().replace(",", ".")
+    for question_id, stored in sorted(compact.numbers(session, response.id).items()):
+        raw = (request.form.get(f"q_{question_id}") or "").strip().replace(",", ".")
         if not raw:
             continue
         try:
             value = float(raw)
         except ValueError:
-            errors[f"q_{answer.question_id}"] = _("Enter a number.")
+            errors[f"q_{question_id}"] = _("Enter a number.")
             continue
-        if value != answer.value_num:
-            answer.value_num = value
+        if value != stored:
+            compact.set_number(session, response, question_id, value)  # packed or a row, as stored
             changed += 1
     if errors:
         session.rollback()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire, load_library
 from questionnaires.loader import version_key
+from survey.store import compact
 from survey.store.models import QuestionnaireVersion, utcnow
 
 
@@ -43,6 +44,7 @@ def publish(session: Session, questionnaire: Questionnaire) -> QuestionnaireVers
     )
     session.add(row)
     session.flush()
+    compact.write_slots(session, row.id, row.definition)  # where its packed answers go
     return row
 
 

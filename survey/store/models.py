@@ -16,18 +16,27 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     Date,
     DateTime,
     Enum,
     Float,
     ForeignKey,
     Index,
+    Integer,
+    LargeBinary,
+    MetaData,
     String,
+    Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
+    Uuid,
     event,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeEngine
 
 
 def utcnow() -> datetime:
@@ -116,6 +125,25 @@ class Role(enum.StrEnum):
     ENUMERATOR = "enumerator"
     ANALYST = "analyst"  # prepares releases of results
     PUBLISHER = "publisher"  # approves and publishes releases prepared by another account
+
+
+class HexDigest(TypeDecorator[str]):
+    """A SHA-256 digest, hexadecimal text in Python. PostgreSQL stores its 32 bytes (``bytea``,
+    33 B in the row and in each index entry, where the text took 65; revision c15c); SQLite keeps
+    the text, as its tables cannot change a column's type without being copied. Comparisons with
+    hexadecimal strings work on both: the bound values are converted the same way."""
+
+    impl = String(64)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(LargeBinary() if dialect.name == "postgresql" else String(64))
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
+        return bytes.fromhex(value) if value is not None and dialect.name == "postgresql" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return bytes(value).hex() if value is not None and dialect.name == "postgresql" else value
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -245,14 +273,16 @@ class Response(Base):
         # One rating per dossier code per questionnaire. The code itself is personal data and is
         # not stored: ``dossier_key`` is a keyed hash of it.
         UniqueConstraint("questionnaire_id", "dossier_key", name="uq_response_dossier"),
-        Index("ix_response_scope", "questionnaire_id", "unit_id", "service_id", "submitted_at"),
+        # Led by the unit: it also serves the unit's foreign key (revision c15c; the questionnaire
+        # is a filter on the few rows of one unit × service × time range).
+        Index("ix_response_scope", "unit_id", "service_id", "submitted_at"),
         Index("ix_response_credential_submitted", "credential_id", "submitted_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     questionnaire_id: Mapped[str] = mapped_column(String(80))
     questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id", ondelete="RESTRICT"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="RESTRICT"))
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="RESTRICT"), index=True)
     desk_id: Mapped[int | None] = mapped_column(ForeignKey("desk.id", ondelete="SET NULL"))
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
@@ -261,8 +291,8 @@ class Response(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     review_status: Mapped[ReviewStatus] = mapped_column(_enum(ReviewStatus, "review_status"), default=ReviewStatus.RECEIVED)
     weight: Mapped[float] = mapped_column(Float, default=1.0)
-    dossier_key: Mapped[str | None] = mapped_column(String(64))
-    payload_hash: Mapped[str] = mapped_column(String(64))
+    dossier_key: Mapped[str | None] = mapped_column(HexDigest())
+    payload_hash: Mapped[str] = mapped_column(HexDigest())
     # Collection channels (revision 0002): who sent it, how the interview went, review flags.
     credential_id: Mapped[int | None] = mapped_column(ForeignKey("credential.id", ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
@@ -273,6 +303,9 @@ class Response(Base):
     # enumerator's assignment): the stratum and the primary sampling unit of the interview.
     stratum: Mapped[str | None] = mapped_column(String(80))
     psu: Mapped[str | None] = mapped_column(String(80))
+    # Revision c15c (issue 15): the numeric answers packed one byte per slot of the version
+    # (survey.store.compact); NULL when they are rows of ``answer``. Read both through AnswerValue.
+    codes: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     version: Mapped[QuestionnaireVersion] = relationship()
     unit: Mapped[Unit] = relationship()
@@ -291,6 +324,46 @@ class Answer(Base):
     value_text: Mapped[str | None] = mapped_column(Text)
 
     response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class AnswerSlot(Base):
+    """Slot ``position`` of a version's packed answers (``Response.codes``) holds ``question_id``'s
+    answer (revision c15c). The slots of a version are its questions with numeric answers, in
+    definition order; written once, on first use (survey.store.compact), and never changed."""
+
+    __tablename__ = "answer_slot"
+    __table_args__ = (UniqueConstraint("questionnaire_version_id", "question_id", name="uq_answer_slot_question"),)
+
+    questionnaire_version_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire_version.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    question_id: Mapped[str] = mapped_column(String(80))
+
+
+#: Views are not tables: kept out of ``Base.metadata`` so that ``create_all``, emptying the tables
+#: and comparing the migrations with the models ignore them.
+VIEWS = MetaData()
+
+answer_value_view = Table(
+    "answer_value", VIEWS,
+    Column("response_id", Uuid, primary_key=True),
+    Column("question_id", String(80), primary_key=True),
+    Column("value_num", Float),
+    Column("value_text", Text),
+)
+
+
+class AnswerValue(Base):
+    """Every answer, read-only: the rows of ``answer`` and the packed ``Response.codes`` decoded
+    (view ``answer_value``, revision c15c). Code that reads answers reads this; code that writes
+    them goes through survey.store.compact."""
+
+    __table__ = answer_value_view
+
+    response_id: Mapped[uuid.UUID]
+    question_id: Mapped[str]
+    value_num: Mapped[float | None]
+    value_text: Mapped[str | None]
 
 
 class User(Base):
@@ -692,6 +765,8 @@ class UnitBoundaries(Base):
 __all__ = [
     "AdminIndexFigure",
     "Answer",
+    "AnswerSlot",
+    "AnswerValue",
     "AuditEvent",
     "Assignment",
     "Credential",

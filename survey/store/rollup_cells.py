@@ -75,7 +75,7 @@ _FACTS = "hailong.rollup_new_facts"
 _STALE = "hailong.rollup_stale_all"
 _CELL_COLUMNS = ("questionnaire_id", "questionnaire_version_id", "unit_id", "service_id", "submitted_at")
 _WATCHED = ("review_status", "flag", "weight", "unit_id", "service_id", "submitted_at", "channel",
-            "questionnaire_version_id", "questionnaire_id")
+            "questionnaire_version_id", "questionnaire_id", "codes")  # codes: the packed answers (survey.store.compact)
 
 
 class Rollup(Base):

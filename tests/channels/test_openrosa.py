@@ -14,7 +14,15 @@ import pytest
 from defusedxml import ElementTree as SafeET
 from sqlalchemy import func, select
 
-from survey.store.models import Answer, Assignment, Channel, Response, Service, Unit, User
+from survey.store.models import (
+    AnswerValue,
+    Assignment,
+    Channel,
+    Response,
+    Service,
+    Unit,
+    User,
+)
 
 XF = "{http://www.w3.org/2002/xforms}"
 LIST = "{http://openrosa.org/xforms/xformsList}"
@@ -96,7 +104,7 @@ def test_collect_lists_downloads_and_submits_once_scored(client, db, demo, app) 
     assert row.unit_id == assignment.unit_id and row.service_id == assignment.service_id
     assert row.submitted_at.isoformat().startswith("2026-12-01T02:30:00")  # +07:00 kept as the instant
     stored = {a.question_id: (a.value_num, a.value_text) for a in
-              db.scalars(select(Answer).where(Answer.response_id == rid))}
+              db.scalars(select(AnswerValue).where(AnswerValue.response_id == rid))}
     assert stored["access_facilities"] == (5.0, None) and stored["result_on_time"] == (2.0, None)
     assert stored["comment"] == (None, "Cán bộ nhiệt tình")
 
@@ -113,8 +121,8 @@ def test_collect_lists_downloads_and_submits_once_scored(client, db, demo, app) 
 
     changed = _instance(xform.data, {**ANSWERS, "access_facilities": "1", "start": now, "end": now}, f"uuid:{rid}")
     assert _post(client, changed).status_code == 409
-    assert db.scalar(select(Answer.value_num).where(Answer.response_id == rid,
-                                                    Answer.question_id == "access_facilities")) == 5.0
+    assert db.scalar(select(AnswerValue.value_num).where(AnswerValue.response_id == rid,
+                                                    AnswerValue.question_id == "access_facilities")) == 5.0
 
 
 def test_bad_submissions_get_a_message_and_store_nothing(client, db, demo) -> None:  # type: ignore[no-untyped-def]
