@@ -7,6 +7,7 @@ requester's only, and its file is removed once its kept time is over."""
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 import uuid
 from datetime import timedelta
@@ -139,6 +140,26 @@ def test_the_jobs_xlsx_and_spss_files_hold_what_the_direct_downloads_hold(app, c
             Path(f.name).unlink()
     (job_frame, job_meta), (direct_frame, direct_meta) = frames
     assert job_frame.equals(direct_frame) and job_meta.variable_value_labels == direct_meta.variable_value_labels
+
+
+def test_a_queued_job_page_is_followed_by_the_shared_progress_script(app, client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
+    """Before the worker takes it, the job's page has the section ``job-progress.js`` follows (the
+    release builds' script too), and its JSON gives the status line the page shows."""
+    staff.login()
+    response = client.post("/staff/export/jobs?lang=en", data={**CHOICE, "format": "csv"})
+    assert response.status_code == 303
+    export_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+    page = client.get(f"/staff/export/jobs/{export_id}?lang=en").get_data(as_text=True)
+    assert "data-job-progress" in page and "js/job-progress.js" in page
+    shown = re.search(r'<p id="export-status" role="status"[^>]*>([^<]*)</p>', page)
+    assert shown is not None and shown.group(1) == "0 of 0 responses written."
+    progress: dict[str, Any] = client.get(f"/staff/export/jobs/{export_id}/progress.json?lang=en").get_json()
+    assert progress["running"] is True and progress["message"] == shown.group(1)
+    _run_queued(app)
+    progress = client.get(f"/staff/export/jobs/{export_id}/progress.json?lang=en").get_json()
+    assert progress["running"] is False and progress["rows_done"] > 0
+    assert progress["message"] == f"{progress['rows_done']:,} of {progress['rows_total']:,} responses written."
+    assert "data-job-progress" not in client.get(f"/staff/export/jobs/{export_id}").get_data(as_text=True)
 
 
 def test_progress_ownership_and_removal_after_the_kept_time(app, client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
