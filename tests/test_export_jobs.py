@@ -10,8 +10,8 @@ import io
 import re
 import tempfile
 import uuid
-from html.parser import HTMLParser
 from datetime import timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
