@@ -241,6 +241,11 @@ def build_snapshot(session: Session, spec: ReleaseSpec, *, release: ReleaseInfo,
         # automatic collection, the release worker crashed (SIGSEGV inside the garbage collector,
         # Python 3.11 sqlite3) right after the quality section's queries, every time, on SQLite;
         # PostgreSQL never did. The cause is not pinned down; collecting here removed the crash.
+        # What gdb showed (h15f): a Unit's InstanceState.__dict__ of the reading session was
+        # corrupted (its identity-map weakref freed, its key tuple at refcount −2) before the GC
+        # met it; only in `hailong worker`, never when the same build runs in-process. Ruled out:
+        # connections crossing threads (check_same_thread=True: no error), the pool (NullPool),
+        # sqlite3's statement cache (cached_statements=0), SQLAlchemy's Cython modules.
         gc.collect()
         module, function = target.split(":")
         snapshot[name] = getattr(importlib.import_module(module), function)(session, spec, snapshot)  # type: ignore[literal-required]
