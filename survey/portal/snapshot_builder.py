@@ -245,7 +245,10 @@ def build_snapshot(session: Session, spec: ReleaseSpec, *, release: ReleaseInfo,
         # corrupted (its identity-map weakref freed, its key tuple at refcount −2) before the GC
         # met it; only in `hailong worker`, never when the same build runs in-process. Ruled out:
         # connections crossing threads (check_same_thread=True: no error), the pool (NullPool),
-        # sqlite3's statement cache (cached_statements=0), SQLAlchemy's Cython modules.
+        # sqlite3's statement cache (cached_statements=0), SQLAlchemy's Cython modules. With the
+        # queue on Redis instead of SqliteHuey (whose one sqlite3 connection all the consumer's
+        # threads share) the same build did not crash (2 of 2); with SqliteHuey it crashed 9 runs in
+        # a row, then not in the next 4: a race, not yet pinned.
         gc.collect()
         module, function = target.split(":")
         snapshot[name] = getattr(importlib.import_module(module), function)(session, spec, snapshot)  # type: ignore[literal-required]
