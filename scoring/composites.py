@@ -189,9 +189,7 @@ def composite(
         srs_sum = index.totals(zs * zs * inverse_w)
         count = index.totals(any_valid.astype(float))
         weight_sum = index.totals(np.where(any_valid, w, 0.0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(weight_sum >= count, weight_sum - count, weight_sum) / (count - 1)
-            srs[:, j] = srs_sum * factor  # one answer with a weight ≠ 1: 0 × inf, no SRS variance (NaN)
+        srs[:, j] = srs_variance(srs_sum, count, weight_sum)
         n[:, j] = count.astype(np.int64)
         n_psu[:, j] = index.psu_counts(any_valid)
     dropped = None
@@ -201,6 +199,26 @@ def composite(
         dropped = design.replicate_factors.dropped(replicated)
     return CompositeArrays(value=value, variance=variance, srs_variance=srs, n=n, n_psu=n_psu,
                            dropped=dropped)  # fmt: skip
+
+
+def srs_variance(srs_sum: FloatArray, count: FloatArray, weight_sum: FloatArray) -> FloatArray:
+    """The SRS variance ``s²_w / n · (1 − n/Ŵ)`` per domain (module docstring) from ``Σ z²/w``,
+    the count n of valid answers and their weight sum Ŵ: ``Σ z²/w · (Ŵ − n) / (n − 1)``, or
+    ``Σ z²/w · Ŵ / (n − 1)`` (with replacement) when Ŵ < n.
+
+    ``s²_w`` has the divisor n − 1, so a domain with fewer than two answers has none: NaN, as R's
+    NA (a village with one interview). Computed only where it exists: with one answer the old
+    ``Σ z²/w × (Ŵ − n)/0`` was 0 × ∞ (a floating-point warning) when the score was exactly 0, and
+    ∞ when rounding left it 1e-18 — a design effect of 0, an effective sample size of ∞.
+
+    Examples
+    --------
+    >>> srs_variance(np.array([0.0, 2.0, 8.0]), np.array([1.0, 3.0, 5.0]), np.array([2.5, 3.0, 10.0]))
+    array([nan,  0., 10.])
+    """
+    several = count >= 2
+    scale = np.where(weight_sum >= count, weight_sum - count, weight_sum)
+    return np.where(several, srs_sum * scale / np.where(several, count - 1, 1.0), np.nan)
 
 
 def calibrated_variance(design: PreparedDesign, index: DomainIndex, z: FloatArray) -> FloatArray:

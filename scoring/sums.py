@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.arrays import FloatArray, IntArray
-from scoring.composites import CompositeArrays, LinearPlan
+from scoring.composites import CompositeArrays, LinearPlan, srs_variance
 from scoring.intervals import MIN_N, MIN_PSU, CiMethod, build_table, check_confidence
 from scoring.linearization import DomainIndex
 from scoring.results import EstimateTable
@@ -194,10 +194,9 @@ def _arrays(
         scale = n_total / (n_total - 1) if n_total > 1 else 0.0
         variance = scale * _denoise(sq - total * total / n_total, sq_size)
         srs_sum = _denoise(srs_sum, srs_size)
-        factor = np.where(weight_sum >= count, weight_sum - count, weight_sum) / (count - 1)
-        srs_variance = srs_sum * factor
+    srs = srs_variance(srs_sum, count, weight_sum)
     n = count.astype(np.int64)
-    return CompositeArrays(value=value, variance=variance, srs_variance=srs_variance, n=n,
+    return CompositeArrays(value=value, variance=variance, srs_variance=srs, n=n,
                            n_psu=n.copy())  # fmt: skip
 
 
@@ -305,10 +304,9 @@ def change_table_from_sums(
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = n_total / (n_total - 1) if n_total > 1 else 0.0
         variance = scale * _denoise(sq - total * total / n_total, sq_size)
-        factor = np.where(weight_sum >= count, weight_sum - count, weight_sum) / (count - 1)
-        srs_variance = srs_sum * factor
     n = count.astype(np.int64)
-    arrays = CompositeArrays(value=value, variance=variance, srs_variance=srs_variance, n=n, n_psu=n.copy())
+    arrays = CompositeArrays(value=value, variance=variance, srs_variance=srs_variance(srs_sum, count, weight_sum),
+                             n=n, n_psu=n.copy())
     dof = float(n_total - 1)
     frame = build_table(_index(labels), list(labels.columns), layout.kinds, layout.ids, arrays,
                         confidence=confidence, df=dof, min_n=min_n, min_psu=min_psu).to_frame()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from survey.text import fold
+from tests.axe import describe, violations
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, running_server
 from tests.databases import BACKENDS, fresh_database
 
@@ -117,6 +118,24 @@ def test_kiosk_rating_to_staff_indices_and_excel_csv(backend: str, tmp_path: Pat
             r = by_label[label]
             assert float(r["Cận dưới KTC 95%"]) <= float(r["Giá trị"]) <= float(r["Cận trên KTC 95%"])
         assert "Chỉ số hài lòng chung" in by_label
+
+        # The same data written in the background: the job's page follows the worker (job-progress.js,
+        # the release builds' script) and turns by itself into the download once the file is written.
+        for form_url in (f"{base}/staff/export", f"{base}/staff/export/jobs"):
+            page.goto(form_url)
+            assert page.evaluate(UNLABELLED_CONTROLS) == [], form_url
+            found = violations(page)
+            assert found == [], f"{form_url}\n{describe(found)}"
+        page.locator("#unit").select_option("32002")
+        page.get_by_role("button", name="Chuẩn bị tệp").click()
+        page.wait_for_url(re.compile(r"/staff/export/jobs/\d+$"))
+        download = page.get_by_role("link", name=re.compile(r"^Tải về du-lieu_sipas-kiosk_32002"))
+        expect(download).to_be_visible(timeout=120_000)  # no reload by hand: the script did it
+        assert page.locator("[data-job-progress]").count() == 0
+        with page.expect_download() as info:
+            download.click()
+        written = Path(info.value.path()).read_bytes().decode("utf-8-sig")
+        assert len(written.splitlines()) >= 2  # a header and the commune's ratings (today's at least)
 
         # The ranking opens on the last complete quarter; the quarter under way counts today's rating.
         page.get_by_role("link", name="Xếp hạng", exact=True).click()

@@ -7,9 +7,11 @@ requester's only, and its file is removed once its kept time is over."""
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 import uuid
 from datetime import timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from survey.collect.responses import store_response
 from survey.periods import quarter
+from survey.staff.export_jobs import FORMATS
 from survey.store.catalogue import latest
 from survey.store.export_records import DONE, EXPIRED, QUEUED, ExportJob
 from survey.store.models import Channel, Response, Service, Unit, utcnow
@@ -139,6 +142,69 @@ def test_the_jobs_xlsx_and_spss_files_hold_what_the_direct_downloads_hold(app, c
             Path(f.name).unlink()
     (job_frame, job_meta), (direct_frame, direct_meta) = frames
     assert job_frame.equals(direct_frame) and job_meta.variable_value_labels == direct_meta.variable_value_labels
+
+
+def test_a_queued_job_page_is_followed_by_the_shared_progress_script(app, client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
+    """Before the worker takes it, the job's page has the section ``job-progress.js`` follows (the
+    release builds' script too), and its JSON gives the status line the page shows."""
+    staff.login()
+    response = client.post("/staff/export/jobs?lang=en", data={**CHOICE, "format": "csv"})
+    assert response.status_code == 303
+    export_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+    page = client.get(f"/staff/export/jobs/{export_id}?lang=en").get_data(as_text=True)
+    assert "data-job-progress" in page and "js/job-progress.js" in page
+    shown = re.search(r'<p id="export-status" role="status"[^>]*>([^<]*)</p>', page)
+    assert shown is not None and shown.group(1) == "0 of 0 responses written."
+    progress: dict[str, Any] = client.get(f"/staff/export/jobs/{export_id}/progress.json?lang=en").get_json()
+    assert progress["running"] is True and progress["message"] == shown.group(1)
+    _run_queued(app)
+    progress = client.get(f"/staff/export/jobs/{export_id}/progress.json?lang=en").get_json()
+    assert progress["running"] is False and progress["rows_done"] > 0
+    assert progress["message"] == f"{progress['rows_done']:,} of {progress['rows_total']:,} responses written."
+    assert "data-job-progress" not in client.get(f"/staff/export/jobs/{export_id}").get_data(as_text=True)
+
+
+class _FormControls(HTMLParser):
+    """The named controls of a page's form (tag, name, id) and the ids its labels name."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id, self.inside = form_id, False
+        self.controls: list[tuple[str, str, str]] = []
+        self.labelled: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = found.get("id") == self.form_id
+        elif self.inside and tag == "label" and found.get("for"):
+            self.labelled.add(found["for"])
+        elif self.inside and tag in ("input", "select") and found.get("name") and found.get("type") != "hidden":
+            self.controls.append((tag, found["name"], found.get("id", "")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+
+
+def _form(client: FlaskClient, url: str, form_id: str) -> _FormControls:
+    parser = _FormControls(form_id)
+    parser.feed(client.get(url).get_data(as_text=True))
+    return parser
+
+
+def test_the_background_form_asks_what_the_direct_download_asks_plus_the_format(client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]
+    """One set of choice fields (staff/_export_choice.html) for both forms, each field labelled."""
+    staff.login()
+    direct = _form(client, "/staff/export", "export-form")
+    background = _form(client, "/staff/export/jobs", "export-job-form")
+    choice = ["questionnaire", "unit", "service", "period", "values", "values"]
+    assert [name for _tag, name, _id in direct.controls] == choice
+    assert [name for _tag, name, _id in background.controls if name != "format"] == choice
+    assert [c for c in background.controls if c[1] != "format"] == direct.controls
+    assert len([c for c in background.controls if c[1] == "format"]) == len(FORMATS)
+    for parser in (direct, background):
+        assert {control_id for _tag, _name, control_id in parser.controls} <= parser.labelled
 
 
 def test_progress_ownership_and_removal_after_the_kept_time(app, client, db, demo, staff) -> None:  # type: ignore[no-untyped-def]

@@ -80,3 +80,21 @@ def test_the_receipt_page_opens_from_a_new_token_and_refuses_a_changed_one(app, 
     assert DOSSIER not in html and "0042" in html  # masked on screen (tests/channels/test_kiosk_links.py posts it)
     refused = client.get(f"/r/{token[:-3]}xyz")
     assert refused.status_code == 400 and "Mã QR này không hợp lệ" in refused.get_data(as_text=True)
+
+
+def test_no_qr_for_a_receipt_whose_unit_does_not_offer_its_service(app, demo, client) -> None:  # type: ignore[no-untyped-def]
+    """The QR of a receipt is printed only for a token its survey would open: a unit that does not
+    (or no longer) offer the service gets a 404 with the receipt's own message, as its survey does."""
+    with app.test_request_context():
+        offered = make_receipt("32002", "CHUNG-THUC", DOSSIER)
+        not_offered = make_receipt("32002", "GPXD", DOSSIER)  # building permits: not a commune's service
+        no_unit = make_receipt("99999", "CHUNG-THUC", DOSSIER)
+    assert client.get(f"/r/{offered}/qr.png").data.startswith(b"\x89PNG")
+    for token in (not_offered, no_unit):
+        for path in (f"/r/{token}/qr.png", f"/r/{token}/qr.svg", f"/r/{token}"):
+            refused = client.get(path)
+            assert refused.status_code == 404, path
+            page = refused.get_data(as_text=True)
+            assert "Mã QR này không hợp lệ" in page and "áp phích" not in page, path  # not the poster's words
+    assert client.get(f"/r/{offered[:-3]}xyz/qr.png").status_code == 400  # a changed token, as before
+    assert client.get(f"/r/{offered}/qr.gif").status_code == 404

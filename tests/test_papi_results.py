@@ -248,3 +248,26 @@ def test_an_answer_past_an_indicators_bound_is_top_coded_not_a_crash(client, db,
         scores[minutes] = _csv(client, f"/staff/papi.csv?unit=96&year={year}")
     assert scores[480.0] == scores[120.0]
     assert float(scores[480.0]["d6"]["Điểm"]) > 1
+
+
+def test_an_old_commune_compared_village_by_village_has_no_floating_point_trouble(app, db, papi_demo) -> None:  # type: ignore[no-untyped-def]
+    """Six interviews per village, some indicators answered in a village by one household only (skip
+    logic): its SRS variance does not exist (scoring.composites.srs_variance) and is not computed as
+    0 × ∞. Any such operation raises here (and pytest turns any warning into an error)."""
+    import numpy as np
+    from flask_babel import force_locale
+
+    from survey.reports.papi_tables import papi_report
+
+    old = db.scalars(select(Unit).where(Unit.level == UnitLevel.COMMUNE, Unit.valid_to.is_not(None))
+                     .order_by(Unit.code)).first()
+    assert old is not None
+    with app.test_request_context(), force_locale("vi"), np.errstate(all="raise"):
+        for year, todays_map in ((OLD_YEAR, False), (OLD_YEAR, True), (YEAR, True)):
+            report = papi_report(db, latest(PAPI_QUESTIONNAIRE), old, year=year, language="vi",
+                                 compare_level=UnitLevel.HAMLET, todays_map=todays_map, min_n=5)
+            if not todays_map:
+                assert report.n_responses == 6 * report.n_villages > 0
+                assert [row["n"] for row in report.districts.rows] == [6] * report.n_villages
+            for row in report.table.rows:
+                assert row["estimate"] is None or math.isfinite(row["estimate"])  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ corrections as new versions with a changelog, withdrawal with a notice, and who 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,6 +183,35 @@ def test_an_unexpected_error_fails_the_job_with_a_message(app: Flask, workflow: 
     monkeypatch.undo()
     assert workflow.client.post(f"/staff/releases/{release.id}/rebuild").status_code == 302
     assert newest_release(app.extensions["hailong.engine"]).status == ReleaseStatus.READY
+
+
+def test_a_draft_page_follows_its_build_with_the_shared_progress_script(app: Flask, workflow: Workflow) -> None:
+    """The build's section is the one ``job-progress.js`` follows (the export jobs' script too): its
+    JSON says whether the build still runs and gives the status line the page shows."""
+    engine = app.extensions["hailong.engine"]
+    workflow.login("phantich")
+    assert workflow.prepare("2026").status_code == 302
+    release_id = newest_release(engine).id
+    with Session(engine) as session:  # as the page sees it while the worker builds it
+        row = session.get(Release, release_id)
+        assert row is not None
+        row.status, row.progress, row.stage, row.snapshot = ReleaseStatus.DRAFT, 40, "sections", None
+        session.commit()
+    page = workflow.client.get(f"/staff/releases/{release_id}?lang=en").get_data(as_text=True)
+    assert "data-job-progress" in page and "js/job-progress.js" in page
+    shown = re.search(r'<p id="build-status" role="status"[^>]*>([^<]*)</p>', page)
+    assert shown is not None and shown.group(1) == "40% done."
+    progress = workflow.client.get(f"/staff/releases/{release_id}/progress.json?lang=en").get_json()
+    assert progress["running"] is True and progress["progress"] == 40 and progress["message"] == shown.group(1)
+    with Session(engine) as session:
+        row = session.get(Release, release_id)
+        assert row is not None
+        row.status, row.progress = ReleaseStatus.FAILED, 40
+        session.commit()
+    progress = workflow.client.get(f"/staff/releases/{release_id}/progress.json").get_json()
+    assert progress["running"] is False  # the script then reloads the page, which shows the failure
+    page = workflow.client.get(f"/staff/releases/{release_id}").get_data(as_text=True)
+    assert "data-job-progress" not in page
 
 
 def test_a_bad_period_is_refused_on_the_form_and_nothing_is_stored(app: Flask, workflow: Workflow) -> None:

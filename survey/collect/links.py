@@ -216,14 +216,25 @@ def survey(unit_code: str, service_code: str) -> Any:
     return _survey(unit, service, None)
 
 
+def _receipt_place(token: str) -> tuple[Receipt, Unit, Service]:
+    """A receipt token's dossier, unit and service, for its survey and for its QR code alike: a
+    changed token is refused (400), and so (404) is one whose unit does not, or no longer, offer
+    its service — both with the receipt's own message, never the poster's."""
+    receipt = read_receipt(token)
+    if receipt is None:
+        raise AppError(_("This QR code is not valid. Please use the QR code printed on your receipt."))
+    try:
+        unit, service = _unit_service(receipt.unit_code, receipt.service_code)
+    except NotFound:
+        raise NotFound(_("This QR code is not valid. Please use the QR code printed on your receipt.")) from None
+    return receipt, unit, service
+
+
 @bp.route("/r/<token>", methods=["GET", "POST"])
 @csrf.exempt  # as above: the form's own token check keeps the answers
 def receipt_survey(token: str) -> Any:
     """The survey opened from a receipt QR: unit, service and dossier come from the signed token."""
-    receipt = read_receipt(token)
-    if receipt is None:
-        raise AppError(_("This QR code is not valid. Please use the QR code printed on your receipt."))
-    unit, service = _unit_service(receipt.unit_code, receipt.service_code)
+    receipt, unit, service = _receipt_place(token)
     return _survey(unit, service, receipt)
 
 
@@ -271,8 +282,10 @@ def poster(unit_code: str, service_code: str) -> Any:
 
 @bp.route("/r/<token>/qr.<fmt>")
 def receipt_qr(token: str, fmt: str) -> Any:
-    """The QR code for a receipt token (for the desk's receipt printer)."""
-    if read_receipt(token) is None or fmt not in QR_FORMATS:
-        raise AppError(_("This QR code is not valid. Please use the QR code printed on your receipt."))
+    """The QR code for a receipt token (for the desk's receipt printer): only for a token its
+    survey would open."""
+    _receipt_place(token)
+    if fmt not in QR_FORMATS:
+        raise NotFound(_("Unknown format."))
     body = qr_bytes(url_for("links.receipt_survey", token=token, _external=True), fmt)
     return Response(body, mimetype=QR_FORMATS[fmt])

@@ -3,10 +3,17 @@ the pydantic models of :mod:`survey.collect.schemas` — the same models that va
 — so the document cannot drift from the code. :data:`OPERATIONS` lists every route under
 ``/api``; a test checks that the app has no other and that the document validates
 (``openapi-spec-validator``).
+
+A submission's ``answers`` depend on its questionnaire: the document states them per questionnaire
+version of the library (:func:`answer_variants`) — each question's codes, bounds, length and pattern,
+which questions are required, no other key — from the same definitions the web form builder
+(:mod:`survey.collect.forms`) validates the answers with. Schemathesis found the document looser than
+the API there: what it generated from ``answers: object`` was nearly always refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -14,6 +21,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from questionnaires.loader import load_library, version_key
+from questionnaires.model import DEFAULT_DOSSIER_PATTERN, Question, Questionnaire
 from survey.collect import schemas as s
 
 REF = "#/components/schemas/{model}"
@@ -102,6 +111,81 @@ _DESCRIPTION = (
 )
 
 
+def _choices(q: Question) -> dict[str, Any]:
+    return {"enum": [c.value for c in q.choices]}
+
+
+def _several(q: Question) -> dict[str, Any]:
+    return {"type": "array", "items": _choices(q), "uniqueItems": True, "minItems": 1 if q.required else 0}
+
+
+def _bounded(kind: str) -> Callable[[Question], dict[str, Any]]:
+    def schema(q: Question) -> dict[str, Any]:
+        bounds = {"minimum": q.options.get("min"), "maximum": q.options.get("max")}
+        return {"type": kind, **{k: v for k, v in bounds.items() if v is not None}}
+    return schema
+
+
+def _text(q: Question) -> dict[str, Any]:
+    pattern = q.options.get("pattern", DEFAULT_DOSSIER_PATTERN if q.type == "dossier_code" else None)
+    limit = q.options.get("max_length", 40 if q.type == "dossier_code" else 2000)
+    # an answer left blank counts as none (a required one needs a character that is not a space)
+    return {"type": "string", "maxLength": int(limit), **({"pattern": str(pattern)} if pattern else {}),
+            **({"minLength": 1, "pattern": str(pattern or r"\S")} if q.required else {})}
+
+
+# The answer each question type takes, as JSON Schema (None: the type takes no answer), keyed by
+# the registry's names like every consumer of question types (tests/questionnaires/test_types.py).
+ANSWER_SCHEMAS: Mapping[str, Callable[[Question], dict[str, Any]] | None] = {
+    "scale5": _choices, "rating": _choices, "single": _choices, "multiple": _several,
+    "yesno": lambda _q: {"enum": [1, 0]},
+    "integer": _bounded("integer"), "decimal": _bounded("number"),
+    "text": _text, "longtext": _text, "dossier_code": _text,
+    "date": lambda _q: {"type": "string", "format": "date"},
+    "consent": lambda q: {"const": True} if q.required else {"type": "boolean"},
+    "note": None, "calculate": None,
+}
+
+
+def answers_schema(questionnaire: Questionnaire) -> dict[str, Any]:
+    """The ``answers`` object of one questionnaire version: a key per question that takes an
+    answer, and the required ones that no skip rule can hide. What only the questionnaire's own
+    expressions decide (constraints, skip logic, choice filters) stays with the server."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for q in questionnaire.questions:
+        build = ANSWER_SCHEMAS[q.type]
+        if build is None or q.retired:
+            continue
+        properties[q.id] = build(q)
+        if q.required and not q.relevant:
+            required.append(q.id)
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+def answer_variants(library: Mapping[tuple[str, str], Questionnaire] | None = None) -> list[dict[str, Any]]:
+    """One variant of a submission per questionnaire version: its id, version and answers. The
+    newest version is the one a submission without ``version`` answers; an older one is named.
+    The document asks for ``questionnaire`` (the server takes the caller's own when it is left
+    out, as the first kiosk apps did): without it, no schema could say which answers are valid."""
+    library = load_library() if library is None else library
+    newest: dict[str, str] = {}
+    for qid, version in library:
+        if qid not in newest or version_key(version) > version_key(newest[qid]):
+            newest[qid] = version
+    variants = []
+    for (qid, version), questionnaire in sorted(library.items(), key=lambda kv: (kv[0][0], version_key(kv[0][1]))):
+        latest = newest[qid] == version
+        variants.append({
+            "title": f"{qid} {version}",
+            "properties": {"questionnaire": {"const": qid},
+                           "version": {"enum": [version, None]} if latest else {"const": version},
+                           "answers": answers_schema(questionnaire)},
+            "required": ["questionnaire"] if latest else ["questionnaire", "version"],
+        })
+    return variants
+
+
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
     """The OpenAPI document (built once per process: it depends on the code only)."""
@@ -143,6 +227,10 @@ def document() -> dict[str, Any]:
         if op.public:
             operation["security"] = []
         paths.setdefault(op.path, {})[op.method] = operation
+    submission = components["Submission"]
+    submission["anyOf"] = answer_variants()
+    submission["properties"]["answers"]["description"] = (
+        "Answers keyed by question id, as the questionnaire version defines them (one variant each)")
     if "Error" not in components:
         components["Error"] = s.Error.model_json_schema(ref_template=REF)
     return {

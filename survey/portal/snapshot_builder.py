@@ -243,6 +243,14 @@ def build_snapshot(session: Session, spec: ReleaseSpec, *, release: ReleaseInfo,
         # automatic collection, the release worker crashed (SIGSEGV inside the garbage collector,
         # Python 3.11 sqlite3) right after the quality section's queries, every time, on SQLite;
         # PostgreSQL never did. The cause is not pinned down; collecting here removed the crash.
+        # What gdb showed (h15f): a Unit's InstanceState.__dict__ of the reading session was
+        # corrupted (its identity-map weakref freed, its key tuple at refcount −2) before the GC
+        # met it; only in `hailong worker`, never when the same build runs in-process. Ruled out:
+        # connections crossing threads (check_same_thread=True: no error), the pool (NullPool),
+        # sqlite3's statement cache (cached_statements=0), SQLAlchemy's Cython modules. With the
+        # queue on Redis instead of SqliteHuey (whose one sqlite3 connection all the consumer's
+        # threads share) the same build did not crash (2 of 2); with SqliteHuey it crashed 9 runs in
+        # a row, then not in the next 4: a race, not yet pinned.
         # Only there: a full collection walks every live object (≈ 0.4 s each in a worker at
         # 100,000 ratings, a third of a quarter's build from the rollups — bench/bench_release.py).
         if session.get_bind().dialect.name == "sqlite":

@@ -3,7 +3,7 @@
 The same choice as the direct download of ``/staff/export`` (questionnaire, unit, service,
 quarter, codes or answer texts) and a format; the file is written by the queue's
 ``export_microdata`` job (:mod:`survey.reports.export_runner`) — in constant memory for CSV and XLSX
-— while the page shows its progress (``export-progress.js``, the release builds' pattern), then
+— while the page shows its progress (``job-progress.js``, as the release builds), then
 offers it for download for ``EXPORT_KEEP_HOURS`` hours. A job is its requester's: another
 account gets 404 for it. Every download is written to the audit log (``export.download``).
 """
@@ -130,7 +130,14 @@ def _job(export_id: int) -> ExportJob:
 def detail(export_id: int) -> Any:
     job = _job(export_id)
     return render_template("staff/export_job.html", job=job, formats=format_names(), statuses=status_names(),
-                           expired=expired(job), when=when, number=lambda n: format_decimal(n or 0))
+                           expired=expired(job), when=when, number=lambda n: format_decimal(n or 0),
+                           status_line=_status_line(job))
+
+
+def _status_line(job: ExportJob) -> str:
+    """The progress's words, on the page and in its JSON (``job-progress.js`` shows them)."""
+    return _("%(done)s of %(total)s responses written.", done=format_decimal(job.rows_done or 0),
+             total=format_decimal(job.rows_total or 0))
 
 
 @bp.route("/<int:export_id>/progress.json")
@@ -139,7 +146,7 @@ def progress(export_id: int) -> Any:
     job = _job(export_id)
     return jsonify({"id": job.id, "status": job.status, "progress": job.progress, "rows_done": job.rows_done,
                     "rows_total": job.rows_total, "stage": status_names()[job.status],
-                    "running": job.status in (QUEUED, RUNNING)})
+                    "message": _status_line(job), "running": job.status in (QUEUED, RUNNING)})
 
 
 @bp.route("/<int:export_id>/file")

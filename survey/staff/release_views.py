@@ -39,7 +39,7 @@ from survey.reports.sipas_tables import scored_as_sipas
 from survey.store import audit
 from survey.store.catalogue import in_use
 from survey.store.db import get_session
-from survey.store.models import Release, Role, Unit, UnitLevel, User
+from survey.store.models import Release, ReleaseStatus, Role, Unit, UnitLevel, User
 from survey.text import sort_key
 
 bp = Blueprint("releases", __name__, url_prefix="/staff/releases")
@@ -177,7 +177,13 @@ def detail(release_id: int) -> Any:
     release = _release(release_id)
     return render_template("staff/releases/detail.html", release=release, error=workflow.error_message(release),
                            stage=workflow.STAGES.get(release.stage, release.stage), notice_form=NoticeForm(),
-                           can_publish=_can_publish(release), can_prepare=_has(workflow.PREPARERS))
+                           status_line=_status_line(release), can_publish=_can_publish(release),
+                           can_prepare=_has(workflow.PREPARERS))
+
+
+def _status_line(release: Release) -> str:
+    """The build's progress in words, on the page and in its JSON (``job-progress.js`` shows them)."""
+    return _("%(n)s%% done.", n=release.progress)
 
 
 def _has(roles: tuple[Role, ...]) -> bool:
@@ -194,6 +200,7 @@ def progress(release_id: int) -> Any:
     release = _release(release_id)
     return jsonify({"id": release.id, "status": release.status.value, "progress": release.progress,
                     "stage": str(workflow.STAGES.get(release.stage, release.stage)),
+                    "message": _status_line(release), "running": release.status == ReleaseStatus.DRAFT,
                     "error": workflow.error_message(release)})
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from survey.collect import schemas
 from survey.store.models import Response
-from tests.channels.conftest import Api, submission
+from tests.channels.conftest import FIVE, Api, submission
 
 JSON_UTF8 = "application/json; charset=utf-8"
 GOLDEN_RELEASE = Path(__file__).resolve().parents[1] / "fixtures" / "opendata" / "golden" / "api_release.json"
@@ -158,3 +158,84 @@ def test_the_credential_limit_answers_429_with_retry_after_per_credential(app: F
     enumerator = client.post("/api/v1/auth/token", json={"username": "dieutravien", "password": "hailong-demo"})
     token = enumerator.get_json()["token"]
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200  # its own count
+
+
+def _submission_schema(doc: dict[str, Any]) -> Any:
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    return Draft202012Validator({"$ref": "#/components/schemas/Submission", "components": doc["components"]},
+                                format_checker=FormatChecker())
+
+
+def test_the_document_states_each_questionnaires_answers_and_the_text_rules(client: Any) -> None:
+    """What schemathesis found looser than the API: ``answers`` was any object, a text could hold NUL.
+    Now each questionnaire version of the library is a variant with its questions' codes, bounds,
+    lengths, patterns and required answers, and no other key."""
+    from questionnaires.loader import load_library
+    from survey.store.catalogue import latest
+
+    doc = client.get("/api/openapi.json").get_json()
+    components = doc["components"]["schemas"]
+    variants = {v["title"]: v for v in components["Submission"]["anyOf"]}
+    assert set(variants) == {f"{qid} {version}" for qid, version in load_library()}
+    kiosk = latest("sipas-kiosk")
+    newest = variants[f"sipas-kiosk {kiosk.version}"]
+    assert newest["required"] == ["questionnaire"] and newest["properties"]["version"] == {"enum": [kiosk.version, None]}
+    older = next(v for title, v in variants.items() if title.startswith("sipas-kiosk ") and v is not newest)
+    assert older["required"] == ["questionnaire", "version"]
+    answers = newest["properties"]["answers"]
+    assert answers["additionalProperties"] is False
+    assert answers["required"] == ["access_facilities", "procedure_as_regulated", "servant_conduct", "result_on_time",
+                                   "feedback_channel"]
+    assert answers["properties"]["overall"] == {"enum": [1, 2, 3, 4, 5]}
+    assert answers["properties"]["comment"] == {"type": "string", "maxLength": 1000}
+    dossier = next(q for q in kiosk.questions if q.id == "dossier_code")
+    assert answers["properties"]["dossier_code"]["pattern"] == dossier.options["pattern"]
+    land = variants["sipas-land 2025.1"]["properties"]["answers"]["properties"]
+    assert land["visits"] == {"type": "integer", "minimum": 1, "maximum": 50} and land["consent"] == {"const": True}
+    assert components["TokenRequest"]["properties"]["password"]["pattern"] == schemas.NO_NUL
+    assert components["Paradata"]["properties"]["device"]["anyOf"][0]["pattern"] == schemas.NO_NUL
+
+    validator = _submission_schema(doc)
+    assert validator.is_valid(submission())
+    refused = {  # each refused by the API too (tests above and tests/channels/test_api.py)
+        "an unknown question": submission(answers={**FIVE, "favourite_colour": 3}),
+        "a code not offered": submission(answers={**FIVE, "servant_conduct": 7}),
+        "a required answer missing": submission(answers={k: v for k, v in FIVE.items() if k != "result_on_time"}),
+        "a bad dossier code": submission(answers={**FIVE, "dossier_code": "x"}),
+        "NUL in paradata": submission(paradata={"device": "a\x00b"}),
+        "an unknown version": submission(version="1999.9"),
+    }
+    for what, body in refused.items():
+        assert not validator.is_valid(body), what
+
+
+_KIOSK_ANSWER = st.sampled_from([1, 2, 3, 4, 5])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(required=st.fixed_dictionaries({k: _KIOSK_ANSWER for k in FIVE}),
+       optional=st.fixed_dictionaries({}, optional={"overall": _KIOSK_ANSWER,
+                                                    "comment": st.text(max_size=1000).filter(lambda t: "\x00" not in t),
+                                                    "dossier_code": st.from_regex(r"\A[0-9A-Za-z][0-9A-Za-z.\-/]{3,39}\Z")}))
+def test_answers_the_document_accepts_are_stored(client: Any, db: Any, device_api: Api, required: dict[str, int],
+                                                 optional: dict[str, Any]) -> None:
+    """Answers drawn from the kiosk variant's own constraints fit the document and are stored
+    (the document is no stricter than the API where it speaks)."""
+    doc = client.get("/api/openapi.json").get_json()
+    body = submission(answers={**required, **optional})
+    assert _submission_schema(doc).is_valid(body)
+    resp = device_api.submit(body, lang="en")
+    assert resp.status_code in (201, 409), resp.get_json()  # 409: a drawn dossier code already rated
+
+
+def test_a_username_or_password_with_nul_is_refused_by_the_document_and_the_api(client: Any) -> None:
+    doc = client.get("/api/openapi.json").get_json()
+    from jsonschema import Draft202012Validator
+
+    token = Draft202012Validator({"$ref": "#/components/schemas/TokenRequest", "components": doc["components"]})
+    for body in ({"username": "dieu\x00travien", "password": "x"}, {"username": "dieutravien", "password": "a\x00"},
+                 {"username": " \t", "password": "x"}):
+        assert not token.is_valid(body)
+        assert client.post("/api/v1/auth/token", json=body).status_code == 400
+    assert token.is_valid({"username": " Điều tra viên ", "password": "mật khẩu"})

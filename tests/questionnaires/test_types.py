@@ -20,6 +20,7 @@ from questionnaires.schema import QUESTION_TYPES, TYPE_OPTIONS
 from questionnaires.types import TYPES
 from questionnaires.xlsform import XLS_TYPES
 from survey.collect.forms import FIELD_BUILDERS, answers_from_form, build_form
+from survey.collect.openapi import ANSWER_SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,6 +30,7 @@ def test_every_consumer_covers_every_type() -> None:
     assert set(QUESTION_TYPES) == names  # the loader
     assert set(XLS_TYPES) == names  # XLSForm export
     assert set(FIELD_BUILDERS) == names  # the web form builder
+    assert set(ANSWER_SCHEMAS) == names  # the API document's answers
     assert {t for t, opts in TYPE_OPTIONS.items()} == {n for n, t in TYPES.items() if t.options}
     schema = (ROOT / "questionnaires" / "SCHEMA.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `([a-z_0-9]+)` \| [^|]+ \|", schema.split("## Question types")[1]
