@@ -67,6 +67,7 @@ from survey.demo import (  # noqa: E402
 from survey.periods import VIETNAM, Period  # noqa: E402
 from survey.reports import rollups  # noqa: E402
 from survey.store.catalogue import latest  # noqa: E402
+from survey.store.compact import slots  # noqa: E402
 from survey.store.migrate import upgrade  # noqa: E402
 from survey.store.models import Channel, Credential, Desk, Response, Service, Unit, UnitService  # noqa: E402
 from survey.store.rollup_cells import Rollup, RollupState  # noqa: E402
@@ -185,26 +186,33 @@ def copy_binary(conn: psycopg.Connection, rows: np.ndarray) -> None:
         copy.write(b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") * 2 + packed.tobytes() + (-1).to_bytes(2, "big", signed=True))
 
 
-def write_ratings(conn: psycopg.Connection, questionnaire: Questionnaire, version: int) -> None:
-    """Expand the staging rows into ``response`` and ``answer`` rows as the store path writes them
-    (:func:`survey.collect.responses.store_response`). The one place that writes answers: with
-    compact storage (``response.codes``) only this function changes."""
+def write_ratings(conn: psycopg.Connection, questionnaire: Questionnaire, version: int, slot_ids: tuple[str, ...]) -> None:
+    """Expand the staging rows into ``response`` rows as the store path writes them
+    (:func:`survey.collect.responses.store_response`): the numeric answers packed into
+    ``response.codes`` (one byte per slot of the version, 255 = no answer: survey.store.compact),
+    the digests as the 32 bytes PostgreSQL stores, and a row of ``answer`` only for a comment."""
+    numeric = [q.id for q in questionnaire.questions if q.type.startswith("scale")]
+    column = {qid: f"b.a{j}" for j, qid in enumerate(numeric)}
+    codes = " || ".join(
+        f"lpad(to_hex(CASE WHEN COALESCE({column[qid]}, 0) = 0 THEN 255 ELSE {column[qid]} END), 2, '0')"
+        if qid in column else "'ff'" for qid in slot_ids)
     conn.execute(
         "INSERT INTO response (id, questionnaire_id, questionnaire_version_id, unit_id, service_id, desk_id, channel,"
-        " started_at, submitted_at, received_at, review_status, weight, dossier_key, payload_hash, credential_id, flag)"
-        " SELECT id, %(q)s, %(v)s, unit, service, desk, 'kiosk', to_timestamp(at - took), to_timestamp(at),"
+        " started_at, submitted_at, received_at, review_status, weight, dossier_key, payload_hash, credential_id, flag,"
+        " codes)"
+        " SELECT b.id, %(q)s, %(v)s, unit, service, desk, 'kiosk', to_timestamp(at - took), to_timestamp(at),"
         " to_timestamp(at + 1), 'received', 1.0,"
-        " CASE WHEN extra & 2 > 0 THEN md5(id::text) || md5(reverse(id::text)) END,"
-        " md5(id::text || 'payload') || md5(at::text || id::text), credential,"
-        " CASE WHEN extra & 4 > 0 THEN 'burst' END FROM bench_rating", {"q": questionnaire.id, "v": version})
-    numeric = [q.id for q in questionnaire.questions if q.type.startswith("scale")]
+        " CASE WHEN extra & 2 > 0 THEN decode(md5(b.id::text) || md5(reverse(b.id::text)), 'hex') END,"
+        " decode(md5(b.id::text || 'payload') || md5(at::text || b.id::text), 'hex'), credential,"
+        f" CASE WHEN extra & 4 > 0 THEN 'burst' END, decode({codes}, 'hex') FROM bench_rating b",
+        {"q": questionnaire.id, "v": version})
     text = [q.id for q in questionnaire.questions if q.type in ("longtext", "text")]
-    values = [f"('{qid}', NULLIF(b.a{j}, 0)::float8, NULL::text)" for j, qid in enumerate(numeric)]
-    values += [f"('{qid}', NULL::float8, CASE WHEN b.extra & 1 > 0 THEN %(comment)s END)" for qid in text]
-    conn.execute(
-        "INSERT INTO answer (response_id, question_id, value_num, value_text) SELECT b.id, x.q, x.v, x.t"
-        f" FROM bench_rating b CROSS JOIN LATERAL (VALUES {', '.join(values)}) AS x(q, v, t)"
-        " WHERE x.v IS NOT NULL OR x.t IS NOT NULL", {"comment": COMMENT})
+    values = [f"('{qid}', NULL::float8, CASE WHEN b.extra & 1 > 0 THEN %(comment)s END)" for qid in text]
+    if values:
+        conn.execute(
+            "INSERT INTO answer (response_id, question_id, value_num, value_text) SELECT b.id, x.q, x.v, x.t"
+            f" FROM bench_rating b CROSS JOIN LATERAL (VALUES {', '.join(values)}) AS x(q, v, t)"
+            " WHERE x.t IS NOT NULL", {"comment": COMMENT})
 
 
 @contextmanager
@@ -239,6 +247,7 @@ def generate(url: str, engine: Engine, size: int, seed: int = 2026) -> float:
     with Session(engine) as session:
         desks = kiosk_desks(session)
         version = version_id(session, questionnaire)
+        slot_ids = slots(session, version)
         session.commit()
     effects = {"desk": rng.normal(0.0, 0.45, size=len(desks.desk)), "criterion": rng.normal(0.0, 0.25, size=6)}
     days = four_quarters(datetime.now(VIETNAM).date())
@@ -249,7 +258,7 @@ def generate(url: str, engine: Engine, size: int, seed: int = 2026) -> float:
         with without_indexes(conn, ("response", "answer")):
             for at in range(0, size, CHUNK):
                 copy_binary(conn, draw(rng, min(CHUNK, size - at), desks, days, effects))
-                write_ratings(conn, questionnaire, version)
+                write_ratings(conn, questionnaire, version, slot_ids)
                 conn.execute("TRUNCATE bench_rating")
                 print(f"    {min(at + CHUNK, size):>11,} ratings written ({time.perf_counter() - start:.0f} s)", flush=True)
         conn.execute("DROP TABLE bench_rating")
@@ -263,8 +272,8 @@ def generate(url: str, engine: Engine, size: int, seed: int = 2026) -> float:
 # --- measuring -------------------------------------------------------------------------------
 
 def build_release(session: Session, period: str) -> None:
-    """One release snapshot of the province for ``period`` (today's path; swap in the rollups'
-    builder here when it lands)."""
+    """One release snapshot of the province for ``period``: the release build as the worker runs it
+    (its units' scores from the rollups where they can answer, :mod:`survey.portal.snapshot_sample`)."""
     from survey.portal.snapshot_builder import ReleaseSpec, build_snapshot
 
     build_snapshot(session, ReleaseSpec(period=Period.parse(period), scope="96", questionnaires=(KIOSK_QUESTIONNAIRE,)),
