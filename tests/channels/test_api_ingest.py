@@ -83,7 +83,10 @@ def test_a_new_rating_is_added_to_its_cells_without_reading_answers_back(app, de
     with traffic(engine) as seen:
         resp = device_api.submit(body)
     assert resp.status_code == 201, resp.get_json()
-    reads = [s for s in seen["statements"] if "answer" in s.lower() and not s.lstrip().upper().startswith("INSERT")]
+    # The version's slots (survey.store.compact: which question each byte of ``codes`` holds) are
+    # read once per version and cached: that is not reading the rating's answers back.
+    reads = [s for s in seen["statements"] if "answer" in s.lower().replace("answer_slot", "")
+             and not s.lstrip().upper().startswith("INSERT")]
     assert reads == [], reads
     response = db.get(Response, uuid.UUID(body["id"]))
     assert response.flag is None
