@@ -30,6 +30,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import (
     ColumnElement,
+    Float,
     Select,
     String,
     Subquery,
@@ -56,8 +57,8 @@ from survey.reports.microdata_frame import (
 )
 from survey.reports.microdata_sql import CellStyle, CsvQuery, answer_cell, compile_literal
 from survey.reports.sipas_tables import subtree_ids
-from survey.store.models import AnswerValue as Answer
-from survey.store.models import QuestionnaireVersion, Response, Service, Unit
+from survey.store import compact
+from survey.store.models import Answer, QuestionnaireVersion, Response, Service, Unit
 
 CHUNK = 2000
 """Responses fetched from the cursor at a time."""
@@ -137,6 +138,9 @@ def _period_range(session: Session, period: str) -> tuple[datetime, datetime]:
 class _Selection:
     questions: list[Question]
     filters: list[ColumnElement[bool]]
+    #: the slots of each version of the questionnaire (survey.store.compact), and the SQL dialect
+    versions: dict[int, tuple[str, ...]]
+    dialect: str
 
 
 def _selection(session: Session, questionnaire: Questionnaire, unit: Unit, service: Service | None,
@@ -152,24 +156,32 @@ def _selection(session: Session, questionnaire: Questionnaire, unit: Unit, servi
         else:
             start, end = _period_range(session, period)
             filters += [Response.submitted_at >= start, Response.submitted_at < end]
-    return _Selection(exported_questions(questionnaire.id), filters)
+    return _Selection(exported_questions(questionnaire.id), filters, compact.version_slots(session, questionnaire.id),
+                      session.get_bind().dialect.name)
 
 
 Pivot = Callable[[Select[Any]], Select[Any]]
 
 
-def answer_columns(question_ids: list[str]) -> tuple[Pivot, list[tuple[Any, Any]]]:
+def answer_columns(question_ids: list[str], versions: dict[int, tuple[str, ...]] | None = None,
+                   dialect: str = "postgresql") -> tuple[Pivot, list[tuple[Any, Any]]]:
     """THE source of the exported answers, the one place that knows how answers are stored: how
     to add them to a statement of the chosen responses' own columns, and each question's stored
     (``value_num``, ``value_text``) there, in ``question_ids``' order.
 
-    The answers outer-joined to the chosen responses and grouped by response alone (a pivot of
-    ``MAX(CASE WHEN question_id = …)``), so a commune's export reads only its own answers; the
-    unit's and service's columns are joined afterwards (grouping by them too made PostgreSQL sort
-    the joined rows). Compact storage (``response.codes``) would make this a column expression a
-    question with no join and no grouping: the one function to change."""
-    pairs = [(func.max(case((Answer.question_id == qid, Answer.value_num))),
-              func.max(case((Answer.question_id == qid, Answer.value_text)))) for qid in question_ids]
+    The rows of ``answer`` (text answers, and the numbers of a response whose numbers did not fit
+    one byte) are outer-joined to the chosen responses and grouped by response alone (a pivot of
+    ``MAX(CASE WHEN question_id = …)``), so a commune's export reads only its own; a number packed
+    in ``response.codes`` (``versions``: the slots of each version, survey.store.compact) is read in
+    place, with no pivot — the same values as the view ``answer_value``, without its join of every
+    response with its slots. The unit's and service's columns are joined afterwards (grouping by
+    them too made PostgreSQL sort the joined rows)."""
+    pairs: list[tuple[Any, Any]] = []
+    for qid in question_ids:
+        from_rows = func.max(case((Answer.question_id == qid, Answer.value_num)))
+        packed = compact.packed_value(qid, versions or {}, dialect)
+        pairs.append((from_rows if packed is None else func.coalesce(from_rows, cast(func.max(packed), Float)),
+                      func.max(case((Answer.question_id == qid, Answer.value_text)))))
 
     def joined(statement: Select[Any]) -> Select[Any]:
         # Response.id is the key: the response's other columns depend on it
@@ -181,7 +193,7 @@ def answer_columns(question_ids: list[str]) -> tuple[Pivot, list[tuple[Any, Any]
 
 def _chosen(selection: _Selection) -> Subquery:
     """The chosen responses, one row each with their answers (``n0``/``t0``, ``n1``/``t1``…)."""
-    joined, pairs = answer_columns([q.id for q in selection.questions])
+    joined, pairs = answer_columns([q.id for q in selection.questions], selection.versions, selection.dialect)
     answers = [column.label(f"{kind}{n}") for n, pair in enumerate(pairs) for kind, column in zip("nt", pair, strict=True)]
     return joined(
         select(Response.id, Response.questionnaire_version_id, Response.unit_id, Response.service_id,
