@@ -63,7 +63,8 @@ def _peak_mb() -> float:
 
 
 def _grow(raw_url: str, rows: int) -> int:
-    """Copy the stored kiosk ratings (and their answers) until there are ``rows`` of them."""
+    """Copy the stored kiosk ratings (their packed answers, ``response.codes``, and their rows of
+    ``answer``: comments) until there are ``rows`` of them."""
     import psycopg
 
     with psycopg.connect(raw_url) as conn:
@@ -77,11 +78,11 @@ def _grow(raw_url: str, rows: int) -> int:
             conn.execute("""
                 INSERT INTO response (id, questionnaire_id, questionnaire_version_id, unit_id, service_id, desk_id,
                     channel, started_at, submitted_at, received_at, review_status, weight, dossier_key, payload_hash,
-                    credential_id, user_id, assignment_id, paradata, flag, stratum, psu)
+                    credential_id, user_id, assignment_id, paradata, flag, stratum, psu, codes)
                 SELECT c.new, r.questionnaire_id, r.questionnaire_version_id, r.unit_id, r.service_id, r.desk_id,
                     r.channel, r.started_at, r.submitted_at - interval '1 second' * (random() * 86400)::int,
                     r.received_at, r.review_status, r.weight, NULL, r.payload_hash, r.credential_id, r.user_id,
-                    r.assignment_id, r.paradata, r.flag, r.stratum, r.psu
+                    r.assignment_id, r.paradata, r.flag, r.stratum, r.psu, r.codes
                 FROM copy_of c JOIN response r ON r.id = c.old""")
             conn.execute("INSERT INTO answer (response_id, question_id, value_num, value_text) "
                          "SELECT c.new, a.question_id, a.value_num, a.value_text "

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from survey.periods import previous_quarter, quarter
 from survey.store.catalogue import latest
-from survey.store.models import Answer, Response, Service, Unit, UnitLevel
+from survey.store.models import AnswerValue as Answer
+from survey.store.models import Response, Service, Unit, UnitLevel
 from survey.text import sort_key
 
 
@@ -64,7 +65,7 @@ def _by_hand(db, q, service_id: int | None, level: UnitLevel = UnitLevel.DISTRIC
     if service_id is not None:
         where.append(Response.service_id == service_id)
     rows = db.execute(select(Response.unit_id, Response.submitted_at, Answer.question_id, Answer.value_num)
-                      .join(Answer).where(*where)).all()
+                      .join(Answer, Answer.response_id == Response.id).where(*where)).all()
     for unit_id, submitted, question, value in rows:
         area = district(unit_id)
         if area is None or value is None:

@@ -133,7 +133,7 @@ def pack(slot_ids: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> tuple[by
 def numbers(session: Session, response_id: uuid.UUID) -> dict[str, float]:
     """The numeric answers of one stored response, in whichever form they are stored."""
     return {q: float(v) for q, v in session.execute(select(AnswerValue.question_id, AnswerValue.value_num).where(
-        AnswerValue.response_id == response_id, AnswerValue.value_num.is_not(None)))}
+        AnswerValue.response_id == response_id, AnswerValue.value_num.is_not(None))) if v is not None}
 
 
 def set_number(session: Session, response: Response, question_id: str, value: float) -> None:

@@ -86,7 +86,7 @@ def _write_slots(bind: sa.Connection) -> None:
     versions = sa.table('questionnaire_version', sa.column('id', sa.Integer), sa.column('definition', sa.JSON))
     slot = sa.table('answer_slot', sa.column('questionnaire_version_id', sa.Integer),
                     sa.column('position', sa.Integer), sa.column('question_id', sa.String))
-    rows = []
+    rows: list[dict[str, object]] = []
     for version_id, definition in bind.execute(sa.select(versions.c.id, versions.c.definition)):
         numeric = [q['id'] for q in (definition or {}).get('questions', ()) if q.get('type') in NUMERIC_TYPES]
         rows.extend({'questionnaire_version_id': version_id, 'position': n, 'question_id': q}
