@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
@@ -122,17 +122,11 @@ def responses_frame(
 
 
 def _pivoted(session: Session, questionnaire_id: str, question_ids: list[str]) -> list[ColumnElement[float]]:
-    """Per question, its numeric answer in a query grouped by response joined to its ``answer`` rows:
-    the row's value, else the packed byte read in place (survey.store.compact) — the same values as
-    pivoting ``answer_value``, without the view's join of every response with its slots."""
+    """Per question, its numeric answer in a query grouped by response joined to its ``answer`` rows
+    (:func:`survey.store.compact.pivoted_number`)."""
     versions = compact.version_slots(session, questionnaire_id)
     dialect = session.get_bind().dialect.name
-    out: list[ColumnElement[float]] = []
-    for qid in question_ids:
-        from_rows = func.max(case((Answer.question_id == qid, Answer.value_num)))
-        packed = compact.packed_value(qid, versions, dialect)
-        out.append(from_rows if packed is None else func.coalesce(from_rows, func.max(packed)))
-    return out
+    return [compact.pivoted_number(qid, versions, dialect) for qid in question_ids]
 
 
 STORED_COLUMNS = ["response_id", "version", "unit_code", "unit_name", "service_code", "channel", "submitted_at",

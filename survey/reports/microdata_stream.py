@@ -30,7 +30,6 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Select,
     String,
     Subquery,
@@ -176,12 +175,8 @@ def answer_columns(question_ids: list[str], versions: dict[int, tuple[str, ...]]
     place, with no pivot — the same values as the view ``answer_value``, without its join of every
     response with its slots. The unit's and service's columns are joined afterwards (grouping by
     them too made PostgreSQL sort the joined rows)."""
-    pairs: list[tuple[Any, Any]] = []
-    for qid in question_ids:
-        from_rows = func.max(case((Answer.question_id == qid, Answer.value_num)))
-        packed = compact.packed_value(qid, versions or {}, dialect)
-        pairs.append((from_rows if packed is None else func.coalesce(from_rows, cast(func.max(packed), Float)),
-                      func.max(case((Answer.question_id == qid, Answer.value_text)))))
+    pairs = [(compact.pivoted_number(qid, versions or {}, dialect),
+              func.max(case((Answer.question_id == qid, Answer.value_text)))) for qid in question_ids]
 
     def joined(statement: Select[Any]) -> Select[Any]:
         # Response.id is the key: the response's other columns depend on it

@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, case, event, func, select
+from sqlalchemy import ColumnElement, Engine, Float, case, cast, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -200,3 +200,13 @@ def packed_value(question_id: str, versions: Mapping[int, Sequence[str]], dialec
     if not whens:
         return None
     return func.nullif(case(*whens), NO_ANSWER)
+
+
+def pivoted_number(question_id: str, versions: Mapping[int, Sequence[str]], dialect: str) -> ColumnElement[float]:
+    """SQL, in a query of responses grouped by response and outer-joined to their ``answer`` rows:
+    the numeric answer to ``question_id`` — its row's value, else its byte packed in
+    ``response.codes`` read in place (as a float, as a row's value is): the same values as pivoting
+    the view ``answer_value``, without the view's join of every response with its slots."""
+    from_rows = func.max(case((Answer.question_id == question_id, Answer.value_num)))
+    packed = packed_value(question_id, versions, dialect)
+    return from_rows if packed is None else func.coalesce(from_rows, cast(func.max(packed), Float))
