@@ -11,7 +11,6 @@ import statistics
 import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from survey import create_app
-from tests.browser import HAILONG, free_port
+from tests.browser import HAILONG, free_port, wait_healthy
 
 #: The kiosk rating every benchmark submits (the five SIPAS criteria of ``sipas-kiosk``).
 ANSWERS = {"access_facilities": 5, "procedure_as_regulated": 4, "servant_conduct": 5, "result_on_time": 3,
@@ -90,20 +89,6 @@ def run_concurrently(concurrency: int, seconds: float, work: Callable[[Any], obj
     for t in threads:
         t.join()
     return sum(counts) / (time.monotonic() - started)
-
-
-def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    """Wait until ``base``/healthz answers 200; raise with the server's log if it died or never did."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:  # noqa: S310 - loopback
-                if r.status == 200:
-                    return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(log.read_text()) from None
-            time.sleep(0.2)
 
 
 @contextmanager

@@ -27,6 +27,20 @@ CHROMIUM_ARGS = [
 HAILONG = str(Path(sys.executable).parent / "hailong")
 
 
+
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    """Wait until ``base``/healthz answers 200; raise with the server's ``log`` if it died or never did."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:  # noqa: S310 - loopback
+                if r.status == 200:
+                    return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(log.read_text()) from None
+            time.sleep(0.2)
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -52,16 +66,8 @@ class Server:
             env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
-        deadline = time.monotonic() + 120  # the start reads the questionnaire library: slow on a loaded machine
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as r:  # noqa: S310 - loopback
-                    if r.status == 200:
-                        return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((self.instance / "server.log").read_text()) from None
-                time.sleep(0.2)
+        # the start reads the questionnaire library: slow on a loaded machine
+        wait_healthy(self.base, self.proc, self.instance / "server.log", timeout=120)
 
     def stop(self) -> None:
         """SIGTERM (gunicorn's graceful stop, then the job worker's), a minute for it on a loaded
